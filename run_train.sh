@@ -1,0 +1,16 @@
+#!/usr/bin/bash
+# Train nanoGPT through torchtitan's own entry point, in torchtitan's style:
+#   ./run_train.sh                                   # nanoGPT's CPU recipe (baby.toml)
+#   CONFIG_FILE=<file.toml> NGPU=1 ./run_train.sh --training.steps 100
+# Extra arguments are forwarded to torchtitan as config overrides.
+set -euo pipefail
+
+NGPU=${NGPU:-1}
+LOG_RANK=${LOG_RANK:-0}
+CONFIG_DIR=$(python -c "import importlib.util as u; print(u.find_spec('nanogpt_titan').submodule_search_locations[0])")/train_configs
+CONFIG_FILE=${CONFIG_FILE:-${CONFIG_DIR}/baby.toml}
+
+PYTORCH_ALLOC_CONF="expandable_segments:True" \
+torchrun --nproc_per_node="${NGPU}" --rdzv_backend c10d --rdzv_endpoint="localhost:0" \
+    --local-ranks-filter "${LOG_RANK}" --role rank --tee 3 \
+    -m torchtitan.train --job.config_file "${CONFIG_FILE}" "$@"

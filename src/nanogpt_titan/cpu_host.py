@@ -1,0 +1,89 @@
+"""Everything torchtitan 0.2.2 needs to train on a machine without CUDA, in one place.
+
+torchtitan assumes an accelerator. On a CPU-only machine `install()` rebinds, in
+torchtitan's own modules and never in its files:
+
+- the device type (torchtitan falls back to "cuda" and binds that name at import in
+  `tools.utils`, `distributed.utils`, `distributed.parallel_dims`, `components.metrics`);
+- `set_pg_timeouts`, whose barrier passes `device_ids`, which gloo rejects;
+- the device memory monitor, which asserts CUDA: peak RSS stands in for device memory;
+- the peak-FLOPs lookup, which shells out to `lspci`: a CPU run reports MFU against the
+  A100 bf16 peak (312 TFLOP/s), exactly as nanoGPT's `estimate_mfu` does on any device, so
+  the MFU columns of the two programs stay comparable;
+- bf16 autocast, which `training.mixed_precision_param = "bfloat16"` (torchtitan's default)
+  would turn on for a single CPU process: slower and different numbers, so CPU runs stay fp32.
+
+The triton import, the other CPU-only break, has to be handled before torchtitan is first
+imported: see `nanogpt_titan_triton_guard`. The built-in validator's c4 dataloader is not
+used at all: the `nanogpt` TrainSpec brings its own validator.
+"""
+
+import contextlib
+import os
+import resource
+from datetime import timedelta
+
+import torch
+
+import torchtitan.components.metrics as tt_metrics
+import torchtitan.distributed.parallel_dims as tt_parallel_dims
+import torchtitan.distributed.utils as tt_dist_utils
+import torchtitan.tools.utils as tt_utils
+from torchtitan.tools.logging import logger
+
+NANOGPT_REFERENCE_PEAK_FLOPS = 312e12
+"""A100 bf16 dense peak: the denominator nanoGPT's `estimate_mfu` uses on every device."""
+
+_GIB = 1024**3
+
+
+class CPUMemoryMonitor:
+    """`DeviceMemoryMonitor` for the host: peak resident set size of this process."""
+
+    device_name = "cpu"
+
+    def __init__(self):
+        self.device = torch.device("cpu")
+        self.device_capacity_gib = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / _GIB
+
+    def get_peak_stats(self) -> tt_metrics.DeviceMemStats:
+        peak_gib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / _GIB
+        peak_pct = 100 * peak_gib / self.device_capacity_gib
+        return tt_metrics.DeviceMemStats(peak_gib, peak_pct, peak_gib, peak_pct, 0, 0)
+
+    def reset_peak_stats(self) -> None:
+        """The kernel keeps one peak RSS per process; it cannot be reset."""
+
+
+def _set_pg_timeouts_gloo(timeout: timedelta, parallel_dims) -> None:
+    torch.distributed.barrier()
+    groups = [mesh.get_group() for mesh in parallel_dims.get_all_one_dimensional_meshes().values()]
+    for group in [*groups, None]:
+        torch.distributed.distributed_c10d._set_pg_timeout(timeout, group)
+
+
+def _fp32_on_cpu(parallel_dims, mixed_precision_param: str, device_type: str):
+    if mixed_precision_param != "float32":
+        logger.info(
+            f"training.mixed_precision_param={mixed_precision_param!r} ignored on CPU: "
+            "CPU runs train in float32, as nanoGPT does."
+        )
+    return contextlib.nullcontext()
+
+
+def install() -> bool:
+    """Adapt torchtitan to a CPU-only machine; does nothing when CUDA is available.
+
+    Returns whether the CPU accommodations are active. Calling it again is harmless.
+    """
+    if torch.cuda.is_available():
+        return False
+    for module in (tt_utils, tt_dist_utils, tt_parallel_dims, tt_metrics):
+        module.device_type = "cpu"
+        if hasattr(module, "device_module"):
+            module.device_module = torch.cpu
+    tt_utils.get_peak_flops = lambda device_name: NANOGPT_REFERENCE_PEAK_FLOPS
+    tt_metrics.build_device_memory_monitor = CPUMemoryMonitor
+    tt_dist_utils.set_pg_timeouts = _set_pg_timeouts_gloo
+    tt_dist_utils.maybe_enable_amp = _fp32_on_cpu
+    return True

@@ -1,0 +1,166 @@
+"""Tiny Shakespeare, character level: the text source, nanoGPT's 90/10 split, random windows.
+
+The text is looked up in this order: an explicit path (`--training.dataset_path`), the
+`NANOGPT_TITAN_DATA` environment variable, the user cache, and only then a download that is
+checked (sha256) and written atomically into the cache.
+"""
+
+import functools
+import hashlib
+import os
+import tempfile
+from pathlib import Path
+
+import requests
+import torch
+from torch.utils.data import IterableDataset
+from torchtitan.components.dataloader import ParallelAwareDataloader
+from torchtitan.config import JobConfig
+from torchtitan.tools.logging import logger
+
+SHAKESPEARE_URL = (
+    "https://raw.githubusercontent.com/karpathy/char-rnn/master/data/tinyshakespeare/input.txt"
+)
+SHAKESPEARE_SHA256 = "86c4e6aa9db7c042ec79f339dcb96d42b0075e16b8fc2e86bf0ca57e2dc565ed"
+DATA_ENV_VAR = "NANOGPT_TITAN_DATA"
+DOWNLOAD_TIMEOUT_S = 30
+
+# Dataset name -> nanoGPT split. Both names read the same file.
+SPLITS = {"shakespeare_char_train": "train", "shakespeare_char_validation": "val"}
+TRAIN_FRACTION = 0.9
+DEFAULT_SEED = 1337  # nanoGPT's torch.manual_seed
+
+
+def cache_path() -> Path:
+    cache_root = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(cache_root) / "nanogpt_titan" / "tinyshakespeare" / "input.txt"
+
+
+def _download(url: str, destination: Path) -> None:
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    logger.info(f"Downloading tiny Shakespeare from {url} to {destination}")
+    offline_hint = (
+        f"Offline? Point {DATA_ENV_VAR}=/path/to/input.txt or pass "
+        "--training.dataset_path /path/to/input.txt at a local copy."
+    )
+    try:
+        response = requests.get(url, timeout=DOWNLOAD_TIMEOUT_S)
+        response.raise_for_status()
+    except requests.RequestException as error:
+        raise RuntimeError(f"Could not download {url}: {error}. {offline_hint}") from error
+    digest = hashlib.sha256(response.content).hexdigest()
+    if digest != SHAKESPEARE_SHA256:
+        raise RuntimeError(
+            f"Downloaded {url} has sha256 {digest}, expected {SHAKESPEARE_SHA256}; "
+            f"nothing was written. {offline_hint}"
+        )
+    # Write beside the destination, then rename: an interrupted run leaves no partial file.
+    with tempfile.NamedTemporaryFile(dir=destination.parent, delete=False) as partial:
+        partial.write(response.content)
+    os.replace(partial.name, destination)
+
+
+def resolve_text_path(explicit_path: str | None = None) -> Path:
+    """Where the text is: explicit path, then $NANOGPT_TITAN_DATA, then the cache (downloading)."""
+    for source, candidate in (
+        ("training.dataset_path", explicit_path),
+        (DATA_ENV_VAR, os.environ.get(DATA_ENV_VAR)),
+    ):
+        if candidate:
+            path = Path(candidate).expanduser()
+            if not path.is_file():
+                raise FileNotFoundError(f"{source} points at {path}, which is not a file")
+            return path
+    cached = cache_path()
+    if not cached.is_file():
+        _download(SHAKESPEARE_URL, cached)
+    return cached
+
+
+@functools.lru_cache(maxsize=4)
+def _read_text(path: Path) -> str:
+    return path.read_text(encoding="utf-8")
+
+
+def load_text(explicit_path: str | None = None) -> str:
+    """The whole text, read once per process however many components ask for it."""
+    return _read_text(resolve_text_path(explicit_path).resolve())
+
+
+def split_tokens(tokens: torch.Tensor, split: str) -> torch.Tensor:
+    """nanoGPT's split: the first `int(0.9 * n)` tokens train, the rest validate."""
+    boundary = int(len(tokens) * TRAIN_FRACTION)
+    if split == "train":
+        return tokens[:boundary]
+    if split == "val":
+        return tokens[boundary:]
+    raise ValueError(f"split must be 'train' or 'val', got {split!r}")
+
+
+def dataset_split(dataset_name: str) -> str:
+    if dataset_name not in SPLITS:
+        raise ValueError(
+            f"Unknown dataset {dataset_name!r} for the nanogpt model; "
+            f"use one of {sorted(SPLITS)} (e.g. --training.dataset shakespeare_char_train)."
+        )
+    return SPLITS[dataset_name]
+
+
+def load_split_tokens(job_config: JobConfig, tokenizer, dataset_name: str) -> torch.Tensor:
+    text = load_text(job_config.training.dataset_path)
+    tokens = torch.tensor(tokenizer.encode(text), dtype=torch.long)
+    return split_tokens(tokens, dataset_split(dataset_name))
+
+
+class RandomBlockTokenDataset(IterableDataset):
+    """Endless batches of random contiguous windows, drawn the way nanoGPT's `get_batch` does.
+
+    Each batch draws `batch_size` starts uniformly from `[0, len(tokens) - seq_len)`;
+    `x = tokens[i : i + seq_len]` and `y = tokens[i + 1 : i + 1 + seq_len]`. The random
+    stream is the dataset's own generator, so `state_dict()` / `load_state_dict()` resume the
+    exact stream of windows a checkpointed run would have drawn next.
+    """
+
+    def __init__(self, tokens: torch.Tensor, seq_len: int, batch_size: int, seed: int):
+        if len(tokens) <= seq_len:
+            raise ValueError(
+                f"a split of {len(tokens)} tokens holds no window of seq_len={seq_len} "
+                "plus its shifted target; lower training.seq_len"
+            )
+        self.tokens = tokens
+        self.seq_len = seq_len
+        self.batch_size = batch_size
+        self.window_offsets = torch.arange(seq_len + 1)
+        self.generator = torch.Generator().manual_seed(seed)
+
+    def __iter__(self):
+        while True:
+            starts = torch.randint(
+                len(self.tokens) - self.seq_len, (self.batch_size,), generator=self.generator
+            )
+            windows = self.tokens[starts[:, None] + self.window_offsets]
+            yield {"input": windows[:, :-1]}, windows[:, 1:]
+
+    def state_dict(self) -> dict:
+        return {"generator_state": self.generator.get_state()}
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        self.generator.set_state(state_dict["generator_state"])
+
+
+def build_shakespeare_char_dataloader(
+    dp_world_size: int,
+    dp_rank: int,
+    tokenizer,
+    job_config: JobConfig,
+    **kwargs,
+) -> ParallelAwareDataloader:
+    """The TrainSpec's dataloader builder; each data-parallel rank draws its own stream."""
+    training = job_config.training
+    dataset = RandomBlockTokenDataset(
+        load_split_tokens(job_config, tokenizer, training.dataset),
+        seq_len=training.seq_len,
+        batch_size=training.local_batch_size,
+        seed=(DEFAULT_SEED if job_config.debug.seed is None else job_config.debug.seed) + dp_rank,
+    )
+    return ParallelAwareDataloader(dataset, dp_rank, dp_world_size, batch_size=None)

@@ -1,0 +1,3 @@
+from nanogpt_titan.infra.parallelize import parallelize_nanogpt
+
+__all__ = ["parallelize_nanogpt"]

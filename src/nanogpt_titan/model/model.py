@@ -1,0 +1,123 @@
+"""nanoGPT's GPT as a torchtitan model.
+
+The network is nanoGPT's, module for module: learned positions, pre-LayerNorm blocks, a fused
+q/k/v projection, exact GELU, a head tied to the token embedding. Two things follow
+torchtitan instead: the blocks live in `self.layers` (a ModuleDict keyed "0".."n-1", as
+torchtitan's parallelisms expect), and every module initialises its own parameters in
+`init_weights()`, because torchtitan builds the model on the meta device and initialises it
+after `to_empty()`.
+"""
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torchtitan.protocols.model import ModelProtocol
+
+from nanogpt_titan.model.args import NanoGPTModelArgs
+
+INIT_STD = 0.02
+
+
+def _init_linear(linear: nn.Linear, std: float) -> None:
+    nn.init.normal_(linear.weight, mean=0.0, std=std)
+    if linear.bias is not None:
+        nn.init.zeros_(linear.bias)
+
+
+class CausalSelfAttention(nn.Module):
+    def __init__(self, model_args: NanoGPTModelArgs):
+        super().__init__()
+        self.n_head = model_args.n_head
+        self.dropout = model_args.dropout
+        self.c_attn = nn.Linear(model_args.n_embd, 3 * model_args.n_embd, bias=model_args.bias)
+        self.c_proj = nn.Linear(model_args.n_embd, model_args.n_embd, bias=model_args.bias)
+        self.resid_dropout = nn.Dropout(model_args.dropout)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        batch, seq_len, width = x.shape
+        q, k, v = (
+            t.view(batch, seq_len, self.n_head, width // self.n_head).transpose(1, 2)
+            for t in self.c_attn(x).split(width, dim=2)
+        )
+        y = F.scaled_dot_product_attention(
+            q, k, v, dropout_p=self.dropout if self.training else 0.0, is_causal=True
+        )
+        y = y.transpose(1, 2).contiguous().view(batch, seq_len, width)
+        return self.resid_dropout(self.c_proj(y))
+
+    def init_weights(self, residual_std: float) -> None:
+        _init_linear(self.c_attn, INIT_STD)
+        _init_linear(self.c_proj, residual_std)
+
+
+class MLP(nn.Module):
+    def __init__(self, model_args: NanoGPTModelArgs):
+        super().__init__()
+        self.c_fc = nn.Linear(model_args.n_embd, 4 * model_args.n_embd, bias=model_args.bias)
+        self.c_proj = nn.Linear(4 * model_args.n_embd, model_args.n_embd, bias=model_args.bias)
+        self.dropout = nn.Dropout(model_args.dropout)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.dropout(self.c_proj(F.gelu(self.c_fc(x))))
+
+    def init_weights(self, residual_std: float) -> None:
+        _init_linear(self.c_fc, INIT_STD)
+        _init_linear(self.c_proj, residual_std)
+
+
+class Block(nn.Module):
+    def __init__(self, model_args: NanoGPTModelArgs):
+        super().__init__()
+        self.ln_1 = nn.LayerNorm(model_args.n_embd, bias=model_args.bias)
+        self.attn = CausalSelfAttention(model_args)
+        self.ln_2 = nn.LayerNorm(model_args.n_embd, bias=model_args.bias)
+        self.mlp = MLP(model_args)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = x + self.attn(self.ln_1(x))
+        return x + self.mlp(self.ln_2(x))
+
+    def init_weights(self, residual_std: float) -> None:
+        self.ln_1.reset_parameters()
+        self.ln_2.reset_parameters()
+        self.attn.init_weights(residual_std)
+        self.mlp.init_weights(residual_std)
+
+
+class NanoGPT(ModelProtocol):
+    def __init__(self, model_args: NanoGPTModelArgs):
+        super().__init__(model_args)
+        self.model_args = model_args
+        self.wte = nn.Embedding(model_args.vocab_size, model_args.n_embd)
+        self.wpe = nn.Embedding(model_args.block_size, model_args.n_embd)
+        self.drop = nn.Dropout(model_args.dropout)
+        self.layers = nn.ModuleDict({str(i): Block(model_args) for i in range(model_args.n_layer)})
+        self.ln_f = nn.LayerNorm(model_args.n_embd, bias=model_args.bias)
+        self.lm_head = nn.Linear(model_args.n_embd, model_args.vocab_size, bias=False)
+        self.lm_head.weight = self.wte.weight
+
+    def init_weights(self, buffer_device: torch.device | None = None) -> None:
+        # `to_empty()` gives each module a fresh parameter and so unties the head: tie it again.
+        self.lm_head.weight = self.wte.weight
+        nn.init.normal_(self.wte.weight, mean=0.0, std=INIT_STD)
+        nn.init.normal_(self.wpe.weight, mean=0.0, std=INIT_STD)
+        # GPT-2's scaled init of the projections that write into the residual stream.
+        residual_std = INIT_STD / math.sqrt(2 * self.model_args.n_layer)
+        for block in self.layers.values():
+            block.init_weights(residual_std)
+        self.ln_f.reset_parameters()
+
+    def forward(self, tokens: torch.Tensor) -> torch.Tensor:
+        """Token ids (batch, seq_len) -> logits (batch, seq_len, vocab_size)."""
+        seq_len = tokens.shape[1]
+        if seq_len > self.model_args.block_size:
+            raise ValueError(
+                f"sequence of {seq_len} tokens is longer than block_size={self.model_args.block_size}"
+            )
+        positions = torch.arange(seq_len, device=tokens.device)
+        x = self.drop(self.wte(tokens) + self.wpe(positions))
+        for block in self.layers.values():
+            x = block(x)
+        return self.lm_head(self.ln_f(x))

@@ -1,0 +1,44 @@
+"""nanoGPT's character tokenizer for tiny Shakespeare, as a torchtitan `BaseTokenizer`."""
+
+from torchtitan.components.tokenizer import BaseTokenizer
+from torchtitan.config import JobConfig
+
+from nanogpt_titan.datasets import load_text
+
+
+class NanoGPTCharTokenizer(BaseTokenizer):
+    """Ids are positions in `sorted(set(text))` of the whole text; no BOS/EOS, ever."""
+
+    def __init__(self, text: str):
+        super().__init__()
+        if not text:
+            raise ValueError("cannot build a character vocabulary from an empty text")
+        self.chars = sorted(set(text))
+        self.char_to_id = {char: i for i, char in enumerate(self.chars)}
+
+    def encode(self, text: str, *args, **kwargs) -> list[int]:
+        try:
+            return [self.char_to_id[char] for char in text]
+        except KeyError:
+            position, char = next(
+                (pos, ch) for pos, ch in enumerate(text) if ch not in self.char_to_id
+            )
+            raise ValueError(
+                f"character {char!r} at position {position} is not in the vocabulary "
+                f"of {len(self.chars)} characters built from the training text"
+            ) from None
+
+    def decode(self, ids, *args, **kwargs) -> str:
+        ids = [int(i) for i in ids]
+        bad = next((i for i in ids if not 0 <= i < len(self.chars)), None)
+        if bad is not None:
+            raise ValueError(f"token id {bad} is outside the vocabulary [0, {len(self.chars)})")
+        return "".join(self.chars[i] for i in ids)
+
+    def get_vocab_size(self) -> int:
+        return len(self.chars)
+
+
+def build_char_tokenizer(job_config: JobConfig) -> NanoGPTCharTokenizer:
+    """The TrainSpec's tokenizer builder: the vocabulary of the run's text source."""
+    return NanoGPTCharTokenizer(load_text(job_config.training.dataset_path))

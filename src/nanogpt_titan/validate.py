@@ -1,0 +1,95 @@
+"""Validation the nanoGPT way: `estimate_loss` on the validation split."""
+
+from contextlib import AbstractContextManager
+from itertools import islice
+
+import torch
+import torch.nn as nn
+from torchtitan.components.loss import LossFunction
+from torchtitan.components.metrics import MetricsProcessor
+from torchtitan.components.validate import BaseValidator, ValidationContext
+from torchtitan.config import JobConfig
+
+from nanogpt_titan.datasets import DEFAULT_SEED, RandomBlockTokenDataset, load_split_tokens
+
+
+class NanoGPTValidator(BaseValidator):
+    """Mean loss of `validation.steps` random batches, in eval mode (no dropout).
+
+    The batches come from a generator seeded afresh on every call, so two evaluations of the
+    same weights see the same batches and report the same loss.
+    """
+
+    def __init__(
+        self,
+        job_config: JobConfig,
+        tokens: torch.Tensor,
+        loss_fn: LossFunction,
+        validation_context: ValidationContext,
+        maybe_enable_amp: AbstractContextManager[None],
+        metrics_processor: MetricsProcessor,
+    ):
+        super().__init__(job_config)
+        self.tokens = tokens
+        self.loss_fn = loss_fn
+        self.validation_context = validation_context
+        self.maybe_enable_amp = maybe_enable_amp
+        self.metrics_processor = metrics_processor
+
+    def batches(self):
+        validation = self.job_config.validation
+        dataset = RandomBlockTokenDataset(
+            self.tokens, validation.seq_len, validation.local_batch_size, seed=DEFAULT_SEED
+        )
+        return islice(dataset, validation.steps)
+
+    @torch.no_grad()
+    def evaluate(self, model: nn.Module) -> float:
+        was_training = model.training
+        model.eval()
+        device = next(model.parameters()).device
+        batch_losses = []
+        for input_dict, labels in self.batches():
+            labels = labels.to(device)
+            with self.validation_context(), self.maybe_enable_amp:
+                loss_sum = self.loss_fn(model(input_dict["input"].to(device)), labels)
+            batch_losses.append(loss_sum / labels.numel())
+        model.train(was_training)
+        return torch.stack(batch_losses).mean().item()
+
+    def validate(self, model_parts: list[nn.Module], step: int) -> None:
+        self.metrics_processor.log_validation(loss=self.evaluate(model_parts[0]), step=step)
+
+
+def build_nanogpt_validator(
+    job_config: JobConfig,
+    dp_world_size: int,
+    dp_rank: int,
+    tokenizer,
+    parallel_dims,
+    loss_fn: LossFunction,
+    validation_context: ValidationContext,
+    maybe_enable_amp: AbstractContextManager[None],
+    metrics_processor: MetricsProcessor | None = None,
+    **kwargs,
+) -> NanoGPTValidator:
+    """The TrainSpec's validator builder (torchtitan's own would build a c4 dataloader)."""
+    validation = job_config.validation
+    if validation.steps < 1:
+        raise ValueError(
+            f"validation.steps={validation.steps}: nanoGPT validates on a fixed number of random "
+            "batches (eval_iters); set validation.steps to a positive count, e.g. 200"
+        )
+    if validation.dataset_path not in (None, job_config.training.dataset_path):
+        raise ValueError(
+            f"validation.dataset_path={validation.dataset_path!r}: the validation split is the "
+            "last 10% of the training text, so set training.dataset_path only"
+        )
+    return NanoGPTValidator(
+        job_config,
+        load_split_tokens(job_config, tokenizer, validation.dataset),
+        loss_fn,
+        validation_context,
+        maybe_enable_amp,
+        metrics_processor,
+    )
