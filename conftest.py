@@ -1,0 +1,114 @@
+"""Shared fixtures. Nothing here touches CUDA or the network.
+
+Tests read the real tiny Shakespeare from `../shared/data` beside the checkout (or wherever
+NANOGPT_TITAN_DATA already points), never from the working directory or the internet.
+"""
+
+import gc
+import json
+import os
+import socket
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, settings
+
+REPO_ROOT = Path(__file__).resolve().parent
+SHARED_SHAKESPEARE = REPO_ROOT.parent / "shared" / "data" / "tinyshakespeare" / "input.txt"
+TRAIN_CONFIGS = REPO_ROOT / "src" / "nanogpt_titan" / "train_configs"
+
+settings.register_profile(
+    "ci", max_examples=25, derandomize=True, deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.register_profile("thorough", max_examples=500, deadline=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+if "NANOGPT_TITAN_DATA" not in os.environ and SHARED_SHAKESPEARE.is_file():
+    os.environ["NANOGPT_TITAN_DATA"] = str(SHARED_SHAKESPEARE)
+
+
+@pytest.fixture(scope="session")
+def shakespeare_text() -> str:
+    from nanogpt_titan.datasets import load_text
+
+    return load_text()
+
+
+@pytest.fixture(scope="session")
+def char_tokenizer(shakespeare_text):
+    from nanogpt_titan.tokenizer import NanoGPTCharTokenizer
+
+    return NanoGPTCharTokenizer(shakespeare_text)
+
+
+@pytest.fixture
+def build_model():
+    """Build a NanoGPT the way torchtitan's Trainer does: meta device, to_empty, init_weights."""
+    import torch
+
+    from nanogpt_titan.model import NanoGPT
+
+    def build(args):
+        with torch.device("meta"):
+            model = NanoGPT(args)
+        model.to_empty(device="cpu")
+        with torch.no_grad():
+            model.init_weights()
+        return model
+
+    return build
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def parse_config():
+    """Parse a shipped train config plus CLI overrides into a torchtitan JobConfig."""
+    from torchtitan.config import ConfigManager
+
+    def parse(config_name: str, *overrides: str):
+        args = ["--job.config_file", str(TRAIN_CONFIGS / config_name), *overrides]
+        return ConfigManager().parse_args(args)
+
+    return parse
+
+
+@pytest.fixture
+def run_trainer(tmp_path, monkeypatch, parse_config):
+    """Run torchtitan's own Trainer in this process; returns the run's metrics.jsonl records."""
+    import torch.distributed as dist
+    from torchtitan.train import Trainer
+
+    for name, value in {"RANK": "0", "LOCAL_RANK": "0", "WORLD_SIZE": "1",
+                        "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(_free_port())}.items():
+        monkeypatch.setenv(name, value)
+
+    def run(config_name: str, *overrides: str, dump_folder: Path = tmp_path / "run") -> list[dict]:
+        job_config = parse_config(config_name, "--job.dump_folder", str(dump_folder), *overrides)
+        trainer = Trainer(job_config)
+        try:
+            trainer.train()
+        finally:
+            trainer.close()
+            if dist.is_initialized():
+                dist.destroy_process_group()
+            gc.enable()  # the Trainer disables automatic GC for the process
+        return read_metrics(dump_folder)
+
+    return run
+
+
+def read_metrics(dump_folder: Path) -> list[dict]:
+    lines = (Path(dump_folder) / "metrics.jsonl").read_text().splitlines()
+    return [json.loads(line) for line in lines]
+
+
+@pytest.fixture
+def metrics_of():
+    """Read a run's metrics.jsonl from its dump folder."""
+    return read_metrics

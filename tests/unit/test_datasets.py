@@ -1,0 +1,160 @@
+import hashlib
+
+import pytest
+import requests
+import torch
+from hypothesis import given
+from hypothesis import strategies as st
+from torchtitan.components.dataloader import ParallelAwareDataloader
+
+from nanogpt_titan import datasets
+from nanogpt_titan.datasets import RandomBlockTokenDataset, split_tokens
+
+
+def take(iterable, n):
+    iterator = iter(iterable)
+    return [next(iterator) for _ in range(n)]
+
+
+def test_real_split_sizes(char_tokenizer, shakespeare_text):
+    tokens = torch.tensor(char_tokenizer.encode(shakespeare_text))
+    assert len(tokens) == 1_115_394
+    train, val = split_tokens(tokens, "train"), split_tokens(tokens, "val")
+    assert (len(train), len(val)) == (1_003_854, 111_540)
+    assert torch.equal(torch.cat([train, val]), tokens)
+
+
+@given(
+    n_tokens=st.integers(2, 400),
+    seq_len=st.integers(1, 64),
+    batch_size=st.integers(1, 8),
+    seed=st.integers(0, 2**31),
+)
+def test_windows_are_in_bounds_and_targets_shift_by_one(n_tokens, seq_len, batch_size, seed):
+    seq_len = min(seq_len, n_tokens - 1)
+    tokens = torch.arange(n_tokens) * 7  # distinct values: a window identifies its start
+    for inputs, labels in take(RandomBlockTokenDataset(tokens, seq_len, batch_size, seed), 3):
+        x = inputs["input"]
+        assert x.shape == labels.shape == (batch_size, seq_len)
+        starts = x[:, 0] // 7
+        assert bool(((0 <= starts) & (starts < n_tokens - seq_len)).all())
+        expected = tokens[starts[:, None] + torch.arange(seq_len + 1)]
+        assert torch.equal(x, expected[:, :-1]) and torch.equal(labels, expected[:, 1:])
+
+
+def test_every_window_start_is_reachable_including_the_last():
+    tokens, seq_len = torch.arange(10), 6  # starts 0..3
+    batches = take(RandomBlockTokenDataset(tokens, seq_len, batch_size=16, seed=0), 8)
+    starts = torch.cat([inputs["input"][:, 0] for inputs, _ in batches])
+    assert set(starts.tolist()) == {0, 1, 2, 3}
+
+
+@given(seed=st.integers(0, 2**31))
+def test_same_seed_same_stream_other_seed_other_stream(seed):
+    tokens = torch.arange(5000)
+    first, again, other = (
+        torch.stack([inputs["input"] for inputs, _ in take(RandomBlockTokenDataset(tokens, 8, 4, s), 3)])
+        for s in (seed, seed, seed + 1)
+    )
+    assert torch.equal(first, again)
+    assert not torch.equal(first, other)
+
+
+@given(consumed=st.integers(0, 6), resumed=st.integers(1, 6))
+def test_resume_continues_the_identical_stream(consumed, resumed):
+    """Through torchtitan's stateful dataloader, as a checkpoint does it."""
+
+    def loader():
+        dataset = RandomBlockTokenDataset(torch.arange(3000), 16, 4, seed=1337)
+        return ParallelAwareDataloader(dataset, dp_rank=0, dp_world_size=1, batch_size=None)
+
+    uninterrupted = take(loader(), consumed + resumed)
+    interrupted = loader()
+    iterator = iter(interrupted)
+    for _ in range(consumed):
+        next(iterator)
+    state = interrupted.state_dict()
+    restarted = loader()
+    restarted.load_state_dict(state)
+    for (expected, _), (got, _) in zip(uninterrupted[consumed:], take(restarted, resumed)):
+        assert torch.equal(expected["input"], got["input"])
+
+
+def test_data_parallel_ranks_draw_different_windows(parse_config, char_tokenizer):
+    job_config = parse_config("debug_model.toml")
+    rank0, rank1 = (
+        next(iter(datasets.build_shakespeare_char_dataloader(2, rank, char_tokenizer, job_config)))[0]["input"]
+        for rank in (0, 1)
+    )
+    assert not torch.equal(rank0, rank1)
+
+
+def test_unknown_dataset_name_lists_the_known_ones(parse_config, char_tokenizer):
+    job_config = parse_config("debug_model.toml", "--training.dataset", "c4_test")
+    with pytest.raises(ValueError, match=r"Unknown dataset 'c4_test'.*shakespeare_char_train"):
+        datasets.build_shakespeare_char_dataloader(1, 0, char_tokenizer, job_config)
+
+
+# --- where the text comes from -------------------------------------------------------------
+
+
+@pytest.fixture
+def no_local_text(monkeypatch, tmp_path):
+    """No env var, an empty cache under tmp_path: the only source left is the network."""
+    monkeypatch.delenv(datasets.DATA_ENV_VAR, raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    return datasets.cache_path()
+
+
+class FakeResponse:
+    def __init__(self, content: bytes):
+        self.content = content
+
+    def raise_for_status(self):
+        pass
+
+
+def test_explicit_path_wins_over_env_var(tmp_path, monkeypatch):
+    explicit, from_env = tmp_path / "a.txt", tmp_path / "b.txt"
+    explicit.write_text("ab")
+    from_env.write_text("cd")
+    monkeypatch.setenv(datasets.DATA_ENV_VAR, str(from_env))
+    assert datasets.resolve_text_path(str(explicit)) == explicit
+    assert datasets.resolve_text_path(None) == from_env
+
+
+def test_missing_explicit_path_names_the_setting(tmp_path):
+    with pytest.raises(FileNotFoundError, match=r"training.dataset_path points at .*nope.txt"):
+        datasets.resolve_text_path(str(tmp_path / "nope.txt"))
+
+
+def test_offline_error_says_what_to_set_and_leaves_nothing(no_local_text, monkeypatch):
+    def offline(*args, **kwargs):
+        assert kwargs.get("timeout"), "downloads must time out"
+        raise requests.ConnectionError("no network")
+
+    monkeypatch.setattr(datasets.requests, "get", offline)
+    with pytest.raises(RuntimeError, match=r"NANOGPT_TITAN_DATA=.*--training.dataset_path"):
+        datasets.resolve_text_path(None)
+    assert not no_local_text.parent.exists() or not any(no_local_text.parent.iterdir())
+
+
+def test_corrupt_download_is_not_written(no_local_text, monkeypatch):
+    monkeypatch.setattr(datasets.requests, "get", lambda *a, **k: FakeResponse(b"not shakespeare"))
+    with pytest.raises(RuntimeError, match="sha256"):
+        datasets.resolve_text_path(None)
+    assert not any(no_local_text.parent.iterdir())
+
+
+def test_download_is_cached_and_read_once(no_local_text, monkeypatch, shakespeare_text):
+    content = shakespeare_text.encode()
+    assert hashlib.sha256(content).hexdigest() == datasets.SHAKESPEARE_SHA256
+    calls = []
+    monkeypatch.setattr(
+        datasets.requests, "get", lambda url, **k: calls.append(url) or FakeResponse(content)
+    )
+    assert datasets.resolve_text_path(None) == no_local_text
+    assert datasets.resolve_text_path(None) == no_local_text
+    assert calls == [datasets.SHAKESPEARE_URL]
+    assert no_local_text.read_bytes() == content
+    assert [p.name for p in no_local_text.parent.iterdir()] == ["input.txt"]

@@ -1,0 +1,62 @@
+import pytest
+import torch
+from hypothesis import given
+from hypothesis import strategies as st
+from torch import nn
+
+from nanogpt_titan import nanogpt_args
+from nanogpt_titan.optimizer import NanoGPTAdam, NanoGPTAdamW, build_nanogpt_optimizers
+
+
+def group_summary(optimizer):
+    return [(len(g["params"]), sum(p.numel() for p in g["params"]), g["weight_decay"]) for g in optimizer.param_groups]
+
+
+shapes = st.lists(st.lists(st.integers(1, 4), min_size=0, max_size=3), min_size=1, max_size=12)
+
+
+@pytest.mark.parametrize("optimizer_cls", [NanoGPTAdamW, NanoGPTAdam])
+@given(shapes=shapes, frozen=st.lists(st.booleans(), min_size=12, max_size=12))
+def test_every_trainable_param_in_exactly_one_group_decay_iff_matrix(optimizer_cls, shapes, frozen):
+    params = [nn.Parameter(torch.zeros(shape), requires_grad=not f) for shape, f in zip(shapes, frozen)]
+    if not any(p.requires_grad for p in params):
+        return
+    optimizer = optimizer_cls(params, lr=1e-3, weight_decay=0.1)
+    grouped = [(p, g["weight_decay"]) for g in optimizer.param_groups for p in g["params"]]
+    assert sorted(id(p) for p, _ in grouped) == sorted(id(p) for p in params if p.requires_grad)
+    for param, decay in grouped:
+        assert decay == (0.1 if param.dim() >= 2 else 0.0)
+
+
+@pytest.mark.parametrize(
+    "flavor, expected",
+    [
+        ("mini-gpt", [(26, 10_740_096, 0.1), (13, 4_992, 0.0)]),
+        ("baby", [(18, 802_944, 0.1), (9, 1_152, 0.0)]),
+    ],
+)
+def test_nanogpt_group_counts(build_model, flavor, expected):
+    from dataclasses import replace
+
+    model = build_model(replace(nanogpt_args[flavor], vocab_size=65))
+    optimizer = NanoGPTAdamW(model.parameters(), lr=1e-3, weight_decay=0.1)
+    assert group_summary(optimizer) == expected
+
+
+def test_param_groups_are_refused():
+    with pytest.raises(TypeError, match="flat list of parameters"):
+        NanoGPTAdamW([{"params": [nn.Parameter(torch.zeros(2, 2))]}], lr=1e-3)
+
+
+@pytest.mark.parametrize("name, groups", [("NanoGPTAdamW", 2), ("NanoGPTAdam", 2), ("AdamW", 1)])
+def test_builder_selects_by_name_and_keeps_torchtitans_own(parse_config, build_model, name, groups):
+    from dataclasses import replace
+
+    job_config = parse_config("debug_model.toml", "--optimizer.name", name)
+    model = build_model(replace(nanogpt_args["debugmodel"], vocab_size=65))
+    container = build_nanogpt_optimizers([model], job_config.optimizer, parallel_dims=None)
+    (optimizer,) = container.optimizers
+    assert len(optimizer.param_groups) == groups
+    expected_cls = {"NanoGPTAdamW": NanoGPTAdamW, "NanoGPTAdam": NanoGPTAdam, "AdamW": torch.optim.AdamW}[name]
+    assert type(optimizer) is expected_cls
+    assert optimizer.param_groups[0]["lr"] == job_config.optimizer.lr

@@ -1,0 +1,51 @@
+import importlib
+
+import pytest
+from torchtitan.protocols.train_spec import get_train_spec
+
+import nanogpt_titan
+from nanogpt_titan.infra.parallelize import parallelize_nanogpt
+
+
+def test_importing_twice_keeps_one_registration():
+    spec = get_train_spec("nanogpt")
+    importlib.reload(nanogpt_titan)
+    assert get_train_spec("nanogpt").model_cls is spec.model_cls
+
+
+def test_train_spec_carries_nanogpt_components():
+    spec = get_train_spec("nanogpt")
+    assert spec.model_cls is nanogpt_titan.NanoGPT
+    assert spec.parallelize_fn is parallelize_nanogpt
+    assert spec.pipelining_fn is None
+    assert set(spec.model_args) == {"debugmodel", "baby", "mini-gpt", "gpt2", "gpt2-medium", "gpt2-large", "gpt2-xl"}
+
+
+@pytest.mark.parametrize("config", ["debug_model.toml", "baby.toml", "mini-gpt.toml"])
+def test_shipped_configs_load_the_plugin(parse_config, config):
+    job_config = parse_config(config)
+    assert job_config.experimental.custom_import == "nanogpt_titan"
+    assert job_config.model.name == "nanogpt"
+    assert job_config.activation_checkpoint.mode == "none"
+    assert job_config.optimizer.name == "NanoGPTAdamW"
+
+
+def test_mini_gpt_config_is_train_shakespeare_char(parse_config):
+    c = parse_config("mini-gpt.toml")
+    assert c.model.flavor == "mini-gpt"
+    assert (c.optimizer.lr, c.optimizer.beta1, c.optimizer.beta2, c.optimizer.weight_decay) == (1e-3, 0.9, 0.99, 0.1)
+    assert (c.lr_scheduler.warmup_steps, c.lr_scheduler.total_steps) == (100, 5000)
+    assert c.optimizer.lr * c.lr_scheduler.min_lr_factor == pytest.approx(1e-4)
+    assert (c.training.local_batch_size, c.training.global_batch_size, c.training.seq_len) == (64, 64, 256)
+    assert (c.training.max_norm, c.training.steps, c.training.mixed_precision_param) == (1.0, 5001, "bfloat16")
+    assert (c.validation.freq, c.validation.steps) == (250, 200)
+    assert c.compile.enable and c.debug.seed == 1337
+
+
+def test_baby_config_is_nanogpts_cpu_recipe(parse_config):
+    c = parse_config("baby.toml")
+    assert c.model.flavor == "baby"
+    assert (c.training.local_batch_size, c.training.seq_len, c.training.steps) == (12, 64, 2001)
+    assert (c.lr_scheduler.warmup_steps, c.lr_scheduler.total_steps) == (100, 2000)
+    assert (c.validation.freq, c.validation.steps) == (250, 20)
+    assert not c.compile.enable and c.training.mixed_precision_param == "float32"

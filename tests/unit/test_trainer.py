@@ -1,0 +1,90 @@
+"""End to end through torchtitan's own Trainer and entry point, on CPU."""
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from nanogpt_titan.datasets import load_split_tokens
+
+REQUIRED_KEYS = {"step", "loss", "lr", "tokens_per_second", "mfu", "time_ms", "grad_norm"}
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+pytestmark = pytest.mark.slow
+
+
+def test_debug_run_learns_validates_and_logs_every_step(run_trainer):
+    records = run_trainer("debug_model.toml", "--training.steps", "40", "--validation.freq", "20")
+    assert [r["step"] for r in records] == list(range(1, 41))
+    assert all(REQUIRED_KEYS <= r.keys() for r in records)
+    assert all(r["tokens_per_second"] > 0 and r["mfu"] > 0 for r in records)
+    validated = {r["step"]: r["val_loss"] for r in records if "val_loss" in r}
+    assert set(validated) == {1, 20, 40}
+    first, last = records[:5], records[-5:]
+    assert sum(r["loss"] for r in last) < sum(r["loss"] for r in first) - 5 * 0.5
+    assert validated[40] < validated[1] - 0.5
+    assert records[0]["lr"] == pytest.approx(1e-3 / 11)  # nanoGPT warmup: lr * (0 + 1) / (10 + 1)
+
+
+def test_resumed_run_continues_metrics_without_duplicates(run_trainer, tmp_path):
+    dump = tmp_path / "resumable"
+    common = ["--checkpoint.enable", "--checkpoint.interval", "5", "--checkpoint.no-last-save-model-only"]
+    run_trainer("debug_model.toml", "--training.steps", "10", *common, dump_folder=dump)
+    records = run_trainer("debug_model.toml", "--training.steps", "15", *common, dump_folder=dump)
+    assert [r["step"] for r in records] == list(range(1, 16))
+
+
+def test_validator_reports_a_direct_evaluation_and_repeats_itself(parse_config, build_model, char_tokenizer):
+    from dataclasses import replace
+    from contextlib import nullcontext
+
+    from nanogpt_titan import nanogpt_args
+    from nanogpt_titan.validate import build_nanogpt_validator
+    from torchtitan.components.loss import cross_entropy_loss
+
+    job_config = parse_config("debug_model.toml", "--validation.steps", "3")
+    validator = build_nanogpt_validator(
+        job_config, 1, 0, char_tokenizer, None, cross_entropy_loss, nullcontext, nullcontext(), None
+    )
+    model = build_model(replace(nanogpt_args["debugmodel"], vocab_size=65))
+    model.train()
+    val_tokens = load_split_tokens(job_config, char_tokenizer, "shakespeare_char_validation")
+    batches = list(validator.batches())
+    assert len(batches) == 3
+    for inputs, labels in batches:  # every window comes from the validation split
+        start = inputs["input"][0]
+        assert any(torch.equal(val_tokens[i : i + 64], start) for i in range(len(val_tokens) - 64))
+        break
+    with torch.no_grad():
+        model.eval()
+        direct = torch.stack([F.cross_entropy(model(x["input"]).flatten(0, 1), y.flatten()) for x, y in batches]).mean()
+        model.train()
+    assert validator.evaluate(model) == pytest.approx(direct.item(), abs=1e-6)
+    assert validator.evaluate(model) == validator.evaluate(model)
+    assert model.training  # evaluation restores train mode
+
+
+def test_validation_steps_must_be_positive(parse_config, char_tokenizer):
+    from nanogpt_titan.validate import build_nanogpt_validator
+
+    job_config = parse_config("debug_model.toml", "--validation.steps", "-1")
+    with pytest.raises(ValueError, match="validation.steps=-1.*set validation.steps to a positive count"):
+        build_nanogpt_validator(job_config, 1, 0, char_tokenizer, None, None, None, None, None)
+
+
+def test_torchtitans_entry_point_through_run_train_sh(tmp_path):
+    """`torchrun -m torchtitan.train` with our config: the triton guard, custom_import, overrides."""
+    config = REPO_ROOT / "src" / "nanogpt_titan" / "train_configs" / "debug_model.toml"
+    env = {**os.environ, "CONFIG_FILE": str(config)}
+    result = subprocess.run(
+        [str(REPO_ROOT / "run_train.sh"), "--training.steps", "5", "--training.dataset", "shakespeare_char_train",
+         "--job.dump_folder", str(tmp_path / "out")],
+        env=env, capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    lines = (tmp_path / "out" / "metrics.jsonl").read_text().splitlines()
+    assert len(lines) == 5
+    assert "Training completed" in result.stdout + result.stderr
