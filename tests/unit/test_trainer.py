@@ -30,11 +30,16 @@ def test_debug_run_learns_validates_and_logs_every_step(run_trainer):
 
 
 def test_resumed_run_continues_metrics_without_duplicates(run_trainer, tmp_path):
+    """A run that dies after its step-5 checkpoint logged steps 6..10; the resumed run redoes them."""
+    import shutil
+
     dump = tmp_path / "resumable"
     common = ["--checkpoint.enable", "--checkpoint.interval", "5", "--checkpoint.no-last-save-model-only"]
-    run_trainer("debug_model.toml", "--training.steps", "10", *common, dump_folder=dump)
+    first = run_trainer("debug_model.toml", "--training.steps", "10", *common, dump_folder=dump)
+    shutil.rmtree(dump / "checkpoint" / "step-10")
     records = run_trainer("debug_model.toml", "--training.steps", "15", *common, dump_folder=dump)
     assert [r["step"] for r in records] == list(range(1, 16))
+    assert records[:5] == first[:5]
 
 
 def test_validator_reports_a_direct_evaluation_and_repeats_itself(parse_config, build_model, char_tokenizer):
