@@ -79,25 +79,39 @@ def parse_config():
 
 
 @pytest.fixture
-def run_trainer(tmp_path, monkeypatch, parse_config):
-    """Run torchtitan's own Trainer in this process; returns the run's metrics.jsonl records."""
+def make_trainer(tmp_path, monkeypatch, parse_config):
+    """Build torchtitan's own Trainer in this process from a shipped config plus overrides."""
     import torch.distributed as dist
     from torchtitan.train import Trainer
 
     for name, value in {"RANK": "0", "LOCAL_RANK": "0", "WORLD_SIZE": "1",
                         "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(_free_port())}.items():
         monkeypatch.setenv(name, value)
+    trainers = []
+
+    def make(config_name: str, *overrides: str, dump_folder: Path = tmp_path / "run"):
+        if dist.is_initialized():  # one Trainer at a time: close the previous one first
+            close(trainers.pop())
+        trainers.append(Trainer(parse_config(config_name, "--job.dump_folder", str(dump_folder), *overrides)))
+        return trainers[-1]
+
+    def close(trainer):
+        trainer.close()
+        if dist.is_initialized():
+            dist.destroy_process_group()
+        gc.enable()  # the Trainer disables automatic GC for the process
+
+    yield make
+    for trainer in trainers:
+        close(trainer)
+
+
+@pytest.fixture
+def run_trainer(make_trainer, tmp_path):
+    """Train with torchtitan's own Trainer; returns the run's metrics.jsonl records."""
 
     def run(config_name: str, *overrides: str, dump_folder: Path = tmp_path / "run") -> list[dict]:
-        job_config = parse_config(config_name, "--job.dump_folder", str(dump_folder), *overrides)
-        trainer = Trainer(job_config)
-        try:
-            trainer.train()
-        finally:
-            trainer.close()
-            if dist.is_initialized():
-                dist.destroy_process_group()
-            gc.enable()  # the Trainer disables automatic GC for the process
+        make_trainer(config_name, *overrides, dump_folder=dump_folder).train()
         return read_metrics(dump_folder)
 
     return run
