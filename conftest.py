@@ -5,7 +5,6 @@ NANOGPT_TITAN_DATA already points), never from the working directory or the inte
 """
 
 import gc
-import json
 import os
 import socket
 from pathlib import Path
@@ -118,8 +117,9 @@ def run_trainer(make_trainer, tmp_path):
 
 
 def read_metrics(dump_folder: Path) -> list[dict]:
-    lines = (Path(dump_folder) / "metrics.jsonl").read_text().splitlines()
-    return [json.loads(line) for line in lines]
+    from nanogpt_titan.metrics import METRICS_FILE, read_metrics_file
+
+    return read_metrics_file(Path(dump_folder) / METRICS_FILE)
 
 
 @pytest.fixture

@@ -19,6 +19,11 @@ from torchtitan.distributed import ParallelDims
 METRICS_FILE = "metrics.jsonl"
 
 
+def read_metrics_file(path: Path) -> list[dict]:
+    """The records of a metrics.jsonl, in order."""
+    return [json.loads(line) for line in Path(path).read_text().splitlines() if line]
+
+
 class NanoGPTMetricsProcessor(MetricsProcessor):
     def __init__(self, job_config: JobConfig, parallel_dims: ParallelDims, tag: str | None = None):
         super().__init__(job_config, parallel_dims, tag)

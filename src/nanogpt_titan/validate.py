@@ -16,40 +16,44 @@ from nanogpt_titan.datasets import DEFAULT_SEED, RandomBlockTokenDataset, load_s
 class NanoGPTValidator(BaseValidator):
     """Mean loss of `validation.steps` random batches, in eval mode (no dropout).
 
-    The batches come from a generator seeded afresh on every call, so two evaluations of the
-    same weights see the same batches and report the same loss.
+    Like nanoGPT's `estimate_loss`, each validation reports the validation split's loss and
+    an estimate of the training split's (`train_loss_estimate`), so the eval tables of the
+    two programs line up column for column. The batches come from a generator seeded afresh
+    on every call: two evaluations of the same weights see the same batches.
     """
 
     def __init__(
         self,
         job_config: JobConfig,
-        tokens: torch.Tensor,
+        val_tokens: torch.Tensor,
+        train_tokens: torch.Tensor,
         loss_fn: LossFunction,
         validation_context: ValidationContext,
         maybe_enable_amp: AbstractContextManager[None],
         metrics_processor: MetricsProcessor,
     ):
         super().__init__(job_config)
-        self.tokens = tokens
+        self.val_tokens = val_tokens
+        self.train_tokens = train_tokens
         self.loss_fn = loss_fn
         self.validation_context = validation_context
         self.maybe_enable_amp = maybe_enable_amp
         self.metrics_processor = metrics_processor
 
-    def batches(self):
+    def batches(self, tokens: torch.Tensor):
         validation = self.job_config.validation
         dataset = RandomBlockTokenDataset(
-            self.tokens, validation.seq_len, validation.local_batch_size, seed=DEFAULT_SEED
+            tokens, validation.seq_len, validation.local_batch_size, seed=DEFAULT_SEED
         )
         return islice(dataset, validation.steps)
 
     @torch.no_grad()
-    def evaluate(self, model: nn.Module) -> float:
+    def evaluate(self, model: nn.Module, tokens: torch.Tensor) -> float:
         was_training = model.training
         model.eval()
         device = next(model.parameters()).device
         batch_losses = []
-        for input_dict, labels in self.batches():
+        for input_dict, labels in self.batches(tokens):
             labels = labels.to(device)
             with self.validation_context(), self.maybe_enable_amp:
                 loss_sum = self.loss_fn(model(input_dict["input"].to(device)), labels)
@@ -58,7 +62,13 @@ class NanoGPTValidator(BaseValidator):
         return torch.stack(batch_losses).mean().item()
 
     def validate(self, model_parts: list[nn.Module], step: int) -> None:
-        self.metrics_processor.log_validation(loss=self.evaluate(model_parts[0]), step=step)
+        (model,) = model_parts
+        train_loss_estimate = self.evaluate(model, self.train_tokens)
+        self.metrics_processor.log_validation(
+            loss=self.evaluate(model, self.val_tokens),
+            step=step,
+            extra_metrics={"train_loss_estimate": train_loss_estimate},
+        )
 
 
 def build_nanogpt_validator(
@@ -88,6 +98,7 @@ def build_nanogpt_validator(
     return NanoGPTValidator(
         job_config,
         load_split_tokens(job_config, tokenizer, validation.dataset),
+        load_split_tokens(job_config, tokenizer, job_config.training.dataset),
         loss_fn,
         validation_context,
         maybe_enable_amp,

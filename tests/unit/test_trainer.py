@@ -23,6 +23,7 @@ def test_debug_run_learns_validates_and_logs_every_step(run_trainer):
     assert all(r["tokens_per_second"] > 0 and r["mfu"] > 0 for r in records)
     validated = {r["step"]: r["val_loss"] for r in records if "val_loss" in r}
     assert set(validated) == {1, 20, 40}
+    assert all("train_loss_estimate" in r for r in records if "val_loss" in r)
     first, last = records[:5], records[-5:]
     assert sum(r["loss"] for r in last) < sum(r["loss"] for r in first) - 5 * 0.5
     assert validated[40] < validated[1] - 0.5
@@ -42,33 +43,47 @@ def test_resumed_run_continues_metrics_without_duplicates(run_trainer, tmp_path)
     assert records[:5] == first[:5]
 
 
-def test_validator_reports_a_direct_evaluation_and_repeats_itself(parse_config, build_model, char_tokenizer):
-    from dataclasses import replace
+def test_validator_reports_direct_evaluations_of_both_splits(parse_config, build_model, char_tokenizer):
     from contextlib import nullcontext
+    from dataclasses import replace
+
+    from torchtitan.components.loss import cross_entropy_loss
 
     from nanogpt_titan import nanogpt_args
     from nanogpt_titan.validate import build_nanogpt_validator
-    from torchtitan.components.loss import cross_entropy_loss
+
+    class Recorder:
+        def log_validation(self, loss, step, extra_metrics=None):
+            self.logged = {"step": step, "val_loss": loss, **extra_metrics}
 
     job_config = parse_config("debug_model.toml", "--validation.steps", "3")
+    recorder = Recorder()
     validator = build_nanogpt_validator(
-        job_config, 1, 0, char_tokenizer, None, cross_entropy_loss, nullcontext, nullcontext(), None
+        job_config, 1, 0, char_tokenizer, None, cross_entropy_loss, nullcontext, nullcontext(), recorder
     )
     model = build_model(replace(nanogpt_args["debugmodel"], vocab_size=65))
     model.train()
-    val_tokens = load_split_tokens(job_config, char_tokenizer, "shakespeare_char_validation")
-    batches = list(validator.batches())
-    assert len(batches) == 3
-    for inputs, labels in batches:  # every window comes from the validation split
-        start = inputs["input"][0]
-        assert any(torch.equal(val_tokens[i : i + 64], start) for i in range(len(val_tokens) - 64))
-        break
-    with torch.no_grad():
-        model.eval()
-        direct = torch.stack([F.cross_entropy(model(x["input"]).flatten(0, 1), y.flatten()) for x, y in batches]).mean()
-        model.train()
-    assert validator.evaluate(model) == pytest.approx(direct.item(), abs=1e-6)
-    assert validator.evaluate(model) == validator.evaluate(model)
+    splits = {
+        name: load_split_tokens(job_config, char_tokenizer, name)
+        for name in ("shakespeare_char_validation", "shakespeare_char_train")
+    }
+
+    def direct_loss(tokens):
+        batches = list(validator.batches(tokens))
+        assert len(batches) == 3
+        with torch.no_grad():
+            model.eval()
+            losses = [F.cross_entropy(model(x["input"]).flatten(0, 1), y.flatten()) for x, y in batches]
+            model.train()
+        return torch.stack(losses).mean().item()
+
+    validator.validate([model], step=7)
+    assert recorder.logged["step"] == 7
+    assert recorder.logged["val_loss"] == pytest.approx(direct_loss(splits["shakespeare_char_validation"]), abs=1e-6)
+    assert recorder.logged["train_loss_estimate"] == pytest.approx(direct_loss(splits["shakespeare_char_train"]), abs=1e-6)
+    assert recorder.logged["val_loss"] != recorder.logged["train_loss_estimate"]
+    validator.validate([model], step=8)
+    assert recorder.logged["val_loss"] == pytest.approx(direct_loss(splits["shakespeare_char_validation"]), abs=1e-6)
     assert model.training  # evaluation restores train mode
 
 

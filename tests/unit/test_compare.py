@@ -1,0 +1,65 @@
+import subprocess
+
+import pytest
+
+from nanogpt_titan.cli import main
+from nanogpt_titan.compare import read_nanogpt_log, smoothed
+
+SYNTHETIC_LOG = """\
+tokens per iteration will be: 512
+step 0: train loss 4.2000, val loss 4.2100
+iter 0: loss 4.2200, time 300.12ms, mfu -100.00%
+iter 1: loss 4.0000, time 10.50ms, mfu -100.00%
+iter 2: loss 3.8000, time 10.40ms, mfu 0.01%
+saving checkpoint to out
+step 3: train loss 3.5000, val loss 3.6000
+iter 3: loss 3.6000, time 10.30ms, mfu 0.01%
+"""
+
+
+@pytest.fixture
+def nanogpt_log(tmp_path):
+    path = tmp_path / "nanogpt.log"
+    path.write_text(SYNTHETIC_LOG)
+    return path
+
+
+def test_nanogpt_log_steps_align_with_ours(nanogpt_log):
+    curves = read_nanogpt_log(nanogpt_log)
+    assert curves.train_loss == {1: 4.22, 2: 4.0, 3: 3.8, 4: 3.6}  # iter N is our step N + 1
+    assert curves.val_loss == {0: 4.21, 3: 3.6}  # eval after N updates is our validation at step N
+    assert curves.train_loss_estimate == {0: 4.2, 3: 3.5}
+
+
+def test_smoothing_is_a_trailing_mean():
+    assert smoothed({1: 1.0, 2: 3.0, 3: 5.0}, window=2) == {1: 1.0, 2: 2.0, 3: 4.0}
+
+
+def test_a_file_without_nanogpt_lines_is_refused(tmp_path):
+    path = tmp_path / "other.log"
+    path.write_text("hello\n")
+    with pytest.raises(ValueError, match="holds no nanoGPT log lines"):
+        read_nanogpt_log(path)
+
+
+@pytest.mark.slow
+def test_compare_a_real_run_with_a_nanogpt_log(run_trainer, tmp_path, nanogpt_log, capsys):
+    run_trainer("debug_model.toml", "--training.steps", "6", "--validation.freq", "3", dump_folder=tmp_path / "ours")
+    output = tmp_path / "report" / "comparison.png"
+    assert main(["compare", str(nanogpt_log), str(tmp_path / "ours"), "-o", str(output)]) == 0
+    table = capsys.readouterr().out
+    assert output.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert output.with_suffix(".txt").read_text() == table
+    assert "| 3 | 3.6000 |" in table  # the shared eval step, both runs
+    assert "mean |difference| of smoothed train loss (window 50, 4 steps)" in table
+    assert "nanoGPT: final val loss 3.6000 (step 3), best 3.6000" in table
+
+
+def test_cli_reports_a_missing_run_in_one_line(tmp_path, nanogpt_log, capsys):
+    assert main(["compare", str(nanogpt_log), str(tmp_path / "nope")]) == 2
+    assert capsys.readouterr().err.count("\n") == 1
+
+
+def test_console_script_is_installed():
+    result = subprocess.run(["nanogpt-titan", "compare", "--help"], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0 and "nanoGPT train.py stdout" in result.stdout
