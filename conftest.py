@@ -5,6 +5,7 @@ NANOGPT_TITAN_DATA already points), never from the working directory or the inte
 """
 
 import gc
+import math
 import os
 import socket
 from pathlib import Path
@@ -39,6 +40,21 @@ def char_tokenizer(shakespeare_text):
     from nanogpt_titan.tokenizer import NanoGPTCharTokenizer
 
     return NanoGPTCharTokenizer(shakespeare_text)
+
+
+@pytest.fixture(scope="session")
+def nanogpt_get_lr():
+    """nanoGPT's `get_lr`, transcribed from the reference document: the schedule's oracle."""
+
+    def get_lr(it, learning_rate, warmup_iters, lr_decay_iters, min_lr):
+        if it < warmup_iters:
+            return learning_rate * (it + 1) / (warmup_iters + 1)
+        if it > lr_decay_iters:
+            return min_lr
+        ratio = (it - warmup_iters) / (lr_decay_iters - warmup_iters)
+        return min_lr + 0.5 * (1.0 + math.cos(math.pi * ratio)) * (learning_rate - min_lr)
+
+    return get_lr
 
 
 @pytest.fixture

@@ -1,5 +1,3 @@
-import math
-
 import pytest
 import torch
 from hypothesis import given
@@ -8,25 +6,15 @@ from hypothesis import strategies as st
 from nanogpt_titan.lr_scheduler import build_nanogpt_lr_schedulers, nanogpt_lr_factor
 
 
-def reference_get_lr(it, learning_rate, warmup_iters, lr_decay_iters, min_lr):
-    """nanoGPT's get_lr, transcribed from the reference document."""
-    if it < warmup_iters:
-        return learning_rate * (it + 1) / (warmup_iters + 1)
-    if it > lr_decay_iters:
-        return min_lr
-    ratio = (it - warmup_iters) / (lr_decay_iters - warmup_iters)
-    return min_lr + 0.5 * (1.0 + math.cos(math.pi * ratio)) * (learning_rate - min_lr)
-
-
 @given(
     it=st.integers(0, 10_000),
     warmup=st.integers(0, 500),
     horizon=st.integers(1, 6000),
     min_lr_factor=st.floats(0.0, 1.0),
 )
-def test_factor_is_get_lr_over_learning_rate(it, warmup, horizon, min_lr_factor):
+def test_factor_is_get_lr_over_learning_rate(nanogpt_get_lr, it, warmup, horizon, min_lr_factor):
     decay = warmup + horizon
-    expected = reference_get_lr(it, 1e-3, warmup, decay, 1e-3 * min_lr_factor)
+    expected = nanogpt_get_lr(it, 1e-3, warmup, decay, 1e-3 * min_lr_factor)
     assert 1e-3 * nanogpt_lr_factor(it, warmup, decay, min_lr_factor) == pytest.approx(expected, rel=1e-12, abs=1e-18)
 
 
@@ -37,13 +25,13 @@ def make_container():
     return OptimizersContainer([model], torch.optim.AdamW, {"lr": 1e-3})
 
 
-def test_lr_used_at_step_s_is_get_lr_of_s_minus_1(parse_config):
+def test_lr_used_at_step_s_is_get_lr_of_s_minus_1(parse_config, nanogpt_get_lr):
     job_config = parse_config("mini-gpt.toml")
     optimizers = make_container()
     schedulers = build_nanogpt_lr_schedulers(optimizers, job_config.lr_scheduler, job_config.training.steps)
     for step in range(1, job_config.training.steps + 1):
         used = optimizers.optimizers[0].param_groups[0]["lr"]
-        assert used == pytest.approx(reference_get_lr(step - 1, 1e-3, 100, 5000, 1e-4), rel=1e-12), step
+        assert used == pytest.approx(nanogpt_get_lr(step - 1, 1e-3, 100, 5000, 1e-4), rel=1e-12), step
         schedulers.step()
 
 

@@ -5,7 +5,6 @@ LayerNorm eps 1e-5, learned positions, tied head, Conv1D weights transposed, zer
 `bias=False`). Weights cross over through `nanogpt_titan.checkpoint`, the package's one mapping.
 """
 
-import math
 from dataclasses import replace
 
 import pytest
@@ -135,17 +134,8 @@ def test_torchtitan_loss_is_nanogpts_mean_loss(char_tokenizer, shakespeare_text)
     assert (cross_entropy_loss(logits, y) / y.numel()).item() == pytest.approx(nanogpt_loss.item(), rel=1e-6)
 
 
-def reference_get_lr(it, learning_rate, warmup_iters, lr_decay_iters, min_lr):
-    if it < warmup_iters:
-        return learning_rate * (it + 1) / (warmup_iters + 1)
-    if it > lr_decay_iters:
-        return min_lr
-    ratio = (it - warmup_iters) / (lr_decay_iters - warmup_iters)
-    return min_lr + 0.5 * (1.0 + math.cos(math.pi * ratio)) * (learning_rate - min_lr)
-
-
 @pytest.mark.slow
-def test_five_trainer_steps_equal_a_plain_nanogpt_loop(make_trainer, char_tokenizer, shakespeare_text):
+def test_five_trainer_steps_equal_a_plain_nanogpt_loop(make_trainer, char_tokenizer, shakespeare_text, nanogpt_get_lr):
     """torchtitan's Trainer.train_step vs nanoGPT's loop on the oracle, same weights and batches."""
     trainer = make_trainer("debug_model.toml", "--validation.freq", "1000", "--lr_scheduler.warmup_steps", "2")
     (model,) = trainer.model_parts
@@ -171,7 +161,7 @@ def test_five_trainer_steps_equal_a_plain_nanogpt_loop(make_trainer, char_tokeni
         trainer.train_step(data_iterator)
 
         for group in reference.param_groups:
-            group["lr"] = reference_get_lr(it, 1e-3, 2, config.lr_scheduler.total_steps, 1e-4)
+            group["lr"] = nanogpt_get_lr(it, 1e-3, 2, config.lr_scheduler.total_steps, 1e-4)
         logits = oracle(inputs["input"]).logits
         F.cross_entropy(logits.view(-1, logits.size(-1)), targets.reshape(-1)).backward()
         torch.nn.utils.clip_grad_norm_(oracle.parameters(), 1.0)

@@ -16,7 +16,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow
 
 
-def test_debug_run_learns_validates_and_logs_every_step(run_trainer):
+def test_debug_run_learns_validates_and_logs_every_step(run_trainer, nanogpt_get_lr):
     records = run_trainer("debug_model.toml", "--training.steps", "40", "--validation.freq", "20")
     assert [r["step"] for r in records] == list(range(1, 41))
     assert all(REQUIRED_KEYS <= r.keys() for r in records)
@@ -27,7 +27,22 @@ def test_debug_run_learns_validates_and_logs_every_step(run_trainer):
     first, last = records[:5], records[-5:]
     assert sum(r["loss"] for r in last) < sum(r["loss"] for r in first) - 5 * 0.5
     assert validated[40] < validated[1] - 0.5
-    assert records[0]["lr"] == pytest.approx(1e-3 / 11)  # nanoGPT warmup: lr * (0 + 1) / (10 + 1)
+    for record in records:  # debug_model.toml: lr 1e-3, warmup 10, lr_decay_iters 100, min_lr 1e-4
+        assert record["lr"] == pytest.approx(nanogpt_get_lr(record["step"] - 1, 1e-3, 10, 100, 1e-4), rel=1e-12)
+
+
+def test_tensorboard_and_offline_wandb_receive_the_metrics(run_trainer, tmp_path, monkeypatch):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    monkeypatch.setenv("WANDB_MODE", "offline")
+    monkeypatch.setenv("WANDB_SILENT", "true")
+    dump = tmp_path / "logged"
+    run_trainer("debug_model.toml", "--training.steps", "3", "--validation.freq", "3", "--metrics.log_freq", "1",
+                "--metrics.enable_tensorboard", "--metrics.enable_wandb", dump_folder=dump)
+    (events,) = (dump / "tb").rglob("events.out.tfevents.*")
+    tags = set(EventAccumulator(str(events.parent)).Reload().Tags()["scalars"])
+    assert {"loss_metrics/global_avg_loss", "lr", "validation_metrics/loss", "train_loss_estimate"} <= tags
+    assert list((dump / "tb").rglob("run-*.wandb")), "wandb wrote no offline run"
 
 
 def test_resumed_run_continues_metrics_without_duplicates(run_trainer, tmp_path):
