@@ -106,10 +106,15 @@ def dataset_split(dataset_name: str) -> str:
     return SPLITS[dataset_name]
 
 
+@functools.lru_cache(maxsize=2)
+def _encoded_text(explicit_path: str | None, tokenizer) -> torch.Tensor:
+    # One encoding per run: the dataloader and both validation splits share it (read-only).
+    return torch.tensor(tokenizer.encode(load_text(explicit_path)), dtype=torch.long)
+
+
 def load_split_tokens(job_config: JobConfig, tokenizer, dataset_name: str) -> torch.Tensor:
-    text = load_text(job_config.training.dataset_path)
-    tokens = torch.tensor(tokenizer.encode(text), dtype=torch.long)
-    return split_tokens(tokens, dataset_split(dataset_name))
+    split = dataset_split(dataset_name)
+    return split_tokens(_encoded_text(job_config.training.dataset_path, tokenizer), split)
 
 
 class RandomBlockTokenDataset(IterableDataset):
