@@ -126,19 +126,9 @@ def run_trainer(make_trainer, tmp_path):
     """Train with torchtitan's own Trainer; returns the run's metrics.jsonl records."""
 
     def run(config_name: str, *overrides: str, dump_folder: Path = tmp_path / "run") -> list[dict]:
+        from nanogpt_titan.metrics import METRICS_FILE, read_metrics_file
+
         make_trainer(config_name, *overrides, dump_folder=dump_folder).train()
-        return read_metrics(dump_folder)
+        return read_metrics_file(Path(dump_folder) / METRICS_FILE)
 
     return run
-
-
-def read_metrics(dump_folder: Path) -> list[dict]:
-    from nanogpt_titan.metrics import METRICS_FILE, read_metrics_file
-
-    return read_metrics_file(Path(dump_folder) / METRICS_FILE)
-
-
-@pytest.fixture
-def metrics_of():
-    """Read a run's metrics.jsonl from its dump folder."""
-    return read_metrics
