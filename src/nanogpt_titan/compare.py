@@ -69,16 +69,27 @@ def smoothed(series: dict[int, float], window: int = SMOOTHING_WINDOW) -> dict[i
     }
 
 
+def _optional(value: float | None) -> str:
+    return "-" if value is None else f"{value:.4f}"
+
+
 def comparison_table(reference: Curves, runs: list[Curves]) -> str:
     lines = [f"reference: {reference.name}"]
+    theirs_smooth = smoothed(reference.train_loss)
     for run in runs:
         shared_evals = sorted(reference.val_loss.keys() & run.val_loss.keys())
-        lines += [f"\nrun: {run.name}", "| step | nanoGPT val | ours val | diff |", "|---|---|---|---|"]
         lines += [
-            f"| {s} | {reference.val_loss[s]:.4f} | {run.val_loss[s]:.4f} | {run.val_loss[s] - reference.val_loss[s]:+.4f} |"
+            f"\nrun: {run.name}",
+            "| step | nanoGPT val | ours val | diff | nanoGPT train (est.) | ours train (est.) |",
+            "|---|---|---|---|---|---|",
+        ]
+        lines += [
+            f"| {s} | {reference.val_loss[s]:.4f} | {run.val_loss[s]:.4f} | "
+            f"{run.val_loss[s] - reference.val_loss[s]:+.4f} | "
+            f"{_optional(reference.train_loss_estimate.get(s))} | {_optional(run.train_loss_estimate.get(s))} |"
             for s in shared_evals
         ]
-        ours_smooth, theirs_smooth = smoothed(run.train_loss), smoothed(reference.train_loss)
+        ours_smooth = smoothed(run.train_loss)
         shared_steps = ours_smooth.keys() & theirs_smooth.keys()
         if shared_steps:
             mean_gap = sum(abs(ours_smooth[s] - theirs_smooth[s]) for s in shared_steps) / len(shared_steps)

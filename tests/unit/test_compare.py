@@ -51,6 +51,7 @@ def test_compare_a_real_run_with_a_nanogpt_log(run_trainer, tmp_path, nanogpt_lo
     assert output.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert output.with_suffix(".txt").read_text() == table
     assert "| 3 | 3.6000 |" in table  # the shared eval step, both runs
+    assert "| 3.5000 |" in table  # nanoGPT's train-loss estimate in the same row
     assert "mean |difference| of smoothed train loss (window 50, 4 steps)" in table
     assert "nanoGPT: final val loss 3.6000 (step 3), best 3.6000" in table
 
