@@ -75,6 +75,51 @@ def build_model():
     return build
 
 
+@pytest.fixture(scope="session")
+def random_model():
+    """A NanoGPT with GPT-2's init, norms and biases perturbed so that mapping mistakes show."""
+    import torch
+
+    from nanogpt_titan.model import NanoGPT
+
+    def make(args, seed: int = 0):
+        torch.manual_seed(seed)
+        model = NanoGPT(args)
+        model.init_weights()
+        with torch.no_grad():
+            for param in model.parameters():
+                if param.dim() == 1:
+                    param.add_(0.1 * torch.randn_like(param))
+        return model.eval()
+
+    return make
+
+
+TINY_CHAR_MODEL = {"n_layer": 2, "n_head": 2, "n_embd": 32, "block_size": 32, "vocab_size": 65}
+
+
+@pytest.fixture(params=[False, True], ids=["no-bias", "bias"])
+def nanogpt_ckpt(request, tmp_path, random_model):
+    """A tiny char model saved as nanoGPT's train.py saves a compiled one: (ckpt.pt path, model)."""
+    import torch
+
+    from nanogpt_titan.checkpoint import to_nanogpt
+    from nanogpt_titan.model import NanoGPTModelArgs
+
+    args = NanoGPTModelArgs(**TINY_CHAR_MODEL, bias=request.param)
+    model = random_model(args)
+    path = tmp_path / "nanogpt" / "ckpt.pt"
+    path.parent.mkdir()
+    torch.save({
+        "model": {"_orig_mod." + name: t for name, t in to_nanogpt(model.state_dict()).items()},
+        "model_args": args.gpt_config(),
+        "iter_num": 250,
+        "best_val_loss": torch.tensor(2.5),
+        "config": {"dataset": "shakespeare_char", "learning_rate": 1e-3},
+    }, path)
+    return path, model
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

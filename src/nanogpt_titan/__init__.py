@@ -16,6 +16,7 @@ from nanogpt_titan.infra.parallelize import parallelize_nanogpt
 from nanogpt_titan.lr_scheduler import build_nanogpt_lr_schedulers
 from nanogpt_titan.metrics import build_nanogpt_metrics_processor
 from nanogpt_titan.model import NanoGPT, NanoGPTModelArgs
+from nanogpt_titan.model.args import NanoGPTFlavors
 from nanogpt_titan.optimizer import build_nanogpt_optimizers
 from nanogpt_titan.tokenizer import build_char_tokenizer
 from nanogpt_titan.validate import build_nanogpt_validator
@@ -24,7 +25,7 @@ __all__ = ["NanoGPT", "NanoGPTModelArgs", "nanogpt_args", "get_train_spec"]
 
 cpu_host.install()
 
-nanogpt_args = {
+nanogpt_args = NanoGPTFlavors({
     "debugmodel": NanoGPTModelArgs(n_layer=2, n_head=2, n_embd=64, block_size=64),
     # nanoGPT README's CPU recipe of the shakespeare-char config.
     "baby": NanoGPTModelArgs(n_layer=4, n_head=4, n_embd=128, block_size=64, bias=False),
@@ -36,7 +37,7 @@ nanogpt_args = {
     "gpt2-medium": NanoGPTModelArgs(n_layer=24, n_head=16, n_embd=1024),
     "gpt2-large": NanoGPTModelArgs(n_layer=36, n_head=20, n_embd=1280),
     "gpt2-xl": NanoGPTModelArgs(n_layer=48, n_head=25, n_embd=1600),
-}
+})
 
 
 def get_train_spec() -> TrainSpec:

@@ -1,8 +1,18 @@
-"""`nanogpt-titan`: command-line tools around the plugin."""
+"""`nanogpt-titan`: command-line tools around the plugin.
+
+Results go to stdout; progress, notes and errors to stderr. A failing command prints one
+`nanogpt-titan <command>: error: ...` line, exits with status 2 and leaves nothing on disk.
+"""
 
 import argparse
 import sys
+from collections.abc import Iterable, Iterator
 from pathlib import Path
+
+SRC_HELP = (
+    "a DCP folder, a Hugging Face folder (config.json + model.safetensors or pytorch_model.bin), "
+    "a nanoGPT ckpt.pt, or a bare state dict (.pt/.bin/.safetensors)"
+)
 
 
 def _compare(args: argparse.Namespace) -> None:
@@ -12,9 +22,127 @@ def _compare(args: argparse.Namespace) -> None:
     print(f"wrote {args.output} and {args.output.with_suffix('.txt')}", file=sys.stderr)
 
 
-def main(argv: list[str] | None = None) -> int:
+def _read(args: argparse.Namespace):
+    from nanogpt_titan.checkpoint import read_checkpoint
+
+    checkpoint = read_checkpoint(args.src, n_head=args.n_head, trust_pickle=args.trust_pickle)
+    print(f"read {checkpoint.source}: {checkpoint.args}", file=sys.stderr)
+    for note in checkpoint.notes:
+        print(f"note: {note}", file=sys.stderr)
+    return checkpoint
+
+
+def _convert(args: argparse.Namespace) -> None:
+    from nanogpt_titan.checkpoint import refuse_existing, write_dcp
+
+    refuse_existing(args.dst)
+    checkpoint = _read(args)
+    write_dcp(checkpoint, args.dst)
+    block = checkpoint.args.block_size
+    print(f"wrote DCP checkpoint {args.dst} (with model_args.json)", file=sys.stderr)
+    print(
+        "validate it in torchtitan (load only):\n"
+        f"  ./run_train.sh --model.flavor {args.dst} --checkpoint.enable --checkpoint.load_only "
+        f"--checkpoint.initial_load_path {args.dst} --job.dump_folder ./outputs/{args.dst.name} "
+        f"--training.steps 1 --validation.freq 1 --optimizer.lr 0 "
+        f"--training.seq_len {block} --validation.seq_len {block}\n"
+        "train from it: the same flavor and initial_load_path, without --checkpoint.load_only "
+        "and --optimizer.lr 0"
+    )
+
+
+def _export(args: argparse.Namespace) -> None:
+    from nanogpt_titan.checkpoint import export, refuse_existing
+
+    refuse_existing(args.dst)
+    kind = export(_read(args), args.dst)
+    print(f"wrote {kind} {args.dst}", file=sys.stderr)
+
+
+def _tokenizer(args: argparse.Namespace, checkpoint):
+    from nanogpt_titan.datasets import load_text
+    from nanogpt_titan.tokenizer import NanoGPTCharTokenizer
+
+    tokenizer = NanoGPTCharTokenizer(load_text(args.data))
+    if tokenizer.get_vocab_size() != checkpoint.args.vocab_size:
+        raise ValueError(
+            f"{checkpoint.source} has vocab_size={checkpoint.args.vocab_size} but the text's "
+            f"character vocabulary has {tokenizer.get_vocab_size()}; pass --data with the text "
+            "the model was trained on"
+        )
+    return tokenizer
+
+
+def _progress(batches: Iterable, total: int, label: str) -> Iterator:
+    """Pass `batches` through, reporting on stderr at every tenth of the way."""
+    for done, batch in enumerate(batches, start=1):
+        yield batch
+        if done == total or done % max(1, total // 10) == 0:
+            print(f"{label}: {done}/{total} batches", file=sys.stderr)
+
+
+def _evaluate(args: argparse.Namespace) -> None:
+    from nanogpt_titan.datasets import encoded_split
+    from nanogpt_titan.evaluate import mean_loss, random_batches, window_batches
+
+    checkpoint = _read(args)
+    block_size = args.block_size or checkpoint.args.block_size
+    if not 0 < block_size <= checkpoint.args.block_size:
+        raise ValueError(f"--block-size {block_size} must be in [1, {checkpoint.args.block_size}] (the model's block_size)")
+    tokens = encoded_split(_tokenizer(args, checkpoint), "val", args.data)
+    model = checkpoint.build_model(args.device)
+    estimate = random_batches(tokens, block_size, args.batch_size, args.eval_iters, args.seed)
+    print(f"val loss {mean_loss(model, _progress(estimate, args.eval_iters, 'estimate')):.4f}")
+    n_windows = (len(tokens) - 1) // block_size
+    windows = _progress(window_batches(tokens, block_size, args.batch_size), -(-n_windows // args.batch_size), "exact")
+    print(f"exact val loss {mean_loss(model, windows):.4f} ({n_windows} windows of {block_size} tokens)")
+
+
+def _sample(args: argparse.Namespace) -> None:
+    import torch
+
+    from nanogpt_titan.sample import generate
+
+    checkpoint = _read(args)
+    tokenizer = _tokenizer(args, checkpoint)
+    start = Path(args.start[5:]).read_text(encoding="utf-8") if args.start.startswith("FILE:") else args.start
+    if not start:
+        raise ValueError("--start is empty; give at least one character of context (nanoGPT's default is a newline)")
+    model = checkpoint.build_model(args.device)
+    generator = torch.Generator(device=args.device).manual_seed(args.seed)
+    context = torch.tensor([tokenizer.encode(start)], device=args.device)
+    for _ in range(args.num_samples):
+        ids = generate(model, context, args.max_new_tokens, args.temperature, args.top_k, generator)
+        print(tokenizer.decode(ids[0].tolist()))
+        print("---------------")
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} is not a positive integer")
+    return value
+
+
+def _add_source(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("src", type=Path, help=SRC_HELP)
+    parser.add_argument("--n-head", type=_positive_int, help="head count, for sources that do not record it")
+    parser.add_argument(
+        "--trust-pickle", action="store_true",
+        help="unpickle a .pt/.bin fully when torch.load(weights_only=True) refuses it (trusted files only)",
+    )
+
+
+def _add_data_and_device(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--data", help="the training text (default: $NANOGPT_TITAN_DATA, else the downloaded tiny Shakespeare)")
+    parser.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda")
+    parser.add_argument("--seed", type=int, default=1337)
+
+
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="nanogpt-titan", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
+
     compare = commands.add_parser(
         "compare", help="overlay a nanoGPT training log and our runs: a PNG and a text table"
     )
@@ -22,7 +150,39 @@ def main(argv: list[str] | None = None) -> int:
     compare.add_argument("runs", type=Path, nargs="+", help="our runs: dump folders or metrics.jsonl files")
     compare.add_argument("-o", "--output", type=Path, default=Path("comparison.png"), help="PNG to write")
     compare.set_defaults(run=_compare)
-    args = parser.parse_args(argv)
+
+    convert = commands.add_parser("convert", help="a nanoGPT / Hugging Face checkpoint -> a DCP folder for torchtitan")
+    _add_source(convert)
+    convert.add_argument("dst", type=Path, help="the DCP folder to create")
+    convert.set_defaults(run=_convert)
+
+    export = commands.add_parser("export", help="any checkpoint -> nanoGPT ckpt.pt (DST ends in .pt) or a Hugging Face folder")
+    _add_source(export)
+    export.add_argument("dst", type=Path, help="a .pt file, or a folder to create")
+    export.set_defaults(run=_export)
+
+    evaluate = commands.add_parser("evaluate", help="validation loss: nanoGPT's random-batch estimate, then the exact value")
+    _add_source(evaluate)
+    _add_data_and_device(evaluate)
+    evaluate.add_argument("--eval-iters", type=_positive_int, default=200, help="random batches of the estimate")
+    evaluate.add_argument("--batch-size", type=_positive_int, default=64)
+    evaluate.add_argument("--block-size", type=_positive_int, help="window length (default: the model's block_size)")
+    evaluate.set_defaults(run=_evaluate)
+
+    sample = commands.add_parser("sample", help="generate text like nanoGPT's sample.py")
+    _add_source(sample)
+    _add_data_and_device(sample)
+    sample.add_argument("--start", default="\n", help="the prompt, or FILE:path to read it from a file")
+    sample.add_argument("--num-samples", type=_positive_int, default=10)
+    sample.add_argument("--max-new-tokens", type=int, default=500)
+    sample.add_argument("--temperature", type=float, default=0.8)
+    sample.add_argument("--top-k", type=_positive_int, default=200)
+    sample.set_defaults(run=_sample)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
     try:
         args.run(args)
     except (OSError, ValueError, KeyError) as error:

@@ -112,9 +112,13 @@ def _encoded_text(explicit_path: str | None, tokenizer) -> torch.Tensor:
     return torch.tensor(tokenizer.encode(load_text(explicit_path)), dtype=torch.long)
 
 
+def encoded_split(tokenizer, split: str, text_path: str | None = None) -> torch.Tensor:
+    """One split ('train' or 'val') of the text at `text_path` (or found as `resolve_text_path` does)."""
+    return split_tokens(_encoded_text(text_path, tokenizer), split)
+
+
 def load_split_tokens(job_config: JobConfig, tokenizer, dataset_name: str) -> torch.Tensor:
-    split = dataset_split(dataset_name)
-    return split_tokens(_encoded_text(job_config.training.dataset_path, tokenizer), split)
+    return encoded_split(tokenizer, dataset_split(dataset_name), job_config.training.dataset_path)
 
 
 class RandomBlockTokenDataset(IterableDataset):

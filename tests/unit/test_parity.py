@@ -39,17 +39,6 @@ def hf_oracle(model: NanoGPT) -> "transformers.GPT2LMHeadModel":
     return oracle
 
 
-def random_model(args: NanoGPTModelArgs, seed: int) -> NanoGPT:
-    torch.manual_seed(seed)
-    model = NanoGPT(args)
-    model.init_weights()
-    with torch.no_grad():  # non-trivial norms and biases, so that mapping mistakes show
-        for name, param in model.named_parameters():
-            if param.dim() == 1:
-                param.add_(0.1 * torch.randn_like(param))
-    return model.eval()
-
-
 configs = st.builds(
     lambda n_layer, n_head, head_dim, block_size, vocab_size, bias: NanoGPTModelArgs(
         n_layer=n_layer, n_head=n_head, n_embd=n_head * head_dim, block_size=block_size,
@@ -61,7 +50,7 @@ configs = st.builds(
 
 
 @given(args=configs, batch=st.integers(1, 3), data=st.data())
-def test_logits_and_gradients_equal_the_oracle(args, batch, data):
+def test_logits_and_gradients_equal_the_oracle(random_model, args, batch, data):
     length = data.draw(st.integers(1, args.block_size), label="length")
     model = random_model(args, seed=data.draw(st.integers(0, 1000), label="seed"))
     oracle = hf_oracle(model)
@@ -80,7 +69,7 @@ def test_logits_and_gradients_equal_the_oracle(args, batch, data):
         torch.testing.assert_close(param.grad, their_grads[name], rtol=1e-4, atol=1e-6, msg=name)
 
 
-def test_mapping_round_trips_and_accepts_nanogpt_variants():
+def test_mapping_round_trips_and_accepts_nanogpt_variants(random_model):
     model = random_model(NanoGPTModelArgs(n_layer=2, n_head=2, n_embd=8, block_size=8, vocab_size=11), 0)
     ours = model.state_dict()
     nanogpt = checkpoint.to_nanogpt(ours)
@@ -98,7 +87,7 @@ def test_mapping_round_trips_and_accepts_nanogpt_variants():
     assert all(torch.equal(v, ours[k]) for k, v in checkpoint.from_hf_gpt2(hf).items())
 
 
-def test_dropout_sites_act_in_training_only(monkeypatch):
+def test_dropout_sites_act_in_training_only(random_model, monkeypatch):
     args = NanoGPTModelArgs(n_layer=2, n_head=2, n_embd=16, block_size=8, vocab_size=11, dropout=0.5)
     model = random_model(args, 0)
     same_without_dropout = random_model(replace(args, dropout=0.0), 0)
@@ -125,7 +114,7 @@ def test_dropout_sites_act_in_training_only(monkeypatch):
     assert seen_dropout_p == [0.5] * (2 * args.n_layer) + [0.0] * args.n_layer  # attention weights
 
 
-def test_torchtitan_loss_is_nanogpts_mean_loss(char_tokenizer, shakespeare_text):
+def test_torchtitan_loss_is_nanogpts_mean_loss(random_model, char_tokenizer, shakespeare_text):
     model = random_model(replace(nanogpt_args["debugmodel"], vocab_size=65), 0)
     tokens = torch.tensor(char_tokenizer.encode(shakespeare_text[:2000]))
     x, y = tokens[:1920].view(30, 64), tokens[1:1921].view(30, 64)

@@ -1,4 +1,7 @@
+import dataclasses
+import json
 from dataclasses import dataclass
+from pathlib import Path
 
 from torch import nn
 from torchtitan.config import JobConfig
@@ -9,13 +12,15 @@ from nanogpt_titan.tokenizer import build_char_tokenizer
 
 @dataclass
 class NanoGPTModelArgs(BaseModelArgs):
-    """nanoGPT's `GPTConfig`, with its defaults."""
+    """nanoGPT's `GPTConfig`, with its defaults except one: `vocab_size=None` means "the run's
+    tokenizer decides" (nanoGPT's 50304 is GPT-2's BPE vocabulary, padded). A checkpoint's args
+    fix the vocabulary, and a run whose tokenizer disagrees is refused."""
 
     n_layer: int = 12
     n_head: int = 12
     n_embd: int = 768
     block_size: int = 1024
-    vocab_size: int = 50304
+    vocab_size: int | None = None
     dropout: float = 0.0
     bias: bool = True
 
@@ -31,9 +36,35 @@ class NanoGPTModelArgs(BaseModelArgs):
         if not 0.0 <= self.dropout < 1.0:
             raise ValueError(f"dropout={self.dropout} must be in [0, 1)")
 
+    def gpt_config(self) -> dict:
+        """The fields of nanoGPT's `GPTConfig` (its `model_args`), without torchtitan's marker."""
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if not f.name.startswith("_")}
+
+    def __str__(self) -> str:
+        return ", ".join(f"{name}={value}" for name, value in self.gpt_config().items())
+
+    @classmethod
+    def from_json(cls, path: Path) -> "NanoGPTModelArgs":
+        """Args saved by `to_json`, e.g. the `model_args.json` that `nanogpt-titan convert` writes."""
+        fields = json.loads(Path(path).read_text())
+        unknown = fields.keys() - cls().gpt_config().keys()
+        if unknown:
+            raise ValueError(f"{path}: unknown model args {sorted(unknown)}; not a nanoGPT model_args.json")
+        return cls(**fields)
+
+    def to_json(self, path: Path) -> None:
+        Path(path).write_text(json.dumps(self.gpt_config(), indent=2) + "\n")
+
     def update_from_config(self, job_config: JobConfig, **kwargs) -> None:
         """Take the vocabulary from the run's tokenizer; refuse contexts the model cannot hold."""
-        self.vocab_size = build_char_tokenizer(job_config).get_vocab_size()
+        tokenizer_vocab = build_char_tokenizer(job_config).get_vocab_size()
+        if self.vocab_size not in (None, tokenizer_vocab):
+            raise ValueError(
+                f"the model's vocab_size={self.vocab_size} disagrees with the tokenizer's "
+                f"{tokenizer_vocab} characters of training.dataset_path="
+                f"{job_config.training.dataset_path!r}; train on the text the checkpoint was made from"
+            )
+        self.vocab_size = tokenizer_vocab
         contexts = {"training.seq_len": job_config.training.seq_len}
         if job_config.validation.enable:
             contexts["validation.seq_len"] = job_config.validation.seq_len
@@ -59,3 +90,23 @@ class NanoGPTModelArgs(BaseModelArgs):
         head_dim = self.n_embd // self.n_head
         flops_per_token = 6 * n_non_embedding + 12 * self.n_layer * self.n_head * head_dim * seq_len
         return n_params, flops_per_token
+
+
+class NanoGPTFlavors(dict[str, NanoGPTModelArgs]):
+    """The registered flavors; `--model.flavor` may also name a converted checkpoint's folder
+    (or its `model_args.json`), so any checkpoint `nanogpt-titan convert` wrote can be trained on.
+
+    Lookups return a copy: the Trainer's `update_from_config` must not rewrite the registry.
+    """
+
+    def __getitem__(self, flavor: str) -> NanoGPTModelArgs:
+        if flavor in self.keys():
+            return dataclasses.replace(super().__getitem__(flavor))
+        path = Path(flavor).expanduser()
+        args_file = path / "model_args.json" if path.is_dir() else path
+        if args_file.name.endswith(".json") and args_file.is_file():
+            return NanoGPTModelArgs.from_json(args_file)
+        raise KeyError(
+            f"unknown nanogpt flavor {flavor!r}: use one of {sorted(self.keys())} or the folder "
+            "of a checkpoint written by `nanogpt-titan convert` (it holds model_args.json)"
+        )

@@ -1,0 +1,227 @@
+"""Read any supported checkpoint into our state dict and model args, or fail saying why.
+
+| SRC                                              | model args from            |
+|--------------------------------------------------|----------------------------|
+| DCP folder (`.metadata`; ours or a Trainer's)     | `model_args.json`, shapes  |
+| Hugging Face folder (`config.json` + weights)    | `config.json`, shapes      |
+| nanoGPT `ckpt.pt` (a dict with `model`, ...)     | its `model_args`           |
+| bare state dict (`.pt`/`.bin`/`.safetensors`)   | shapes                     |
+
+Shapes give everything but the head count, which the caller passes as `n_head` when the
+source does not record it.
+"""
+
+import json
+import pickle
+import warnings
+import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+import torch.distributed.checkpoint as dcp
+from safetensors import SafetensorError
+from safetensors.torch import load_file
+
+from nanogpt_titan.checkpoint.mapping import StateDict, from_hf_gpt2, from_nanogpt
+from nanogpt_titan.model import NanoGPT, NanoGPTModelArgs
+
+MODEL_ARGS_FILE = "model_args.json"
+HF_WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
+# Hugging Face config names of nanoGPT's GPTConfig fields (nanoGPT-style configs use ours).
+HF_CONFIG_NAMES = {
+    "n_layer": ("n_layer", "num_hidden_layers"),
+    "n_head": ("n_head", "num_attention_heads"),
+    "n_embd": ("n_embd", "hidden_size"),
+    "block_size": ("block_size", "n_positions", "max_position_embeddings"),
+    "vocab_size": ("vocab_size",),
+    "dropout": ("dropout", "resid_pdrop"),
+    "bias": ("bias",),
+}
+MODEL_KEY_ROOTS = ("wte.", "wpe.", "layers.", "ln_f.", "lm_head.")
+LISTED_KEYS = 8
+
+
+class CheckpointError(ValueError):
+    """A checkpoint that cannot be read as a nanoGPT model, with the reason and the fix."""
+
+
+@dataclass
+class Checkpoint:
+    args: NanoGPTModelArgs
+    state_dict: StateDict  # our names, both tied names, float32
+    source: str  # what was read, for messages
+    notes: list[str] = field(default_factory=list)  # caveats the user should see
+
+    def build_model(self, device: str | torch.device = "cpu") -> NanoGPT:
+        """The model with these weights, in eval mode."""
+        with torch.device("meta"):
+            model = NanoGPT(self.args)
+        model.load_state_dict(self.state_dict, assign=True)
+        model.lm_head.weight = model.wte.weight
+        return model.to(device).eval()
+
+
+@contextmanager
+def single_process_dcp() -> Iterator[None]:
+    """DCP warns that it runs without a process group; here that is the intent."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="torch.distributed is disabled")
+        yield
+
+
+def read_checkpoint(path: str | Path, n_head: int | None = None, trust_pickle: bool = False) -> Checkpoint:
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: no such file or folder")
+    if path.is_dir():
+        if (path / ".metadata").is_file():
+            return _read_dcp(path, n_head)
+        if (path / "config.json").is_file():
+            return _read_hf_folder(path, n_head)
+        raise CheckpointError(
+            f"{path} is a folder with neither .metadata (a DCP checkpoint) nor config.json "
+            "(a Hugging Face model)"
+        )
+    if path.suffix == ".safetensors":
+        return _checkpoint(_load_safetensors(path), {"n_head": n_head}, f"state dict {path}")
+    loaded = _torch_load(path, trust_pickle)
+    if isinstance(loaded, dict) and isinstance(loaded.get("model"), dict):
+        if not isinstance(loaded.get("model_args"), dict):
+            raise CheckpointError(f"{path} has a 'model' entry but no 'model_args': not a nanoGPT ckpt.pt")
+        known = {"n_head": n_head, **loaded["model_args"]}
+        return _checkpoint(loaded["model"], known, f"nanoGPT checkpoint {path}")
+    if isinstance(loaded, dict) and loaded and all(isinstance(t, torch.Tensor) for t in loaded.values()):
+        return _checkpoint(loaded, {"n_head": n_head}, f"state dict {path}")
+    raise CheckpointError(
+        f"{path} is neither a nanoGPT ckpt.pt (a dict with 'model' and 'model_args') nor a state "
+        f"dict of tensors (it holds a {type(loaded).__name__})"
+    )
+
+
+def _torch_load(path: Path, trust_pickle: bool):
+    if not zipfile.is_zipfile(path):  # torch.save writes a zip archive, ending in its directory
+        raise CheckpointError(
+            f"{path} is not a readable PyTorch checkpoint (no zip archive as torch.save writes: "
+            "truncated, corrupt, or another format)"
+        )
+    try:
+        return torch.load(path, map_location="cpu", weights_only=not trust_pickle)
+    except pickle.UnpicklingError:
+        raise CheckpointError(
+            f"{path} holds Python objects that torch.load(weights_only=True) refuses to unpickle; "
+            "if you trust the file, pass --trust-pickle to load it with full unpickling"
+        ) from None
+    except (RuntimeError, EOFError) as error:
+        raise CheckpointError(f"{path} is not a readable PyTorch checkpoint (corrupt?): {error}") from None
+
+
+def _load_safetensors(path: Path) -> StateDict:
+    try:
+        return load_file(path)
+    except (SafetensorError, OSError) as error:
+        raise CheckpointError(f"{path} is not a readable safetensors file (truncated or corrupt?): {error}") from None
+
+
+def _read_hf_folder(folder: Path, n_head: int | None) -> Checkpoint:
+    config = json.loads((folder / "config.json").read_text())
+    known = {"n_head": n_head}
+    for arg, names in HF_CONFIG_NAMES.items():
+        known.update({arg: config[name] for name in reversed(names) if name in config})
+    weight_file = next((folder / name for name in HF_WEIGHT_FILES if (folder / name).is_file()), None)
+    if weight_file is None:
+        raise CheckpointError(f"{folder} has config.json but none of {HF_WEIGHT_FILES}")
+    tensors = _load_safetensors(weight_file) if weight_file.suffix == ".safetensors" else _torch_load(weight_file, False)
+    checkpoint = _checkpoint(tensors, known, f"Hugging Face model {folder}")
+    if config.get("activation_function", "gelu") != "gelu":
+        checkpoint.notes.append(
+            f"config.json says activation_function={config['activation_function']!r}; this model "
+            "(like nanoGPT's from_pretrained) uses exact GELU, so its outputs differ slightly"
+        )
+    return checkpoint
+
+
+def _read_dcp(folder: Path, n_head: int | None) -> Checkpoint:
+    reader = dcp.FileSystemReader(folder)
+    try:
+        metadata = reader.read_metadata()
+        tensors = {
+            name: torch.empty(meta.size, dtype=meta.properties.dtype)
+            for name, meta in metadata.state_dict_metadata.items()
+            if name.startswith(MODEL_KEY_ROOTS) and hasattr(meta, "size")
+        }
+        with single_process_dcp():
+            dcp.load(tensors, storage_reader=reader, no_dist=True)
+    except Exception as error:  # DCP raises its own exception types, wrapped per rank
+        raise CheckpointError(f"{folder} is not a readable DCP checkpoint (truncated or corrupt?): {error}") from None
+    args_file = folder / MODEL_ARGS_FILE
+    known = NanoGPTModelArgs.from_json(args_file).gpt_config() if args_file.is_file() else {"n_head": n_head}
+    return _checkpoint(tensors, known, f"DCP checkpoint {folder}")
+
+
+def _checkpoint(tensors: StateDict, known: dict, source: str) -> Checkpoint:
+    """Map the names, infer what `known` does not give, and check every key and shape."""
+    c_attn = next((t for name, t in tensors.items() if name.endswith("attn.c_attn.weight")), None)
+    hf_conv1d_layout = c_attn is not None and c_attn.dim() == 2 and c_attn.shape[1] == 3 * c_attn.shape[0]
+    ours = (from_hf_gpt2 if hf_conv1d_layout else from_nanogpt)(tensors)
+    ours = {name: tensor.float().contiguous() for name, tensor in ours.items()}
+    args = _model_args(_shape_args(ours, source) | {k: v for k, v in known.items() if v is not None}, source)
+    _check_matches_model(ours, args, source)
+    if not torch.equal(ours["lm_head.weight"], ours["wte.weight"]):
+        raise CheckpointError(
+            f"{source} has an lm_head.weight that differs from wte.weight; nanoGPT ties the two, "
+            "so this is another architecture"
+        )
+    ours["lm_head.weight"] = ours["wte.weight"]
+    return Checkpoint(args, ours, source)
+
+
+def _shape_args(ours: StateDict, source: str) -> dict:
+    """Every model arg but the head count, read off the tensors' shapes."""
+    if "wte.weight" not in ours or "wpe.weight" not in ours:
+        raise CheckpointError(
+            f"{source} has no token/position embeddings (wte/wpe): not a nanoGPT or GPT-2 model; "
+            f"its first keys are {sorted(ours)[:LISTED_KEYS]}"
+        )
+    vocab_size, n_embd = ours["wte.weight"].shape
+    return dict(
+        n_layer=len({name.split(".")[1] for name in ours if name.startswith("layers.")}),
+        n_embd=n_embd,
+        block_size=len(ours["wpe.weight"]),
+        vocab_size=vocab_size,
+        bias="ln_f.bias" in ours,
+        dropout=0.0,
+    )
+
+
+def _model_args(fields: dict, source: str) -> NanoGPTModelArgs:
+    if "n_head" not in fields:
+        raise CheckpointError(
+            f"{source} does not record its head count and shapes cannot tell it; pass --n-head "
+            "(nanoGPT's n_head, e.g. 6 for the shakespeare-char model)"
+        )
+    unknown = fields.keys() - NanoGPTModelArgs().gpt_config().keys()
+    if unknown:
+        raise CheckpointError(f"{source} has model args nanoGPT does not know: {sorted(unknown)}")
+    return NanoGPTModelArgs(**fields)
+
+
+def _check_matches_model(ours: StateDict, args: NanoGPTModelArgs, source: str) -> None:
+    with torch.device("meta"):
+        expected = {name: tensor.shape for name, tensor in NanoGPT(args).state_dict().items()}
+    missing = sorted(expected.keys() - ours.keys())
+    unexpected = sorted(ours.keys() - expected.keys())
+    misshaped = sorted(
+        f"{name} {tuple(ours[name].shape)} (expected {tuple(shape)})"
+        for name, shape in expected.items()
+        if name in ours and ours[name].shape != shape
+    )
+    problems = [
+        f"{label} {keys[:LISTED_KEYS]}{' and more' if len(keys) > LISTED_KEYS else ''}"
+        for label, keys in (("missing keys", missing), ("unexpected keys", unexpected), ("mis-shaped keys", misshaped))
+        if keys
+    ]
+    if problems:
+        raise CheckpointError(f"{source} does not fit nanoGPT with {args}: " + "; ".join(problems))

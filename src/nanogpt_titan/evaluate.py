@@ -1,0 +1,46 @@
+"""Validation loss of a model outside the Trainer: nanoGPT's estimate, and the exact value.
+
+nanoGPT's `estimate_loss` averages `eval_iters` random batches of `block_size` windows; the
+exact loss averages every token of the split, cut into non-overlapping windows.
+"""
+
+from collections.abc import Iterable, Iterator
+from itertools import islice
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from nanogpt_titan.datasets import RandomBlockTokenDataset
+
+Batch = tuple[torch.Tensor, torch.Tensor]
+
+
+def random_batches(tokens: torch.Tensor, block_size: int, batch_size: int, eval_iters: int, seed: int) -> Iterator[Batch]:
+    """nanoGPT's `get_batch` drawn `eval_iters` times from a generator seeded with `seed`."""
+    dataset = RandomBlockTokenDataset(tokens, block_size, batch_size, seed)
+    return ((inputs["input"], targets) for inputs, targets in islice(dataset, eval_iters))
+
+
+def window_batches(tokens: torch.Tensor, block_size: int, batch_size: int) -> Iterator[Batch]:
+    """Every non-overlapping window `tokens[i*T : (i+1)*T]` whose shifted target fits."""
+    n_windows = (len(tokens) - 1) // block_size
+    if n_windows == 0:
+        raise ValueError(f"{len(tokens)} tokens hold no window of block_size={block_size} plus its target")
+    covered = n_windows * block_size
+    inputs = tokens[:covered].view(n_windows, block_size)
+    targets = tokens[1 : covered + 1].view(n_windows, block_size)
+    return zip(inputs.split(batch_size), targets.split(batch_size))
+
+
+@torch.no_grad()
+def mean_loss(model: nn.Module, batches: Iterable[Batch]) -> float:
+    """Mean cross entropy per token over `batches`, in eval mode, in float64 accumulation."""
+    model.eval()
+    device = next(model.parameters()).device
+    loss_sum, n_tokens = torch.zeros((), dtype=torch.float64), 0
+    for inputs, targets in batches:
+        logits = model(inputs.to(device))
+        loss_sum += F.cross_entropy(logits.flatten(0, 1).float(), targets.to(device).flatten(), reduction="sum").cpu()
+        n_tokens += targets.numel()
+    return (loss_sum / n_tokens).item()

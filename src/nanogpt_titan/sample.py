@@ -1,0 +1,36 @@
+"""nanoGPT's `sample.py`: autoregressive sampling with temperature and top-k."""
+
+import torch
+from torch import nn
+
+
+@torch.no_grad()
+def generate(
+    model: nn.Module,
+    ids: torch.Tensor,
+    max_new_tokens: int,
+    temperature: float = 1.0,
+    top_k: int | None = None,
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
+    """Extend `ids` (batch, length) by `max_new_tokens` sampled tokens.
+
+    The context fed to the model is cropped to its last `block_size` tokens, as in nanoGPT.
+    """
+    if temperature <= 0:
+        raise ValueError(f"temperature={temperature} must be > 0 (lower is more conservative, e.g. 0.8)")
+    if top_k is not None and top_k < 1:
+        raise ValueError(f"top_k={top_k} must be >= 1, or None to sample from the whole vocabulary")
+    if max_new_tokens < 0:
+        raise ValueError(f"max_new_tokens={max_new_tokens} must be >= 0")
+    model.eval()
+    block_size = model.model_args.block_size
+    for _ in range(max_new_tokens):
+        logits = model(ids[:, -block_size:])[:, -1, :] / temperature
+        if top_k is not None:
+            kth_largest = torch.topk(logits, min(top_k, logits.size(-1))).values[:, [-1]]
+            logits = logits.masked_fill(logits < kth_largest, float("-inf"))
+        probs = torch.softmax(logits, dim=-1)
+        next_ids = torch.multinomial(probs, num_samples=1, generator=generator)
+        ids = torch.cat((ids, next_ids), dim=1)
+    return ids

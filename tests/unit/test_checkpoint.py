@@ -1,0 +1,322 @@
+"""Checkpoints: convert, export, evaluate and sample through the `nanogpt-titan` CLI."""
+
+import argparse
+import re
+from pathlib import Path
+
+import pytest
+import torch
+import torch.nn.functional as F
+from hypothesis import given
+from hypothesis import strategies as st
+from safetensors.torch import save_file
+
+from nanogpt_titan.checkpoint import read_checkpoint, to_nanogpt
+from nanogpt_titan.cli import main
+from nanogpt_titan.evaluate import mean_loss, random_batches, window_batches
+from nanogpt_titan.model import NanoGPTModelArgs
+from nanogpt_titan.optimizer import NanoGPTAdamW
+from nanogpt_titan.sample import generate
+
+transformers = pytest.importorskip("transformers")
+
+
+def assert_same_weights(model, state_dict):
+    expected = model.state_dict()
+    assert state_dict.keys() == expected.keys()
+    for name, tensor in expected.items():
+        assert torch.equal(state_dict[name], tensor), name
+
+
+def cli(*argv) -> int:
+    return main([str(arg) for arg in argv])
+
+
+# --- convert / export -------------------------------------------------------------------------
+
+
+def test_nanogpt_ckpt_converts_to_a_dcp_folder_with_its_args(nanogpt_ckpt, tmp_path, capsys):
+    path, model = nanogpt_ckpt
+    assert cli("convert", path, tmp_path / "dcp") == 0
+    assert "--model.flavor" in capsys.readouterr().out
+    assert NanoGPTModelArgs.from_json(tmp_path / "dcp" / "model_args.json") == model.model_args
+    converted = read_checkpoint(tmp_path / "dcp")
+    assert converted.args == model.model_args
+    assert_same_weights(model, converted.state_dict)
+    assert converted.state_dict["lm_head.weight"] is converted.state_dict["wte.weight"]
+
+
+def test_export_to_nanogpt_round_trips_every_tensor(nanogpt_ckpt, tmp_path):
+    path, model = nanogpt_ckpt
+    assert cli("convert", path, tmp_path / "dcp") == 0
+    assert cli("export", tmp_path / "dcp", tmp_path / "out" / "ckpt.pt") == 0
+    original = torch.load(path, weights_only=True)
+    exported = torch.load(tmp_path / "out" / "ckpt.pt", weights_only=True)
+    unprefixed = {name.removeprefix("_orig_mod."): t for name, t in original["model"].items()}
+    assert exported["model"].keys() == unprefixed.keys()  # both tied names, as nanoGPT saves
+    for name, tensor in unprefixed.items():
+        assert torch.equal(exported["model"][name], tensor), name
+    assert exported["model_args"] == original["model_args"]
+    # nanoGPT's train.py --init_from=resume restores its two-group AdamW from the file.
+    NanoGPTAdamW(model.parameters(), weight_decay=0.1).load_state_dict(exported["optimizer"])
+
+
+def test_hf_export_loads_in_transformers_and_computes_the_same_logits(nanogpt_ckpt, tmp_path):
+    path, model = nanogpt_ckpt
+    assert cli("export", path, tmp_path / "hf") == 0
+    hf_model = transformers.GPT2LMHeadModel.from_pretrained(tmp_path / "hf", attn_implementation="eager").eval()
+    tokens = torch.randint(0, 65, (2, 32))
+    with torch.no_grad():
+        torch.testing.assert_close(hf_model(tokens).logits, model(tokens), atol=1e-5, rtol=0)
+
+
+def test_hf_gpt2_folder_converts_and_round_trips(tmp_path):
+    """transformers' own save (Conv1D layout, biases, head stored once) -> DCP -> HF again."""
+    args = NanoGPTModelArgs(n_layer=2, n_head=4, n_embd=32, block_size=16, vocab_size=65, dropout=0.1)
+    config = transformers.GPT2Config(
+        vocab_size=65, n_positions=16, n_embd=32, n_layer=2, n_head=4, activation_function="gelu",
+    )
+    hf_model = transformers.GPT2LMHeadModel(config).eval()
+    hf_model.save_pretrained(tmp_path / "hf")
+    assert cli("convert", tmp_path / "hf", tmp_path / "dcp") == 0
+    converted = read_checkpoint(tmp_path / "dcp")
+    assert converted.args == args
+    tokens = torch.randint(0, 65, (2, 16))
+    with torch.no_grad():
+        torch.testing.assert_close(converted.build_model()(tokens), hf_model(tokens).logits, atol=1e-5, rtol=0)
+    assert cli("export", tmp_path / "dcp", tmp_path / "hf_again") == 0
+    for name, tensor in transformers.GPT2LMHeadModel.from_pretrained(tmp_path / "hf_again").state_dict().items():
+        assert torch.equal(tensor, hf_model.state_dict()[name]), name
+
+
+def test_tanh_gelu_config_converts_with_a_note(tmp_path, capsys):
+    config = transformers.GPT2Config(vocab_size=65, n_positions=8, n_embd=16, n_layer=1, n_head=2)
+    transformers.GPT2LMHeadModel(config).save_pretrained(tmp_path / "hf")
+    assert cli("convert", tmp_path / "hf", tmp_path / "dcp") == 0
+    assert "activation_function='gelu_new'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("suffix", [".pt", ".safetensors"])
+def test_bare_state_dict_needs_the_head_count(random_model, tmp_path, capsys, suffix):
+    """Head stored once, no compile prefix: shapes give all but n_head."""
+    model = random_model(NanoGPTModelArgs(n_layer=1, n_head=4, n_embd=16, block_size=8, vocab_size=65))
+    weights = {k: v.clone() for k, v in to_nanogpt(model.state_dict()).items() if k != "lm_head.weight"}
+    path = tmp_path / f"weights{suffix}"
+    torch.save(weights, path) if suffix == ".pt" else save_file(weights, path)
+    assert cli("convert", path, tmp_path / "dcp") == 2
+    assert "pass --n-head" in capsys.readouterr().err
+    assert not (tmp_path / "dcp").exists()
+    assert cli("convert", path, tmp_path / "dcp", "--n-head", 4) == 0
+    assert_same_weights(model, read_checkpoint(tmp_path / "dcp").state_dict)
+
+
+def test_trainer_checkpoint_reads_its_model_keys_only(run_trainer, tmp_path, capsys):
+    run_trainer("debug_model.toml", "--training.steps", "2", "--checkpoint.enable", "--checkpoint.interval", "2",
+                "--validation.freq", "100", dump_folder=tmp_path / "run")
+    step = tmp_path / "run" / "checkpoint" / "step-2"
+    assert cli("export", step, tmp_path / "ckpt.pt", "--n-head", 2) == 0
+    exported = torch.load(tmp_path / "ckpt.pt", weights_only=True)
+    assert exported["model_args"]["n_layer"] == 2 and len(exported["model"]) == 2 + 2 * 12 + 3
+
+
+# --- bad input: one error line, nothing written ------------------------------------------------
+
+
+def untied(path: Path) -> None:
+    ckpt = torch.load(path, weights_only=True)
+    ckpt["model"]["_orig_mod.lm_head.weight"] = ckpt["model"]["_orig_mod.lm_head.weight"] + 1
+    torch.save(ckpt, path)
+
+
+def another_architecture(path: Path) -> None:
+    torch.save({"model.layers.0.self_attn.q_proj.weight": torch.zeros(4, 4),
+                "model.embed_tokens.weight": torch.zeros(65, 4)}, path)
+
+
+def renamed_layer(path: Path) -> None:
+    ckpt = torch.load(path, weights_only=True)
+    ckpt["model"]["_orig_mod.transformer.h.0.mlp.c_fc2.weight"] = ckpt["model"].pop("_orig_mod.transformer.h.0.mlp.c_fc.weight")
+    torch.save(ckpt, path)
+
+
+def wider_config(path: Path) -> None:
+    ckpt = torch.load(path, weights_only=True)
+    ckpt["model_args"]["n_embd"] = 64
+    torch.save(ckpt, path)
+
+
+def truncated(path: Path) -> None:
+    path.write_bytes(path.read_bytes()[:1000])
+
+
+def not_a_checkpoint(path: Path) -> None:
+    path.write_text("First Citizen:\nBefore we proceed any further, hear me speak.\n")
+
+
+def pickled_object(path: Path) -> None:
+    ckpt = torch.load(path, weights_only=True)
+    ckpt["config"]["args"] = argparse.Namespace(dataset="shakespeare_char")  # as some forks save
+    torch.save(ckpt, path)
+
+
+BAD_CHECKPOINTS = {
+    "untied head": (untied, "lm_head.weight that differs from wte.weight"),
+    "another architecture": (another_architecture, "no token/position embeddings"),
+    "renamed key": (renamed_layer, r"missing keys \['layers.0.mlp.c_fc.weight'\]; unexpected keys \['layers.0.mlp.c_fc2.weight'\]"),
+    "config disagrees with shapes": (wider_config, r"mis-shaped keys \[.*'layers.0.attn.c_attn.weight \(96, 32\) \(expected \(192, 64\)\)"),
+    "truncated": (truncated, "not a readable PyTorch checkpoint .*truncated, corrupt"),
+    "unknown format": (not_a_checkpoint, "not a readable PyTorch checkpoint .*another format"),
+    "pickled object": (pickled_object, "pass --trust-pickle"),
+}
+
+
+@pytest.mark.parametrize("command", ["convert", "export"])
+@pytest.mark.parametrize("spoil", BAD_CHECKPOINTS.values(), ids=BAD_CHECKPOINTS.keys())
+def test_bad_checkpoint_is_one_error_line_and_writes_nothing(nanogpt_ckpt, tmp_path, capsys, command, spoil):
+    path, _ = nanogpt_ckpt
+    spoil_file, message = spoil
+    spoil_file(path)
+    before = sorted(tmp_path.rglob("*"))
+    assert cli(command, path, tmp_path / "out") == 2
+    (error,) = capsys.readouterr().err.strip().splitlines()
+    assert error.startswith(f"nanogpt-titan {command}: error: ")
+    assert re.search(message, error), error
+    assert sorted(tmp_path.rglob("*")) == before
+
+
+def test_trusted_pickle_loads_with_the_flag(nanogpt_ckpt, tmp_path):
+    path, model = nanogpt_ckpt
+    pickled_object(path)
+    assert cli("convert", path, tmp_path / "dcp", "--trust-pickle") == 0
+    assert_same_weights(model, read_checkpoint(tmp_path / "dcp").state_dict)
+
+
+@pytest.mark.parametrize("command", ["convert", "export", "evaluate", "sample"])
+def test_missing_source_is_named(tmp_path, capsys, command):
+    assert cli(command, tmp_path / "nowhere.pt", *(["dst"] if command in ("convert", "export") else [])) == 2
+    assert "nowhere.pt: no such file or folder" in capsys.readouterr().err
+
+
+def test_existing_destination_is_never_overwritten(nanogpt_ckpt, tmp_path, capsys):
+    path, _ = nanogpt_ckpt
+    (tmp_path / "dcp").mkdir()
+    (tmp_path / "dcp" / "mine.txt").write_text("keep")
+    assert cli("convert", path, tmp_path / "dcp") == 2
+    assert "already exists" in capsys.readouterr().err
+    assert [p.name for p in (tmp_path / "dcp").iterdir()] == ["mine.txt"]
+
+
+def test_folder_of_neither_kind_is_refused(tmp_path, capsys):
+    (tmp_path / "empty").mkdir()
+    assert cli("convert", tmp_path / "empty", tmp_path / "dcp") == 2
+    assert "neither .metadata (a DCP checkpoint) nor config.json" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", ["evaluate", "sample"])
+def test_vocabulary_of_another_text_is_refused(nanogpt_ckpt, tmp_path, capsys, command):
+    path, _ = nanogpt_ckpt
+    (tmp_path / "other.txt").write_text("abc abc abc\n" * 100)
+    assert cli(command, path, "--data", tmp_path / "other.txt") == 2
+    assert "vocab_size=65 but the text's character vocabulary has 5" in capsys.readouterr().err
+
+
+# --- evaluate -----------------------------------------------------------------------------------
+
+
+@given(n_tokens=st.integers(2, 300), block_size=st.integers(1, 40), batch_size=st.integers(1, 9))
+def test_windows_tile_the_split_without_overlap(n_tokens, block_size, batch_size):
+    tokens = torch.arange(n_tokens)
+    if n_tokens - 1 < block_size:
+        with pytest.raises(ValueError, match="no window"):
+            window_batches(tokens, block_size, batch_size)
+        return
+    batches = list(window_batches(tokens, block_size, batch_size))
+    inputs = torch.cat([x for x, _ in batches])
+    targets = torch.cat([y for _, y in batches])
+    assert all(len(x) <= batch_size for x, _ in batches)
+    assert torch.equal(inputs.flatten(), tokens[: inputs.numel()])  # contiguous, from the first token
+    assert torch.equal(targets, inputs + 1)  # each target is the next token
+    assert n_tokens - 1 - inputs.numel() < block_size  # no further whole window fits
+
+
+def test_evaluate_prints_the_estimate_and_the_exact_loss(nanogpt_ckpt, char_tokenizer, capsys):
+    from nanogpt_titan.datasets import encoded_split
+
+    path, model = nanogpt_ckpt
+    assert cli("evaluate", path, "--eval-iters", 3, "--batch-size", 4, "--block-size", 16) == 0
+    estimate_line, exact_line = capsys.readouterr().out.splitlines()
+    val = encoded_split(char_tokenizer, "val")
+    with torch.no_grad():
+        estimate = torch.stack([F.cross_entropy(model(x).flatten(0, 1), y.flatten())
+                                for x, y in random_batches(val, 16, 4, 3, seed=1337)]).mean()
+        usable = (len(val) - 1) // 16 * 16
+        exact = F.cross_entropy(model(val[:usable].view(-1, 16)).flatten(0, 1), val[1 : usable + 1])
+    assert estimate_line == f"val loss {estimate:.4f}"
+    assert exact_line == f"exact val loss {exact:.4f} ({usable // 16} windows of 16 tokens)"
+
+
+def test_mean_loss_weighs_every_token_equally(random_model):
+    model = random_model(NanoGPTModelArgs(n_layer=1, n_head=1, n_embd=8, block_size=8, vocab_size=11))
+    tokens = torch.randint(0, 11, (5, 9))
+    uneven = [(tokens[:4, :-1], tokens[:4, 1:]), (tokens[4:, :-1], tokens[4:, 1:])]
+    with torch.no_grad():
+        expected = F.cross_entropy(model(tokens[:, :-1]).flatten(0, 1), tokens[:, 1:].flatten())
+    assert mean_loss(model, uneven) == pytest.approx(expected.item(), abs=1e-6)
+
+
+# --- sample -------------------------------------------------------------------------------------
+
+
+def test_sample_is_reproducible_by_seed(nanogpt_ckpt, capsys):
+    path, _ = nanogpt_ckpt
+
+    def sample(seed):
+        assert cli("sample", path, "--num-samples", 2, "--max-new-tokens", 30, "--seed", seed, "--start", "ROMEO:") == 0
+        return capsys.readouterr().out
+
+    first = sample(1)
+    assert first == sample(1) != sample(2)
+    assert first.count("---------------") == 2 and first.startswith("ROMEO:")
+
+
+def test_sample_reads_the_prompt_from_a_file(nanogpt_ckpt, tmp_path, capsys):
+    path, _ = nanogpt_ckpt
+    (tmp_path / "prompt.txt").write_text("JULIET:\n")
+    assert cli("sample", path, "--num-samples", 1, "--max-new-tokens", 5, "--start", f"FILE:{tmp_path / 'prompt.txt'}") == 0
+    assert capsys.readouterr().out.startswith("JULIET:\n")
+
+
+def test_top_1_sampling_is_greedy_over_a_cropped_context(random_model):
+    model = random_model(NanoGPTModelArgs(n_layer=1, n_head=2, n_embd=16, block_size=8, vocab_size=11))
+    ids = torch.randint(0, 11, (1, 20))  # longer than block_size: only the last 8 are seen
+    out = generate(model, ids, max_new_tokens=6, temperature=0.5, top_k=1)
+    expected = ids
+    with torch.no_grad():
+        for _ in range(6):
+            expected = torch.cat((expected, model(expected[:, -8:])[:, -1].argmax(-1, keepdim=True)), dim=1)
+    assert torch.equal(out, expected)
+
+
+def test_sampling_follows_the_softmax_of_the_logits(random_model):
+    """Top-k keeps the k likeliest tokens; their frequencies follow softmax(logits / T)."""
+    model = random_model(NanoGPTModelArgs(n_layer=1, n_head=1, n_embd=8, block_size=4, vocab_size=5))
+    ids = torch.zeros(4000, 1, dtype=torch.long)
+    drawn = generate(model, ids, 1, temperature=2.0, top_k=3, generator=torch.Generator().manual_seed(0))[:, -1]
+    with torch.no_grad():
+        logits = model(ids[:1])[0, -1] / 2.0
+    top3 = logits.topk(3).indices
+    expected = torch.zeros(5).index_put_((top3,), torch.softmax(logits[top3], 0))
+    assert set(drawn.tolist()) <= set(top3.tolist())
+    torch.testing.assert_close(torch.bincount(drawn, minlength=5) / 4000, expected, atol=0.03, rtol=0)
+
+
+@pytest.mark.parametrize("setting, value, message", [
+    ("temperature", 0.0, "temperature=0.0 must be > 0"),
+    ("top_k", 0, "top_k=0 must be >= 1"),
+    ("max_new_tokens", -1, "max_new_tokens=-1 must be >= 0"),
+])
+def test_bad_sampling_settings_are_refused(random_model, setting, value, message):
+    model = random_model(NanoGPTModelArgs(n_layer=1, n_head=1, n_embd=8, block_size=4, vocab_size=5))
+    settings = {"max_new_tokens": 1, "temperature": 1.0, "top_k": None, setting: value}
+    with pytest.raises(ValueError, match=message):
+        generate(model, torch.zeros(1, 1, dtype=torch.long), **settings)
