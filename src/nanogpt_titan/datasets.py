@@ -128,6 +128,10 @@ class RandomBlockTokenDataset(IterableDataset):
     `x = tokens[i : i + seq_len]` and `y = tokens[i + 1 : i + 1 + seq_len]`. The random
     stream is the dataset's own generator, so `state_dict()` / `load_state_dict()` resume the
     exact stream of windows a checkpointed run would have drawn next.
+
+    torchtitan checkpoints no RNG, and the dataloader is the one source of randomness it does
+    checkpoint (per data-parallel rank), so the state also carries the global generators that
+    dropout draws from: a resumed run then drops the same units as the uninterrupted one.
     """
 
     def __init__(self, tokens: torch.Tensor, seq_len: int, batch_size: int, seed: int):
@@ -151,10 +155,16 @@ class RandomBlockTokenDataset(IterableDataset):
             yield {"input": windows[:, :-1]}, windows[:, 1:]
 
     def state_dict(self) -> dict:
-        return {"generator_state": self.generator.get_state()}
+        state = {"generator_state": self.generator.get_state(), "torch_rng_state": torch.get_rng_state()}
+        if torch.cuda.is_available():
+            state["cuda_rng_state"] = torch.cuda.get_rng_state()
+        return state
 
     def load_state_dict(self, state_dict: dict) -> None:
         self.generator.set_state(state_dict["generator_state"])
+        torch.set_rng_state(state_dict["torch_rng_state"])
+        if "cuda_rng_state" in state_dict and torch.cuda.is_available():
+            torch.cuda.set_rng_state(state_dict["cuda_rng_state"])
 
 
 def build_shakespeare_char_dataloader(

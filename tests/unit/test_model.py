@@ -129,3 +129,18 @@ def test_update_from_config_refuses_context_beyond_block(parse_config, setting):
     args = NanoGPTModelArgs(n_layer=1, n_head=1, n_embd=8, block_size=64)
     with pytest.raises(ValueError, match=rf"{setting}=65 exceeds the model's block_size=64"):
         args.update_from_config(parse_config("debug_model.toml", f"--{setting}", "65"))
+
+
+def test_checkpoint_vocabulary_must_match_the_tokenizer(parse_config):
+    args = NanoGPTModelArgs(n_layer=1, n_head=1, n_embd=8, block_size=64, vocab_size=70)
+    with pytest.raises(ValueError, match="vocab_size=70 disagrees with the tokenizer's 65 characters"):
+        args.update_from_config(parse_config("debug_model.toml"))
+
+
+def test_model_args_json_round_trip_and_unknown_fields(tmp_path):
+    args = NanoGPTModelArgs(n_layer=3, n_head=2, n_embd=16, block_size=8, vocab_size=65, dropout=0.1, bias=False)
+    args.to_json(tmp_path / "args.json")
+    assert NanoGPTModelArgs.from_json(tmp_path / "args.json") == args
+    (tmp_path / "bad.json").write_text('{"n_layer": 2, "n_kv_heads": 1}')
+    with pytest.raises(ValueError, match=r"unknown model args \['n_kv_heads'\]"):
+        NanoGPTModelArgs.from_json(tmp_path / "bad.json")

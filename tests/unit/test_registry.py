@@ -49,3 +49,20 @@ def test_baby_config_is_nanogpts_cpu_recipe(parse_config):
     assert (c.lr_scheduler.warmup_steps, c.lr_scheduler.total_steps) == (100, 2000)
     assert (c.validation.freq, c.validation.steps) == (250, 20)
     assert not c.compile.enable and c.training.mixed_precision_param == "float32"
+
+
+def test_flavor_lookup_is_a_copy_the_trainer_may_update(parse_config):
+    nanogpt_titan.nanogpt_args["debugmodel"].update_from_config(parse_config("debug_model.toml"))
+    assert nanogpt_titan.nanogpt_args["debugmodel"].vocab_size is None
+
+
+def test_flavor_may_name_a_converted_checkpoint(tmp_path):
+    args = nanogpt_titan.NanoGPTModelArgs(n_layer=1, n_head=2, n_embd=8, block_size=16, vocab_size=65, bias=False)
+    args.to_json(tmp_path / "model_args.json")
+    assert nanogpt_titan.nanogpt_args[str(tmp_path)] == args
+    assert nanogpt_titan.nanogpt_args[str(tmp_path / "model_args.json")] == args
+
+
+def test_unknown_flavor_lists_the_choices(tmp_path):
+    with pytest.raises(KeyError, match=r"unknown nanogpt flavor 'tiny': use one of \['baby', 'debugmodel'"):
+        nanogpt_titan.nanogpt_args["tiny"]

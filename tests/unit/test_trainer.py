@@ -1,5 +1,6 @@
 """End to end through torchtitan's own Trainer and entry point, on CPU."""
 
+import json
 import os
 import subprocess
 from pathlib import Path
@@ -8,7 +9,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from nanogpt_titan.datasets import load_split_tokens
+from nanogpt_titan.datasets import load_split_tokens, load_text
 
 REQUIRED_KEYS = {"step", "loss", "lr", "tokens_per_second", "mfu", "time_ms", "grad_norm"}
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -45,17 +46,58 @@ def test_tensorboard_and_offline_wandb_receive_the_metrics(run_trainer, tmp_path
     assert list((dump / "tb").rglob("run-*.wandb")), "wandb wrote no offline run"
 
 
-def test_resumed_run_continues_metrics_without_duplicates(run_trainer, tmp_path):
-    """A run that dies after its step-5 checkpoint logged steps 6..10; the resumed run redoes them."""
-    import shutil
+def test_interrupted_run_resumes_bit_for_bit(run_trainer, tmp_path):
+    """Killed after its step-5 checkpoint, resumed to step 10: the same steps 6..10 as one run.
 
-    dump = tmp_path / "resumable"
-    common = ["--checkpoint.enable", "--checkpoint.interval", "5", "--checkpoint.no-last-save-model-only"]
-    first = run_trainer("debug_model.toml", "--training.steps", "10", *common, dump_folder=dump)
-    shutil.rmtree(dump / "checkpoint" / "step-10")
-    records = run_trainer("debug_model.toml", "--training.steps", "15", *common, dump_folder=dump)
-    assert [r["step"] for r in records] == list(range(1, 16))
-    assert records[:5] == first[:5]
+    Dropout is on, so the global RNG must be restored along with model, optimizer, schedule
+    and window stream; the metrics file keeps one row per step.
+    """
+    from nanogpt_titan.model import NanoGPTModelArgs
+
+    flavor = tmp_path / "dropout.json"
+    NanoGPTModelArgs(n_layer=2, n_head=2, n_embd=64, block_size=64, dropout=0.2).to_json(flavor)
+    common = ["--model.flavor", str(flavor), "--checkpoint.enable", "--checkpoint.interval", "5",
+              "--checkpoint.no-last-save-model-only", "--validation.freq", "5"]
+    uninterrupted = run_trainer("debug_model.toml", "--training.steps", "10", *common, dump_folder=tmp_path / "one")
+    run_trainer("debug_model.toml", "--training.steps", "5", *common, dump_folder=tmp_path / "two")
+    resumed = run_trainer("debug_model.toml", "--training.steps", "10", *common, dump_folder=tmp_path / "two")
+
+    def trajectory(records):
+        return [(r["step"], r["loss"], r["grad_norm"], r["lr"], r.get("val_loss")) for r in records]
+
+    assert [r["step"] for r in resumed] == list(range(1, 11))
+    assert trajectory(resumed) == trajectory(uninterrupted)
+
+
+@pytest.mark.parametrize("nanogpt_ckpt", [False], indirect=True)
+def test_load_only_validation_of_a_converted_nanogpt_checkpoint(nanogpt_ckpt, tmp_path):
+    """The documented recipe: convert, then one lr-0 step that validates the loaded weights."""
+    from nanogpt_titan.checkpoint import read_checkpoint
+    from nanogpt_titan.cli import main
+    from nanogpt_titan.datasets import encoded_split
+    from nanogpt_titan.evaluate import mean_loss, random_batches
+    from nanogpt_titan.tokenizer import NanoGPTCharTokenizer
+
+    path, _ = nanogpt_ckpt
+    ckpt = torch.load(path, weights_only=True)
+    ckpt["model"]["_orig_mod.transformer.wte.weight"].mul_(30)  # a loss no fresh init comes near
+    torch.save(ckpt, path)
+    dcp_folder, out = tmp_path / "dcp", tmp_path / "out"
+    assert main(["convert", str(path), str(dcp_folder)]) == 0
+    result = subprocess.run(
+        [str(REPO_ROOT / "run_train.sh"), "--model.flavor", str(dcp_folder), "--checkpoint.enable",
+         "--checkpoint.load_only", "--checkpoint.initial_load_path", str(dcp_folder), "--training.steps", "1",
+         "--validation.freq", "1", "--optimizer.lr", "0", "--training.seq_len", "32", "--validation.seq_len", "32",
+         "--job.dump_folder", str(out)],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    (record,) = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+    model = read_checkpoint(dcp_folder).build_model()
+    val = encoded_split(NanoGPTCharTokenizer(load_text()), "val")
+    direct = mean_loss(model, random_batches(val, 32, 12, 20, seed=1337))  # baby.toml: batch 12, 20 steps
+    assert abs(record["val_loss"] - direct) <= 1e-4
+    assert not (out / "checkpoint").exists()  # load_only saves nothing
 
 
 def test_validator_reports_direct_evaluations_of_both_splits(parse_config, build_model, char_tokenizer):
