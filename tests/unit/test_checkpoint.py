@@ -1,6 +1,7 @@
 """Checkpoints: convert, export, evaluate and sample through the `nanogpt-titan` CLI."""
 
 import argparse
+import json
 import re
 from pathlib import Path
 
@@ -320,3 +321,18 @@ def test_bad_sampling_settings_are_refused(random_model, setting, value, message
     settings = {"max_new_tokens": 1, "temperature": 1.0, "top_k": None, setting: value}
     with pytest.raises(ValueError, match=message):
         generate(model, torch.zeros(1, 1, dtype=torch.long), **settings)
+
+
+def test_nanogpt_pushed_to_the_hub_converts(nanogpt_ckpt, tmp_path):
+    """A folder like sosier/nanoGPT-shakespeare-char-tied-weights: nanoGPT's GPTConfig as
+    config.json, nanoGPT's names in model.safetensors, the tied matrix stored once as lm_head."""
+    path, model = nanogpt_ckpt
+    folder = tmp_path / "hub"
+    folder.mkdir()
+    (folder / "config.json").write_text(json.dumps(model.model_args.gpt_config()))
+    weights = {k: v.clone() for k, v in to_nanogpt(model.state_dict()).items() if k != "transformer.wte.weight"}
+    save_file(weights, folder / "model.safetensors")
+    assert cli("convert", folder, tmp_path / "dcp") == 0
+    converted = read_checkpoint(tmp_path / "dcp")
+    assert converted.args == model.model_args
+    assert_same_weights(model, converted.state_dict)

@@ -42,8 +42,9 @@ def from_nanogpt(state_dict: StateDict) -> StateDict:
         for name, tensor in state_dict.items()
         if not name.endswith(MASK_BUFFERS)
     }
-    if "wte.weight" in ours:
-        ours.setdefault("lm_head.weight", ours["wte.weight"])
+    for name, tied_name in (("wte.weight", "lm_head.weight"), ("lm_head.weight", "wte.weight")):
+        if name in ours:  # a tied matrix saved once (safetensors keeps one of shared names)
+            ours.setdefault(tied_name, ours[name])
     return ours
 
 
