@@ -16,6 +16,8 @@ from hypothesis import HealthCheck, settings
 REPO_ROOT = Path(__file__).resolve().parent
 SHARED_SHAKESPEARE = REPO_ROOT.parent / "shared" / "data" / "tinyshakespeare" / "input.txt"
 TRAIN_CONFIGS = REPO_ROOT / "src" / "nanogpt_titan" / "train_configs"
+BENCH_DIR = REPO_ROOT / "tests" / "bench"
+BENCHMARK_RUN_OPTIONS = ("benchmark_autosave", "benchmark_save", "benchmark_compare", "benchmark_only")
 
 settings.register_profile(
     "ci", max_examples=25, derandomize=True, deadline=None,
@@ -26,6 +28,16 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 if "NANOGPT_TITAN_DATA" not in os.environ and SHARED_SHAKESPEARE.is_file():
     os.environ["NANOGPT_TITAN_DATA"] = str(SHARED_SHAKESPEARE)
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """Benchmarks run when asked for: by path, or by a pytest-benchmark option that saves,
+    compares or selects them; a plain `pytest -m "not gpu"` stays a test run."""
+    if collection_path != BENCH_DIR:
+        return None
+    named = any(Path(arg.split("::")[0]).resolve().is_relative_to(BENCH_DIR) for arg in config.args)
+    asked = any(config.getoption(option, default=None) for option in BENCHMARK_RUN_OPTIONS)
+    return None if named or asked else True
 
 
 @pytest.fixture(scope="session")
@@ -95,6 +107,37 @@ def random_model():
     return make
 
 
+@pytest.fixture(scope="session")
+def hf_oracle():
+    """nanoGPT's network, independently: Hugging Face's GPT2LMHeadModel set to its semantics
+    (exact GELU, LayerNorm eps 1e-5, tied head, eager attention, zero biases when bias=False),
+    holding a NanoGPT's weights through the package's one mapping."""
+    import torch
+    transformers = pytest.importorskip("transformers")
+
+    from nanogpt_titan.checkpoint import to_hf_gpt2
+
+    def oracle_of(model):
+        args = model.model_args
+        config = transformers.GPT2Config(
+            vocab_size=args.vocab_size, n_positions=args.block_size, n_embd=args.n_embd,
+            n_layer=args.n_layer, n_head=args.n_head, activation_function="gelu",
+            layer_norm_epsilon=1e-5, resid_pdrop=0.0, embd_pdrop=0.0, attn_pdrop=0.0,
+            tie_word_embeddings=True, bos_token_id=None, eos_token_id=None,
+        )
+        config._attn_implementation = "eager"  # HF's own attention math, not SDPA as ours
+        oracle = transformers.GPT2LMHeadModel(config).eval()
+        weights = to_hf_gpt2({k: v.detach().cpu().clone() for k, v in model.state_dict().items()})
+        expected = oracle.state_dict()
+        for name, tensor in expected.items():  # bias=False: nanoGPT's missing biases are zeros
+            weights.setdefault(name, torch.zeros_like(tensor))
+        assert weights.keys() == expected.keys()
+        oracle.load_state_dict(weights)
+        return oracle
+
+    return oracle_of
+
+
 TINY_CHAR_MODEL = {"n_layer": 2, "n_head": 2, "n_embd": 32, "block_size": 32, "vocab_size": 65}
 
 
@@ -118,6 +161,18 @@ def nanogpt_ckpt(request, tmp_path, random_model):
         "config": {"dataset": "shakespeare_char", "learning_rate": 1e-3},
     }, path)
     return path, model
+
+
+@pytest.fixture(scope="session")
+def parallel_dims():
+    """torchtitan's ParallelDims: a single device unless degrees are given."""
+    from torchtitan.distributed import ParallelDims
+
+    def dims(world_size: int = 1, **degrees) -> ParallelDims:
+        single = dict(dp_replicate=1, dp_shard=1, cp=1, tp=1, pp=1, ep=1, etp=1, world_size=world_size)
+        return ParallelDims(**(single | degrees))
+
+    return dims
 
 
 def _free_port() -> int:

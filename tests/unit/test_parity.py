@@ -17,26 +17,6 @@ from torchtitan.components.loss import cross_entropy_loss
 from nanogpt_titan import checkpoint, nanogpt_args
 from nanogpt_titan.model import NanoGPT, NanoGPTModelArgs
 
-transformers = pytest.importorskip("transformers")
-
-
-def hf_oracle(model: NanoGPT) -> "transformers.GPT2LMHeadModel":
-    args = model.model_args
-    config = transformers.GPT2Config(
-        vocab_size=args.vocab_size, n_positions=args.block_size, n_embd=args.n_embd,
-        n_layer=args.n_layer, n_head=args.n_head, activation_function="gelu",
-        layer_norm_epsilon=1e-5, resid_pdrop=0.0, embd_pdrop=0.0, attn_pdrop=0.0,
-        tie_word_embeddings=True, bos_token_id=None, eos_token_id=None,
-    )
-    config._attn_implementation = "eager"  # HF's own attention math, not SDPA as ours
-    oracle = transformers.GPT2LMHeadModel(config).eval()
-    weights = checkpoint.to_hf_gpt2({k: v.detach().clone() for k, v in model.state_dict().items()})
-    expected = oracle.state_dict()
-    for name, tensor in expected.items():  # bias=False: nanoGPT's missing biases are zeros
-        weights.setdefault(name, torch.zeros_like(tensor))
-    assert weights.keys() == expected.keys()
-    oracle.load_state_dict(weights)
-    return oracle
 
 
 configs = st.builds(
@@ -50,7 +30,7 @@ configs = st.builds(
 
 
 @given(args=configs, batch=st.integers(1, 3), data=st.data())
-def test_logits_and_gradients_equal_the_oracle(random_model, args, batch, data):
+def test_logits_and_gradients_equal_the_oracle(random_model, hf_oracle, args, batch, data):
     length = data.draw(st.integers(1, args.block_size), label="length")
     model = random_model(args, seed=data.draw(st.integers(0, 1000), label="seed"))
     oracle = hf_oracle(model)
@@ -124,7 +104,7 @@ def test_torchtitan_loss_is_nanogpts_mean_loss(random_model, char_tokenizer, sha
 
 
 @pytest.mark.slow
-def test_five_trainer_steps_equal_a_plain_nanogpt_loop(make_trainer, char_tokenizer, shakespeare_text, nanogpt_get_lr):
+def test_five_trainer_steps_equal_a_plain_nanogpt_loop(make_trainer, hf_oracle, char_tokenizer, shakespeare_text, nanogpt_get_lr):
     """torchtitan's Trainer.train_step vs nanoGPT's loop on the oracle, same weights and batches."""
     trainer = make_trainer("debug_model.toml", "--validation.freq", "1000", "--lr_scheduler.warmup_steps", "2")
     (model,) = trainer.model_parts
