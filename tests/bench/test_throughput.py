@@ -80,7 +80,7 @@ def measure(benchmark):
             torch=torch.__version__,
             tokens_per_second=round(tokens_per_second, 1),
             peak_flops=peak_flops(),
-            mfu_percent=round(100 * flops_per_token * tokens_per_second / peak_flops(), 3),
+            mfu_percent=float(f"{100 * flops_per_token * tokens_per_second / peak_flops():.3g}"),
         )
         return tokens_per_second
 
