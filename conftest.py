@@ -11,10 +11,16 @@ import socket
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, Phase, settings
 
 REPO_ROOT = Path(__file__).resolve().parent
-SHARED_SHAKESPEARE = REPO_ROOT.parent / "shared" / "data" / "tinyshakespeare" / "input.txt"
+# ../shared beside the checkout; searched upwards so that copies of the tree (mutmut's
+# `mutants/`) find it too.
+SHARED_SHAKESPEARE = next(
+    (found for parent in REPO_ROOT.parents
+     if (found := parent / "shared" / "data" / "tinyshakespeare" / "input.txt").is_file()),
+    None,
+)
 TRAIN_CONFIGS = REPO_ROOT / "src" / "nanogpt_titan" / "train_configs"
 BENCH_DIR = REPO_ROOT / "tests" / "bench"
 BENCHMARK_RUN_OPTIONS = ("benchmark_autosave", "benchmark_save", "benchmark_compare", "benchmark_only")
@@ -24,10 +30,31 @@ settings.register_profile(
     suppress_health_check=[HealthCheck.too_slow],
 )
 settings.register_profile("thorough", max_examples=500, deadline=None)
+# For mutmut: few examples and no shrinking, since a killed mutant needs one failure, not the smallest.
+settings.register_profile(
+    "mutation", max_examples=10, derandomize=True, deadline=None,
+    phases=[Phase.explicit, Phase.generate], suppress_health_check=[HealthCheck.too_slow],
+)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
-if "NANOGPT_TITAN_DATA" not in os.environ and SHARED_SHAKESPEARE.is_file():
+if "NANOGPT_TITAN_DATA" not in os.environ and SHARED_SHAKESPEARE is not None:
     os.environ["NANOGPT_TITAN_DATA"] = str(SHARED_SHAKESPEARE)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Under NANOGPT_TITAN_MUTANT=<name>, this process runs against that named mutant of the
+    library (tests/unit/test_mutants.py), applied before any test module is imported."""
+    name = os.environ.get("NANOGPT_TITAN_MUTANT")
+    if not name:
+        return
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("mutant_catalogue", REPO_ROOT / "tests" / "unit" / "test_mutants.py")
+    catalogue = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(catalogue)
+    if name not in catalogue.MUTANTS:
+        raise pytest.UsageError(f"NANOGPT_TITAN_MUTANT={name!r} is not one of {sorted(catalogue.MUTANTS)}")
+    catalogue.MUTANTS[name](pytest.MonkeyPatch())  # never undone: the process belongs to the mutant
 
 
 def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:

@@ -111,6 +111,7 @@ def test_bare_state_dict_needs_the_head_count(random_model, tmp_path, capsys, su
     assert_same_weights(model, read_checkpoint(tmp_path / "dcp").state_dict)
 
 
+@pytest.mark.slow
 def test_trainer_checkpoint_reads_its_model_keys_only(run_trainer, tmp_path, capsys):
     run_trainer("debug_model.toml", "--training.steps", "2", "--checkpoint.enable", "--checkpoint.interval", "2",
                 "--validation.freq", "100", dump_folder=tmp_path / "run")

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from torchtitan.components.dataloader import ParallelAwareDataloader
 
 from nanogpt_titan import datasets
-from nanogpt_titan.datasets import RandomBlockTokenDataset, split_tokens
+from nanogpt_titan.datasets import RandomBlockTokenDataset, load_split_tokens, split_tokens
 
 
 def take(iterable, n):
@@ -22,6 +22,14 @@ def test_real_split_sizes(char_tokenizer, shakespeare_text):
     train, val = split_tokens(tokens, "train"), split_tokens(tokens, "val")
     assert (len(train), len(val)) == (1_003_854, 111_540)
     assert torch.equal(torch.cat([train, val]), tokens)
+
+
+def test_validation_dataset_is_the_last_tenth(parse_config, char_tokenizer, shakespeare_text):
+    job_config = parse_config("debug_model.toml")
+    tokens = torch.tensor(char_tokenizer.encode(shakespeare_text))
+    val = load_split_tokens(job_config, char_tokenizer, "shakespeare_char_validation")
+    train = load_split_tokens(job_config, char_tokenizer, "shakespeare_char_train")
+    assert torch.equal(val, tokens[1_003_854:]) and torch.equal(train, tokens[:1_003_854])
 
 
 @given(

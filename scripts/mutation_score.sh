@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Broad mutation testing with mutmut 3 ([tool.mutmut] in pyproject.toml), then the score.
+# Usage: scripts/mutation_score.sh [MUTANT_NAME_GLOB...]   e.g. "nanogpt_titan.tokenizer*"
+# Resumable: mutmut keeps its results in mutants/ and skips mutants already checked.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+python -m pip install --quiet --disable-pip-version-check "mutmut>=3,<4"
+export HYPOTHESIS_PROFILE=mutation  # 10 examples, no shrinking: see conftest.py
+mutmut run "$@" || true             # a non-zero exit only says some mutants survived
+mutmut export-cicd-stats >/dev/null
+python - <<'PY'
+import json
+stats = json.load(open("mutants/mutmut-cicd-stats.json"))
+checked = stats["killed"] + stats["survived"] + stats["timeout"] + stats["suspicious"] + stats["segfault"]
+caught = stats["killed"] + stats["timeout"] + stats["segfault"]
+print(f"mutants: {stats['total']} generated, {checked} checked, {caught} killed "
+      f"(of which {stats['timeout']} by timeout), {stats['survived']} survived, {stats['no_tests']} without tests")
+if checked:
+    print(f"mutation score: {100 * caught / checked:.1f}% of checked mutants killed")
+PY
+mutmut results
