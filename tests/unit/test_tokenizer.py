@@ -44,3 +44,11 @@ def test_decode_rejects_ids_outside_vocabulary(char_tokenizer):
 def test_empty_text_is_refused():
     with pytest.raises(ValueError, match="empty text"):
         NanoGPTCharTokenizer("")
+
+
+def test_builder_reads_the_configured_text(parse_config, tmp_path):
+    from nanogpt_titan.tokenizer import build_char_tokenizer
+
+    (tmp_path / "text.txt").write_text("to be or not to be\n")
+    tokenizer = build_char_tokenizer(parse_config("debug_model.toml", "--training.dataset_path", str(tmp_path / "text.txt")))
+    assert tokenizer.chars == sorted(set("to be or not to be\n"))
