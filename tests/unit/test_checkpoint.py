@@ -337,3 +337,37 @@ def test_nanogpt_pushed_to_the_hub_converts(nanogpt_ckpt, tmp_path):
     converted = read_checkpoint(tmp_path / "dcp")
     assert converted.args == model.model_args
     assert_same_weights(model, converted.state_dict)
+
+
+@pytest.mark.parametrize("damage", ["truncate the data file", "remove the metadata's data file"])
+def test_damaged_dcp_folder_is_one_error_line(nanogpt_ckpt, tmp_path, capsys, damage):
+    path, _ = nanogpt_ckpt
+    assert cli("convert", path, tmp_path / "dcp") == 0
+    capsys.readouterr()
+    (data_file,) = (tmp_path / "dcp").glob("*.distcp")
+    if damage == "truncate the data file":
+        data_file.write_bytes(data_file.read_bytes()[:100])
+    else:
+        data_file.unlink()
+    assert cli("export", tmp_path / "dcp", tmp_path / "out.pt") == 2
+    (error,) = capsys.readouterr().err.strip().splitlines()
+    assert "is not a readable DCP checkpoint (truncated or corrupt?)" in error
+    assert not (tmp_path / "out.pt").exists()
+
+
+def test_interrupted_write_leaves_nothing(nanogpt_ckpt, tmp_path, monkeypatch):
+    from nanogpt_titan.checkpoint import write
+
+    path, _ = nanogpt_ckpt
+    checkpoint = read_checkpoint(path)
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(write, "save_file", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        write.export(checkpoint, tmp_path / "hf")
+    monkeypatch.setattr(write.torch, "save", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        write.export(checkpoint, tmp_path / "ckpt.pt")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["nanogpt"]

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import torch
 import torch.distributed.checkpoint as dcp
+from torch.distributed.checkpoint.api import CheckpointException
 from safetensors import SafetensorError
 from safetensors.torch import load_file
 
@@ -129,7 +130,9 @@ def _read_hf_folder(folder: Path, n_head: int | None) -> Checkpoint:
     config = json.loads((folder / "config.json").read_text())
     known = {"n_head": n_head}
     for arg, names in HF_CONFIG_NAMES.items():
-        known.update({arg: config[name] for name in reversed(names) if name in config})
+        present = [name for name in names if name in config]
+        if present:  # nanoGPT's own name first, then Hugging Face's
+            known[arg] = config[present[0]]
     weight_file = next((folder / name for name in HF_WEIGHT_FILES if (folder / name).is_file()), None)
     if weight_file is None:
         raise CheckpointError(f"{folder} has config.json but none of {HF_WEIGHT_FILES}")
@@ -154,8 +157,9 @@ def _read_dcp(folder: Path, n_head: int | None) -> Checkpoint:
         }
         with single_process_dcp():
             dcp.load(tensors, storage_reader=reader, no_dist=True)
-    except Exception as error:  # DCP raises its own exception types, wrapped per rank
-        raise CheckpointError(f"{folder} is not a readable DCP checkpoint (truncated or corrupt?): {error}") from None
+    except (CheckpointException, OSError, RuntimeError, ValueError) as error:
+        cause = str(error).strip().splitlines()[-1]  # DCP wraps each rank's traceback in the message
+        raise CheckpointError(f"{folder} is not a readable DCP checkpoint (truncated or corrupt?): {cause}") from None
     args_file = folder / MODEL_ARGS_FILE
     known = NanoGPTModelArgs.from_json(args_file).gpt_config() if args_file.is_file() else {"n_head": n_head}
     return _checkpoint(tensors, known, f"DCP checkpoint {folder}")

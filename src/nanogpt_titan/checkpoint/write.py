@@ -43,8 +43,11 @@ def _write_atomically(destination: Path, write: Callable[[Path], None], is_dir: 
     try:
         write(partial)
         os.replace(partial, destination)
-    except BaseException:
-        shutil.rmtree(partial) if is_dir else partial.unlink()
+    except BaseException:  # an interrupt too: leave nothing half-written behind
+        if is_dir:
+            shutil.rmtree(partial)
+        else:
+            partial.unlink()
         raise
 
 
