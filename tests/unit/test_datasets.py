@@ -1,4 +1,7 @@
 import hashlib
+import os
+import re
+from pathlib import Path
 
 import pytest
 import requests
@@ -88,13 +91,25 @@ def test_resume_continues_the_identical_stream(consumed, resumed):
         assert torch.equal(expected["input"], got["input"])
 
 
-def test_data_parallel_ranks_draw_different_windows(parse_config, char_tokenizer):
+@pytest.mark.parametrize("overrides, base_seed", [([], 1337), (["--debug.seed", "7"], 7)])
+def test_rank_r_draws_the_stream_seeded_base_plus_r(parse_config, char_tokenizer, overrides, base_seed):
+    job_config = parse_config("debug_model.toml", *overrides)
+    train = load_split_tokens(job_config, char_tokenizer, "shakespeare_char_train")
+    for rank in (0, 1):
+        loader = datasets.build_shakespeare_char_dataloader(2, rank, char_tokenizer, job_config)
+        inputs, targets = next(iter(loader))
+        expected_inputs, expected_targets = next(iter(RandomBlockTokenDataset(train, 64, 8, seed=base_seed + rank)))
+        assert torch.equal(inputs["input"], expected_inputs["input"]) and torch.equal(targets, expected_targets)
+        assert f"dp_rank_{rank}" in loader.state_dict() and loader.dp_world_size == 2
+
+
+def test_unset_seed_is_nanogpts(parse_config, char_tokenizer, monkeypatch):
     job_config = parse_config("debug_model.toml")
-    rank0, rank1 = (
-        next(iter(datasets.build_shakespeare_char_dataloader(2, rank, char_tokenizer, job_config)))[0]["input"]
-        for rank in (0, 1)
-    )
-    assert not torch.equal(rank0, rank1)
+    monkeypatch.setattr(job_config.debug, "seed", None)
+    loader = datasets.build_shakespeare_char_dataloader(1, 0, char_tokenizer, job_config)
+    train = load_split_tokens(job_config, char_tokenizer, "shakespeare_char_train")
+    expected, _ = next(iter(RandomBlockTokenDataset(train, 64, 8, seed=1337)))
+    assert torch.equal(next(iter(loader))[0]["input"], expected["input"])
 
 
 def test_unknown_dataset_name_lists_the_known_ones(parse_config, char_tokenizer):
@@ -104,6 +119,14 @@ def test_unknown_dataset_name_lists_the_known_ones(parse_config, char_tokenizer)
 
 
 # --- where the text comes from -------------------------------------------------------------
+
+
+def test_cache_is_under_xdg_cache_home_else_home(monkeypatch, tmp_path):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert datasets.cache_path() == tmp_path / "xdg" / "nanogpt_titan" / "tinyshakespeare" / "input.txt"
+    monkeypatch.delenv("XDG_CACHE_HOME")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert datasets.cache_path() == tmp_path / "home" / ".cache" / "nanogpt_titan" / "tinyshakespeare" / "input.txt"
 
 
 @pytest.fixture
@@ -142,7 +165,8 @@ def test_offline_error_says_what_to_set_and_leaves_nothing(no_local_text, monkey
         raise requests.ConnectionError("no network")
 
     monkeypatch.setattr(datasets.requests, "get", offline)
-    with pytest.raises(RuntimeError, match=r"NANOGPT_TITAN_DATA=.*--training.dataset_path"):
+    hint = "Offline? Point NANOGPT_TITAN_DATA=/path/to/input.txt or pass --training.dataset_path /path/to/input.txt at a local copy."
+    with pytest.raises(RuntimeError, match=f"no network. {re.escape(hint)}$"):
         datasets.resolve_text_path(None)
     assert not no_local_text.parent.exists() or not any(no_local_text.parent.iterdir())
 
@@ -161,8 +185,12 @@ def test_download_is_cached_and_read_once(no_local_text, monkeypatch, shakespear
     monkeypatch.setattr(
         datasets.requests, "get", lambda url, **k: calls.append(url) or FakeResponse(content)
     )
+    replaced, rename = [], os.replace
+    monkeypatch.setattr(datasets.os, "replace", lambda src, dst: replaced.append(Path(src).parent) or rename(src, dst))
+    no_local_text.parent.mkdir(parents=True)  # the cache folder may exist already
     assert datasets.resolve_text_path(None) == no_local_text
     assert datasets.resolve_text_path(None) == no_local_text
     assert calls == [datasets.SHAKESPEARE_URL]
+    assert replaced == [no_local_text.parent]  # written beside the destination, then renamed
     assert no_local_text.read_bytes() == content
     assert [p.name for p in no_local_text.parent.iterdir()] == ["input.txt"]

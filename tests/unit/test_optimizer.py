@@ -44,8 +44,42 @@ def test_nanogpt_group_counts(build_model, flavor, expected):
 
 
 def test_param_groups_are_refused():
-    with pytest.raises(TypeError, match="flat list of parameters"):
+    with pytest.raises(TypeError, match="^NanoGPTAdamW makes its own parameter groups; pass a flat list of parameters$"):
         NanoGPTAdamW([{"params": [nn.Parameter(torch.zeros(2, 2))]}], lr=1e-3)
+
+
+def test_positional_and_keyword_settings_reach_the_optimizer():
+    optimizer = NanoGPTAdam([nn.Parameter(torch.zeros(2, 2)), nn.Parameter(torch.zeros(2))], 0.5, betas=(0.8, 0.9))
+    assert [(g["lr"], g["betas"]) for g in optimizer.param_groups] == [(0.5, (0.8, 0.9))] * 2
+
+
+@pytest.mark.parametrize("implementation, fused, foreach", [
+    ("fused", True, False), ("foreach", False, True), ("for-loop", False, False),
+])
+def test_implementation_setting_picks_the_kernel(parse_config, build_model, implementation, fused, foreach):
+    from dataclasses import replace
+
+    job_config = parse_config("debug_model.toml", "--optimizer.implementation", implementation)
+    model = build_model(replace(nanogpt_args["debugmodel"], vocab_size=65))
+    (optimizer,) = build_nanogpt_optimizers([model], job_config.optimizer, parallel_dims=None).optimizers
+    assert (optimizer.defaults["fused"], optimizer.defaults["foreach"]) == (fused, foreach)
+
+
+def test_early_step_in_backward_is_refused_by_name(parse_config):
+    job_config = parse_config("debug_model.toml", "--optimizer.early_step_in_backward")
+    with pytest.raises(NotImplementedError, match="^optimizer.early_step_in_backward is not supported with NanoGPTAdamW$"):
+        build_nanogpt_optimizers([nn.Linear(2, 2)], job_config.optimizer, parallel_dims=None)
+
+
+def test_other_optimizers_are_torchtitans_own_builder(parse_config, monkeypatch):
+    from nanogpt_titan import optimizer as optimizer_module
+
+    calls = []
+    monkeypatch.setattr(optimizer_module, "build_optimizers", lambda *args: calls.append(args) or "built")
+    config, dims, ft_manager = parse_config("debug_model.toml", "--optimizer.name", "AdamW").optimizer, object(), object()
+    model_parts = [nn.Linear(2, 2)]
+    assert build_nanogpt_optimizers(model_parts, config, dims, ft_manager) == "built"
+    assert calls == [(model_parts, config, dims, ft_manager)]
 
 
 @pytest.mark.parametrize("name, groups", [("NanoGPTAdamW", 2), ("NanoGPTAdam", 2), ("AdamW", 1)])
