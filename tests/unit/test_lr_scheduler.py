@@ -1,3 +1,5 @@
+import re
+
 import pytest
 import torch
 from hypothesis import given
@@ -50,20 +52,34 @@ def test_horizon_does_not_follow_training_steps(parse_config):
 @pytest.mark.parametrize(
     "overrides, message",
     [
-        (["--lr_scheduler.decay_type", "linear"], 'decay_type = "cosine"'),
-        (["--lr_scheduler.decay_ratio", "0.5"], "decay_ratio unset"),
-        (["--lr_scheduler.total_steps", "100"], r"total_steps=100 \(lr_decay_iters\) must exceed"),
-        (["--lr_scheduler.min_lr_factor", "1.5"], r"min_lr_factor=1.5 must be in \[0, 1\]"),
+        (["--lr_scheduler.decay_type", "linear"],
+         """nanoGPT's schedule is a cosine decay over the whole horizon: set lr_scheduler.decay_type = "cosine" """
+         """(got 'linear') and leave lr_scheduler.decay_ratio unset (got None)"""),
+        (["--lr_scheduler.decay_ratio", "0.5"],
+         """nanoGPT's schedule is a cosine decay over the whole horizon: set lr_scheduler.decay_type = "cosine" """
+         """(got 'cosine') and leave lr_scheduler.decay_ratio unset (got 0.5)"""),
+        (["--lr_scheduler.total_steps", "100"],
+         "lr_scheduler.total_steps=100 (lr_decay_iters) must exceed lr_scheduler.warmup_steps=100 (warmup_iters)"),
+        (["--lr_scheduler.min_lr_factor", "1.5"], "lr_scheduler.min_lr_factor=1.5 must be in [0, 1]"),
+        (["--lr_scheduler.min_lr_factor", "-0.1"], "lr_scheduler.min_lr_factor=-0.1 must be in [0, 1]"),
     ],
 )
 def test_settings_nanogpt_cannot_express_are_refused(parse_config, overrides, message):
     job_config = parse_config("mini-gpt.toml", *overrides)
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
         build_nanogpt_lr_schedulers(make_container(), job_config.lr_scheduler, 10)
+
+
+@pytest.mark.parametrize("min_lr_factor", ["0.0", "1.0"])
+def test_min_lr_factor_bounds_are_allowed(parse_config, min_lr_factor):
+    job_config = parse_config("mini-gpt.toml", "--lr_scheduler.min_lr_factor", min_lr_factor)
+    build_nanogpt_lr_schedulers(make_container(), job_config.lr_scheduler, 10)
 
 
 def test_missing_horizon_is_refused(parse_config):
     job_config = parse_config("mini-gpt.toml")
     job_config.lr_scheduler.total_steps = None
-    with pytest.raises(ValueError, match="lr_scheduler.total_steps is not set: it is nanoGPT's lr_decay_iters"):
+    message = ("lr_scheduler.total_steps is not set: it is nanoGPT's lr_decay_iters, the step after which the LR "
+               "stays at min_lr (the shakespeare-char config uses 5000)")
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
         build_nanogpt_lr_schedulers(make_container(), job_config.lr_scheduler, 10)

@@ -108,6 +108,7 @@ def test_params_and_flops_by_nanogpts_formula(build_model):
     n_non_embedding = 10_646_784  # nanoGPT's get_num_params() for this model
     assert n_params == 10_745_088
     assert flops_per_token == 6 * n_non_embedding + 12 * 6 * 6 * 64 * 256
+    assert isinstance(flops_per_token, int)  # a count, not a float that happens to be whole
 
 
 # --- NanoGPTModelArgs: the clear errors -----------------------------------------------------
