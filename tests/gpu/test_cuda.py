@@ -100,3 +100,14 @@ def test_load_only_validation_on_cuda(nanogpt_ckpt, run_trainer, tmp_path):
     direct = mean_loss(read_checkpoint(dcp).build_model(), random_batches(val, 32, 8, 5, seed=1337))
     assert abs(record["val_loss"] - direct) <= 1e-4
 
+
+
+def test_dataset_state_restores_the_cuda_generator():
+    """Dropout on CUDA draws from the CUDA generator: a resumed run must get it back."""
+    from nanogpt_titan.datasets import RandomBlockTokenDataset
+
+    dataset = RandomBlockTokenDataset(torch.arange(100), seq_len=8, batch_size=2, seed=0)
+    state = dataset.state_dict()
+    expected = torch.rand(4, device="cuda")
+    dataset.load_state_dict(state)
+    assert torch.equal(torch.rand(4, device="cuda"), expected)
