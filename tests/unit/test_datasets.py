@@ -27,6 +27,17 @@ def test_real_split_sizes(char_tokenizer, shakespeare_text):
     assert torch.equal(torch.cat([train, val]), tokens)
 
 
+def test_splits_come_from_the_configured_text(parse_config, tmp_path):
+    from nanogpt_titan.tokenizer import build_char_tokenizer
+
+    text = "abcdefghij" * 10
+    (tmp_path / "text.txt").write_text(text)
+    job_config = parse_config("debug_model.toml", "--training.dataset_path", str(tmp_path / "text.txt"))
+    tokenizer = build_char_tokenizer(job_config)
+    val = load_split_tokens(job_config, tokenizer, "shakespeare_char_validation")
+    assert tokenizer.decode(val.tolist()) == text[90:]
+
+
 def test_validation_dataset_is_the_last_tenth(parse_config, char_tokenizer, shakespeare_text):
     job_config = parse_config("debug_model.toml")
     tokens = torch.tensor(char_tokenizer.encode(shakespeare_text))

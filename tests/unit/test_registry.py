@@ -63,6 +63,15 @@ def test_flavor_may_name_a_converted_checkpoint(tmp_path):
     assert nanogpt_titan.nanogpt_args[str(tmp_path / "model_args.json")] == args
 
 
-def test_unknown_flavor_lists_the_choices(tmp_path):
-    with pytest.raises(KeyError, match=r"unknown nanogpt flavor 'tiny': use one of \['baby', 'debugmodel'"):
-        nanogpt_titan.nanogpt_args["tiny"]
+@pytest.mark.parametrize("flavor", ["tiny", "config.toml"])
+def test_unknown_flavor_lists_the_choices(tmp_path, monkeypatch, flavor):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "config.toml").write_text("[model]\n")  # an existing file that is no model_args.json
+    message = (
+        f"unknown nanogpt flavor '{flavor}': use one of ['baby', 'debugmodel', 'gpt2', 'gpt2-large', "
+        "'gpt2-medium', 'gpt2-xl', 'mini-gpt'] or the folder of a checkpoint written by "
+        "`nanogpt-titan convert` (it holds model_args.json)"
+    )
+    with pytest.raises(KeyError) as raised:
+        nanogpt_titan.nanogpt_args[flavor]
+    assert raised.value.args == (message,)
