@@ -18,4 +18,5 @@ print(f"mutants: {stats['total']} generated, {checked} checked: {stats['killed']
 if checked:
     print(f"mutation score: {100 * stats['killed'] / checked:.1f}% killed by a failing test "
           "(timeouts not counted as kills)")
-PYmutmut results
+PY
+mutmut results
