@@ -38,6 +38,17 @@ def test_splits_come_from_the_configured_text(parse_config, tmp_path):
     assert tokenizer.decode(val.tolist()) == text[90:]
 
 
+def test_unknown_split_is_named():
+    with pytest.raises(ValueError, match="^split must be 'train' or 'val', got 'test'$"):
+        split_tokens(torch.arange(10), "test")
+
+
+def test_split_without_a_window_and_its_target_is_refused():
+    message = "a split of 8 tokens holds no window of seq_len=8 plus its shifted target; lower training.seq_len"
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+        RandomBlockTokenDataset(torch.arange(8), seq_len=8, batch_size=1, seed=0)
+
+
 def test_validation_dataset_is_the_last_tenth(parse_config, char_tokenizer, shakespeare_text):
     job_config = parse_config("debug_model.toml")
     tokens = torch.tensor(char_tokenizer.encode(shakespeare_text))

@@ -1,4 +1,5 @@
 import math
+import re
 from dataclasses import replace
 
 import pytest
@@ -115,8 +116,21 @@ def test_params_and_flops_by_nanogpts_formula(build_model):
 
 
 def test_width_must_divide_into_heads():
-    with pytest.raises(ValueError, match="n_embd=100 is not divisible by n_head=6"):
+    message = "n_embd=100 is not divisible by n_head=6; pick a width that is a multiple of the head count"
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
         NanoGPTModelArgs(n_embd=100, n_head=6)
+
+
+@pytest.mark.parametrize("dropout", [-0.1, 1.0])
+def test_dropout_must_be_a_probability_below_one(dropout):
+    with pytest.raises(ValueError, match=rf"^dropout={dropout} must be in \[0, 1\)$"):
+        NanoGPTModelArgs(dropout=dropout)
+
+
+def test_gpt_config_is_nanogpts_fields_and_prints_as_such():
+    args = NanoGPTModelArgs(n_layer=1, n_head=2, n_embd=8, block_size=4, vocab_size=5, dropout=0.1, bias=False)
+    assert list(args.gpt_config()) == ["n_layer", "n_head", "n_embd", "block_size", "vocab_size", "dropout", "bias"]
+    assert str(args) == "n_layer=1, n_head=2, n_embd=8, block_size=4, vocab_size=5, dropout=0.1, bias=False"
 
 
 def test_update_from_config_takes_vocab_from_tokenizer(parse_config):

@@ -48,6 +48,11 @@ def test_param_groups_are_refused():
         NanoGPTAdamW([{"params": [nn.Parameter(torch.zeros(2, 2))]}], lr=1e-3)
 
 
+def test_no_decay_unless_asked_for():
+    optimizer = NanoGPTAdamW([nn.Parameter(torch.zeros(2, 2)), nn.Parameter(torch.zeros(2))], lr=1e-3)
+    assert [group["weight_decay"] for group in optimizer.param_groups] == [0.0, 0.0]
+
+
 def test_positional_and_keyword_settings_reach_the_optimizer():
     optimizer = NanoGPTAdam([nn.Parameter(torch.zeros(2, 2)), nn.Parameter(torch.zeros(2))], 0.5, betas=(0.8, 0.9))
     assert [(g["lr"], g["betas"]) for g in optimizer.param_groups] == [(0.5, (0.8, 0.9))] * 2

@@ -42,7 +42,7 @@ def test_decode_rejects_ids_outside_vocabulary(char_tokenizer):
 
 
 def test_empty_text_is_refused():
-    with pytest.raises(ValueError, match="empty text"):
+    with pytest.raises(ValueError, match="^cannot build a character vocabulary from an empty text$"):
         NanoGPTCharTokenizer("")
 
 
