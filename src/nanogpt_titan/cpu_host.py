@@ -24,7 +24,6 @@ import resource
 from datetime import timedelta
 
 import torch
-
 import torchtitan.components.metrics as tt_metrics
 import torchtitan.distributed.parallel_dims as tt_parallel_dims
 import torchtitan.distributed.utils as tt_dist_utils

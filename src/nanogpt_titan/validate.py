@@ -10,7 +10,11 @@ from torchtitan.components.metrics import MetricsProcessor
 from torchtitan.components.validate import BaseValidator, ValidationContext
 from torchtitan.config import JobConfig
 
-from nanogpt_titan.datasets import DEFAULT_SEED, RandomBlockTokenDataset, load_split_tokens
+from nanogpt_titan.datasets import (
+    DEFAULT_SEED,
+    RandomBlockTokenDataset,
+    load_split_tokens,
+)
 
 
 class NanoGPTValidator(BaseValidator):

@@ -327,7 +327,7 @@ def test_bad_sampling_settings_are_refused(random_model, setting, value, message
 def test_nanogpt_pushed_to_the_hub_converts(nanogpt_ckpt, tmp_path):
     """A folder like sosier/nanoGPT-shakespeare-char-tied-weights: nanoGPT's GPTConfig as
     config.json, nanoGPT's names in model.safetensors, the tied matrix stored once as lm_head."""
-    path, model = nanogpt_ckpt
+    _, model = nanogpt_ckpt
     folder = tmp_path / "hub"
     folder.mkdir()
     (folder / "config.json").write_text(json.dumps(model.model_args.gpt_config()))

@@ -11,7 +11,11 @@ from hypothesis import strategies as st
 from torchtitan.components.dataloader import ParallelAwareDataloader
 
 from nanogpt_titan import datasets
-from nanogpt_titan.datasets import RandomBlockTokenDataset, load_split_tokens, split_tokens
+from nanogpt_titan.datasets import (
+    RandomBlockTokenDataset,
+    load_split_tokens,
+    split_tokens,
+)
 
 
 def take(iterable, n):

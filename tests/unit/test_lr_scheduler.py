@@ -53,11 +53,11 @@ def test_horizon_does_not_follow_training_steps(parse_config):
     "overrides, message",
     [
         (["--lr_scheduler.decay_type", "linear"],
-         """nanoGPT's schedule is a cosine decay over the whole horizon: set lr_scheduler.decay_type = "cosine" """
-         """(got 'linear') and leave lr_scheduler.decay_ratio unset (got None)"""),
+         ("""nanoGPT's schedule is a cosine decay over the whole horizon: set lr_scheduler.decay_type = "cosine" """
+          """(got 'linear') and leave lr_scheduler.decay_ratio unset (got None)""")),
         (["--lr_scheduler.decay_ratio", "0.5"],
-         """nanoGPT's schedule is a cosine decay over the whole horizon: set lr_scheduler.decay_type = "cosine" """
-         """(got 'cosine') and leave lr_scheduler.decay_ratio unset (got 0.5)"""),
+         ("""nanoGPT's schedule is a cosine decay over the whole horizon: set lr_scheduler.decay_type = "cosine" """
+          """(got 'cosine') and leave lr_scheduler.decay_ratio unset (got 0.5)""")),
         (["--lr_scheduler.total_steps", "100"],
          "lr_scheduler.total_steps=100 (lr_decay_iters) must exceed lr_scheduler.warmup_steps=100 (warmup_iters)"),
         (["--lr_scheduler.min_lr_factor", "1.5"], "lr_scheduler.min_lr_factor=1.5 must be in [0, 1]"),

@@ -15,9 +15,7 @@ from hypothesis import strategies as st
 from torchtitan.components.loss import cross_entropy_loss
 
 from nanogpt_titan import checkpoint, nanogpt_args
-from nanogpt_titan.model import NanoGPT, NanoGPTModelArgs
-
-
+from nanogpt_titan.model import NanoGPTModelArgs
 
 configs = st.builds(
     lambda n_layer, n_head, head_dim, block_size, vocab_size, bias: NanoGPTModelArgs(

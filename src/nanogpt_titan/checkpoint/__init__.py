@@ -1,6 +1,11 @@
 """Checkpoints: the one weight mapping, and reading/writing every supported format."""
 
-from nanogpt_titan.checkpoint.mapping import from_hf_gpt2, from_nanogpt, to_hf_gpt2, to_nanogpt
+from nanogpt_titan.checkpoint.mapping import (
+    from_hf_gpt2,
+    from_nanogpt,
+    to_hf_gpt2,
+    to_nanogpt,
+)
 from nanogpt_titan.checkpoint.read import Checkpoint, CheckpointError, read_checkpoint
 from nanogpt_titan.checkpoint.write import export, refuse_existing, write_dcp
 

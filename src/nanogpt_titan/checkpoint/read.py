@@ -22,9 +22,9 @@ from pathlib import Path
 
 import torch
 import torch.distributed.checkpoint as dcp
-from torch.distributed.checkpoint.api import CheckpointException
 from safetensors import SafetensorError
 from safetensors.torch import load_file
+from torch.distributed.checkpoint.api import CheckpointException
 
 from nanogpt_titan.checkpoint.mapping import StateDict, from_hf_gpt2, from_nanogpt
 from nanogpt_titan.model import NanoGPT, NanoGPTModelArgs

@@ -18,7 +18,11 @@ import torch.distributed.checkpoint as dcp
 from safetensors.torch import save_file
 
 from nanogpt_titan.checkpoint.mapping import to_hf_gpt2, to_nanogpt
-from nanogpt_titan.checkpoint.read import MODEL_ARGS_FILE, Checkpoint, single_process_dcp
+from nanogpt_titan.checkpoint.read import (
+    MODEL_ARGS_FILE,
+    Checkpoint,
+    single_process_dcp,
+)
 from nanogpt_titan.model import NanoGPT
 from nanogpt_titan.optimizer import NanoGPTAdamW
 
