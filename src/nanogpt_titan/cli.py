@@ -93,9 +93,10 @@ def _evaluate(args: argparse.Namespace) -> None:
     model = checkpoint.build_model(args.device)
     estimate = random_batches(tokens, block_size, args.batch_size, args.eval_iters, args.seed)
     print(f"val loss {mean_loss(model, _progress(estimate, args.eval_iters, 'estimate')):.4f}")
-    n_windows = (len(tokens) - 1) // block_size
-    windows = _progress(window_batches(tokens, block_size, args.batch_size), -(-n_windows // args.batch_size), "exact")
-    print(f"exact val loss {mean_loss(model, windows):.4f} ({n_windows} windows of {block_size} tokens)")
+    windows = list(window_batches(tokens, block_size, args.batch_size))  # views of the split: cheap
+    n_windows = sum(len(inputs) for inputs, _ in windows)
+    exact = mean_loss(model, _progress(windows, len(windows), "exact"))
+    print(f"exact val loss {exact:.4f} ({n_windows} windows of {block_size} tokens)")
 
 
 def _sample(args: argparse.Namespace) -> None:
