@@ -28,8 +28,8 @@ from torch.distributed.checkpoint.api import CheckpointException
 
 from nanogpt_titan.checkpoint.mapping import StateDict, from_hf_gpt2, from_nanogpt
 from nanogpt_titan.model import NanoGPT, NanoGPTModelArgs
+from nanogpt_titan.model.args import MODEL_ARGS_FILE
 
-MODEL_ARGS_FILE = "model_args.json"
 HF_WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
 # Hugging Face config names of nanoGPT's GPTConfig fields (nanoGPT-style configs use ours).
 HF_CONFIG_NAMES = {

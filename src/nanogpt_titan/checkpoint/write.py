@@ -18,12 +18,9 @@ import torch.distributed.checkpoint as dcp
 from safetensors.torch import save_file
 
 from nanogpt_titan.checkpoint.mapping import to_hf_gpt2, to_nanogpt
-from nanogpt_titan.checkpoint.read import (
-    MODEL_ARGS_FILE,
-    Checkpoint,
-    single_process_dcp,
-)
+from nanogpt_titan.checkpoint.read import Checkpoint, single_process_dcp
 from nanogpt_titan.model import NanoGPT
+from nanogpt_titan.model.args import MODEL_ARGS_FILE
 from nanogpt_titan.optimizer import NanoGPTAdamW
 
 LAYER_NORM_EPS = 1e-5  # torch.nn.LayerNorm's default, which nanoGPT uses

@@ -9,6 +9,8 @@ from torchtitan.protocols.model import BaseModelArgs
 
 from nanogpt_titan.tokenizer import build_char_tokenizer
 
+MODEL_ARGS_FILE = "model_args.json"  # beside a converted checkpoint, and a `--model.flavor` value
+
 
 @dataclass
 class NanoGPTModelArgs(BaseModelArgs):
@@ -103,10 +105,10 @@ class NanoGPTFlavors(dict[str, NanoGPTModelArgs]):
         if flavor in self.keys():
             return dataclasses.replace(super().__getitem__(flavor))
         path = Path(flavor).expanduser()
-        args_file = path / "model_args.json" if path.is_dir() else path
+        args_file = path / MODEL_ARGS_FILE if path.is_dir() else path
         if args_file.name.endswith(".json") and args_file.is_file():
             return NanoGPTModelArgs.from_json(args_file)
         raise KeyError(
             f"unknown nanogpt flavor {flavor!r}: use one of {sorted(self.keys())} or the folder "
-            "of a checkpoint written by `nanogpt-titan convert` (it holds model_args.json)"
+            f"of a checkpoint written by `nanogpt-titan convert` (it holds {MODEL_ARGS_FILE})"
         )
