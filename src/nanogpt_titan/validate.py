@@ -1,7 +1,6 @@
 """Validation the nanoGPT way: `estimate_loss` on the validation split."""
 
 from contextlib import AbstractContextManager
-from itertools import islice
 
 import torch
 import torch.nn as nn
@@ -10,11 +9,8 @@ from torchtitan.components.metrics import MetricsProcessor
 from torchtitan.components.validate import BaseValidator, ValidationContext
 from torchtitan.config import JobConfig
 
-from nanogpt_titan.datasets import (
-    DEFAULT_SEED,
-    RandomBlockTokenDataset,
-    load_split_tokens,
-)
+from nanogpt_titan.datasets import DEFAULT_SEED, load_split_tokens
+from nanogpt_titan.evaluate import random_batches
 
 
 class NanoGPTValidator(BaseValidator):
@@ -46,10 +42,9 @@ class NanoGPTValidator(BaseValidator):
 
     def batches(self, tokens: torch.Tensor):
         validation = self.job_config.validation
-        dataset = RandomBlockTokenDataset(
-            tokens, validation.seq_len, validation.local_batch_size, seed=DEFAULT_SEED
+        return random_batches(
+            tokens, validation.seq_len, validation.local_batch_size, validation.steps, DEFAULT_SEED
         )
-        return islice(dataset, validation.steps)
 
     @torch.no_grad()
     def evaluate(self, model: nn.Module, tokens: torch.Tensor) -> float:
@@ -57,10 +52,10 @@ class NanoGPTValidator(BaseValidator):
         model.eval()
         device = next(model.parameters()).device
         batch_losses = []
-        for input_dict, labels in self.batches(tokens):
+        for inputs, labels in self.batches(tokens):
             labels = labels.to(device)
             with self.validation_context(), self.maybe_enable_amp:
-                loss_sum = self.loss_fn(model(input_dict["input"].to(device)), labels)
+                loss_sum = self.loss_fn(model(inputs.to(device)), labels)
             batch_losses.append(loss_sum / labels.numel())
         model.train(was_training)
         return torch.stack(batch_losses).mean().item()

@@ -130,7 +130,7 @@ def test_validator_reports_direct_evaluations_of_both_splits(parse_config, build
         assert len(batches) == 3
         with torch.no_grad():
             model.eval()
-            losses = [F.cross_entropy(model(x["input"]).flatten(0, 1), y.flatten()) for x, y in batches]
+            losses = [F.cross_entropy(model(x).flatten(0, 1), y.flatten()) for x, y in batches]
             model.train()
         return torch.stack(losses).mean().item()
 
