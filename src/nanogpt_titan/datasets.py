@@ -87,6 +87,11 @@ def load_text(explicit_path: str | None = None) -> str:
     return _read_text(resolve_text_path(explicit_path).resolve())
 
 
+def run_seed(job_config: JobConfig) -> int:
+    """The run's seed: `debug.seed`, else nanoGPT's 1337."""
+    return DEFAULT_SEED if job_config.debug.seed is None else job_config.debug.seed
+
+
 def split_tokens(tokens: torch.Tensor, split: str) -> torch.Tensor:
     """nanoGPT's split: the first `int(0.9 * n)` tokens train, the rest validate."""
     boundary = int(len(tokens) * TRAIN_FRACTION)
@@ -180,6 +185,6 @@ def build_shakespeare_char_dataloader(
         load_split_tokens(job_config, tokenizer, training.dataset),
         seq_len=training.seq_len,
         batch_size=training.local_batch_size,
-        seed=(DEFAULT_SEED if job_config.debug.seed is None else job_config.debug.seed) + dp_rank,
+        seed=run_seed(job_config) + dp_rank,
     )
     return ParallelAwareDataloader(dataset, dp_rank, dp_world_size, batch_size=None)

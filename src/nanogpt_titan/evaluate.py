@@ -5,6 +5,7 @@ exact loss averages every token of the split, cut into non-overlapping windows.
 """
 
 from collections.abc import Iterable, Iterator
+from contextlib import AbstractContextManager, nullcontext
 from itertools import islice
 
 import torch
@@ -34,13 +35,21 @@ def window_batches(tokens: torch.Tensor, block_size: int, batch_size: int) -> It
 
 
 @torch.no_grad()
-def mean_loss(model: nn.Module, batches: Iterable[Batch]) -> float:
-    """Mean cross entropy per token over `batches`, in eval mode, in float64 accumulation."""
+def mean_loss(model: nn.Module, batches: Iterable[Batch], autocast: AbstractContextManager = nullcontext()) -> float:
+    """Mean cross entropy per token over `batches`, in eval mode.
+
+    The one loss evaluation of the package (the validator's and `nanogpt-titan evaluate`'s):
+    summed in float64 on the model's device and read back once, so every token weighs the
+    same whatever the batch sizes. The model's train/eval mode is restored afterwards.
+    """
+    was_training = model.training
     model.eval()
     device = next(model.parameters()).device
-    loss_sum, n_tokens = torch.zeros((), dtype=torch.float64), 0
+    loss_sum, n_tokens = torch.zeros((), dtype=torch.float64, device=device), 0
     for inputs, targets in batches:
-        logits = model(inputs.to(device))
-        loss_sum += F.cross_entropy(logits.flatten(0, 1).float(), targets.to(device).flatten(), reduction="sum").cpu()
+        with autocast:
+            logits = model(inputs.to(device))
+        loss_sum += F.cross_entropy(logits.flatten(0, 1).float(), targets.to(device).flatten(), reduction="sum")
         n_tokens += targets.numel()
+    model.train(was_training)
     return (loss_sum / n_tokens).item()

@@ -1,16 +1,16 @@
-"""Validation the nanoGPT way: `estimate_loss` on the validation split."""
+"""Validation the nanoGPT way: `estimate_loss` on both splits, and the exact loss at the end."""
 
 from contextlib import AbstractContextManager
 
 import torch
 import torch.nn as nn
-from torchtitan.components.loss import LossFunction
 from torchtitan.components.metrics import MetricsProcessor
-from torchtitan.components.validate import BaseValidator, ValidationContext
+from torchtitan.components.validate import BaseValidator
 from torchtitan.config import JobConfig
 
-from nanogpt_titan.datasets import DEFAULT_SEED, load_split_tokens
-from nanogpt_titan.evaluate import random_batches
+from nanogpt_titan.datasets import load_split_tokens, run_seed
+from nanogpt_titan.errors import NanoGPTTitanError
+from nanogpt_titan.evaluate import mean_loss, random_batches, window_batches
 
 
 class NanoGPTValidator(BaseValidator):
@@ -19,7 +19,11 @@ class NanoGPTValidator(BaseValidator):
     Like nanoGPT's `estimate_loss`, each validation reports the validation split's loss and
     an estimate of the training split's (`train_loss_estimate`), so the eval tables of the
     two programs line up column for column. The batches come from a generator seeded afresh
-    on every call: two evaluations of the same weights see the same batches.
+    from `debug.seed` on every call: two evaluations of the same weights see the same batches.
+
+    The last validation of the run also reports `val_loss_exact`, the loss over every
+    non-overlapping window of the validation split: the run's headline number, which no
+    choice of random batches moves.
     """
 
     def __init__(
@@ -27,70 +31,54 @@ class NanoGPTValidator(BaseValidator):
         job_config: JobConfig,
         val_tokens: torch.Tensor,
         train_tokens: torch.Tensor,
-        loss_fn: LossFunction,
-        validation_context: ValidationContext,
-        maybe_enable_amp: AbstractContextManager[None],
+        autocast: AbstractContextManager,
         metrics_processor: MetricsProcessor,
     ):
         super().__init__(job_config)
         self.val_tokens = val_tokens
         self.train_tokens = train_tokens
-        self.loss_fn = loss_fn
-        self.validation_context = validation_context
-        self.maybe_enable_amp = maybe_enable_amp
+        self.autocast = autocast
         self.metrics_processor = metrics_processor
+        self.seed = run_seed(job_config)
+        steps, freq = job_config.training.steps, job_config.validation.freq
+        self.last_validation_step = max(1, steps - steps % freq)
 
     def batches(self, tokens: torch.Tensor):
         validation = self.job_config.validation
-        return random_batches(
-            tokens, validation.seq_len, validation.local_batch_size, validation.steps, DEFAULT_SEED
-        )
-
-    @torch.no_grad()
-    def evaluate(self, model: nn.Module, tokens: torch.Tensor) -> float:
-        was_training = model.training
-        model.eval()
-        device = next(model.parameters()).device
-        batch_losses = []
-        for inputs, labels in self.batches(tokens):
-            labels = labels.to(device)
-            with self.validation_context(), self.maybe_enable_amp:
-                loss_sum = self.loss_fn(model(inputs.to(device)), labels)
-            batch_losses.append(loss_sum / labels.numel())
-        model.train(was_training)
-        return torch.stack(batch_losses).mean().item()
+        return random_batches(tokens, validation.seq_len, validation.local_batch_size, validation.steps, self.seed)
 
     def validate(self, model_parts: list[nn.Module], step: int) -> None:
         (model,) = model_parts
-        train_loss_estimate = self.evaluate(model, self.train_tokens)
-        self.metrics_processor.log_validation(
-            loss=self.evaluate(model, self.val_tokens),
-            step=step,
-            extra_metrics={"train_loss_estimate": train_loss_estimate},
-        )
+        results = {"train_loss_estimate": mean_loss(model, self.batches(self.train_tokens), self.autocast)}
+        if step == self.last_validation_step:
+            validation = self.job_config.validation
+            windows = window_batches(self.val_tokens, validation.seq_len, validation.local_batch_size)
+            results["val_loss_exact"] = mean_loss(model, windows, self.autocast)
+        val_loss = mean_loss(model, self.batches(self.val_tokens), self.autocast)
+        self.metrics_processor.log_validation(loss=val_loss, step=step, extra_metrics=results)
 
 
 def build_nanogpt_validator(
     job_config: JobConfig,
-    dp_world_size: int,
-    dp_rank: int,
     tokenizer,
-    parallel_dims,
-    loss_fn: LossFunction,
-    validation_context: ValidationContext,
-    maybe_enable_amp: AbstractContextManager[None],
-    metrics_processor: MetricsProcessor | None = None,
+    maybe_enable_amp: AbstractContextManager,
+    metrics_processor: MetricsProcessor,
     **kwargs,
 ) -> NanoGPTValidator:
-    """The TrainSpec's validator builder (torchtitan's own would build a c4 dataloader)."""
+    """The TrainSpec's validator builder (torchtitan's own would build a c4 dataloader).
+
+    Every data-parallel rank evaluates the same batches: validation reads the same number
+    whatever the degree. Tensor parallelism is refused, so the loss-parallel context torchtitan
+    passes as `validation_context` never applies.
+    """
     validation = job_config.validation
     if validation.steps < 1:
-        raise ValueError(
+        raise NanoGPTTitanError(
             f"validation.steps={validation.steps}: nanoGPT validates on a fixed number of random "
             "batches (eval_iters); set validation.steps to a positive count, e.g. 200"
         )
     if validation.dataset_path not in (None, job_config.training.dataset_path):
-        raise ValueError(
+        raise NanoGPTTitanError(
             f"validation.dataset_path={validation.dataset_path!r}: the validation split is the "
             "last 10% of the training text, so set training.dataset_path only"
         )
@@ -98,8 +86,6 @@ def build_nanogpt_validator(
         job_config,
         load_split_tokens(job_config, tokenizer, validation.dataset),
         load_split_tokens(job_config, tokenizer, job_config.training.dataset),
-        loss_fn,
-        validation_context,
         maybe_enable_amp,
         metrics_processor,
     )

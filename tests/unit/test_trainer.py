@@ -116,7 +116,9 @@ def test_validator_reports_direct_evaluations_of_both_splits(parse_config, build
     job_config = parse_config("debug_model.toml", "--validation.steps", "3")
     recorder = Recorder()
     validator = build_nanogpt_validator(
-        job_config, 1, 0, char_tokenizer, None, cross_entropy_loss, nullcontext, nullcontext(), recorder
+        job_config=job_config, dp_world_size=1, dp_rank=0, tokenizer=char_tokenizer, parallel_dims=None,
+        loss_fn=cross_entropy_loss, validation_context=nullcontext, maybe_enable_amp=nullcontext(),
+        metrics_processor=recorder,
     )
     model = build_model(replace(nanogpt_args["debugmodel"], vocab_size=65))
     model.train()
@@ -142,6 +144,29 @@ def test_validator_reports_direct_evaluations_of_both_splits(parse_config, build
     validator.validate([model], step=8)
     assert recorder.logged["val_loss"] == pytest.approx(direct_loss(splits["shakespeare_char_validation"]), abs=1e-6)
     assert model.training  # evaluation restores train mode
+    assert "val_loss_exact" not in recorder.logged
+
+    validator.validate([model], step=100)  # debug_model.toml's last step: the exact loss as well
+    val = splits["shakespeare_char_validation"]
+    covered = (len(val) - 1) // 64 * 64
+    with torch.no_grad():
+        model.eval()
+        exact = F.cross_entropy(model(val[:covered].view(-1, 64)).flatten(0, 1), val[1 : covered + 1])
+        model.train()
+    assert recorder.logged["val_loss_exact"] == pytest.approx(exact.item(), abs=1e-6)
+
+
+@pytest.mark.parametrize("overrides, seed", [([], 1337), (["--debug.seed", "7"], 7)])
+def test_validator_draws_its_batches_from_the_run_seed(parse_config, char_tokenizer, overrides, seed):
+    from nanogpt_titan.evaluate import random_batches
+    from nanogpt_titan.validate import build_nanogpt_validator
+
+    job_config = parse_config("debug_model.toml", *overrides)
+    validator = build_nanogpt_validator(job_config=job_config, tokenizer=char_tokenizer, maybe_enable_amp=None,
+                                        metrics_processor=None)
+    drawn = [x for x, _ in validator.batches(validator.val_tokens)]
+    expected = [x for x, _ in random_batches(validator.val_tokens, 64, 8, 5, seed=seed)]
+    assert len(drawn) == 5 and all(torch.equal(a, b) for a, b in zip(drawn, expected))
 
 
 def test_validation_steps_must_be_positive(parse_config, char_tokenizer):
@@ -149,7 +174,7 @@ def test_validation_steps_must_be_positive(parse_config, char_tokenizer):
 
     job_config = parse_config("debug_model.toml", "--validation.steps", "-1")
     with pytest.raises(ValueError, match="validation.steps=-1.*set validation.steps to a positive count"):
-        build_nanogpt_validator(job_config, 1, 0, char_tokenizer, None, None, None, None, None)
+        build_nanogpt_validator(job_config=job_config, tokenizer=char_tokenizer, maybe_enable_amp=None, metrics_processor=None)
 
 
 def test_torchtitans_entry_point_through_run_train_sh(tmp_path):

@@ -1,0 +1,144 @@
+"""Parity with nanoGPT itself: its own recorded outputs, reproduced (`pytest -k golden`).
+
+Every file of tests/fixtures/nanogpt (and of the folders in $NANOGPT_TITAN_GOLDEN) is checked
+by its kind: `forward_*.pt` (GPT.forward on fixed weights), `generate*.pt` (GPT.generate with
+a seed) and `trajectory_*.pt` (train.py step by step). The folder's README describes the keys.
+"""
+
+import fnmatch
+import os
+from pathlib import Path
+
+import pytest
+import torch
+from torchtitan.components.loss import cross_entropy_loss
+
+from nanogpt_titan.checkpoint import read_checkpoint, to_nanogpt
+from nanogpt_titan.cli import main
+from nanogpt_titan.metrics import METRICS_FILE, read_metrics_file
+from nanogpt_titan.nanogpt_config import cli_overrides, job_settings
+from nanogpt_titan.sample import generate
+from nanogpt_titan.tokenizer import NanoGPTCharTokenizer
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "nanogpt"
+GOLDEN_ENV_VAR = "NANOGPT_TITAN_GOLDEN"
+PATTERNS = {"forward": "forward_*.pt", "generate": "generate*.pt", "trajectory": "trajectory_*.pt"}
+REQUIRED_KEYS = {
+    "forward": {"config", "state_dict", "idx", "targets", "logits", "loss"},
+    "generate": {"config", "state_dict", "prompt", "sample_seed", "runs"},
+    "trajectory": {"config", "init", "batches", "micro_losses", "lrs", "final"},
+}
+RUN_KEYS = {"temperature", "top_k", "tokens"}
+
+
+def golden_folders() -> list[Path]:
+    extra = [Path(folder) for folder in os.environ.get(GOLDEN_ENV_VAR, "").split(os.pathsep) if folder]
+    missing = [str(folder) for folder in extra if not folder.is_dir()]
+    if missing:
+        raise pytest.UsageError(f"{GOLDEN_ENV_VAR} names {missing}, which are not folders of golden files")
+    return [FIXTURES, *extra]
+
+
+def golden_files(kind: str | None = None) -> list:
+    files = sorted(path for folder in golden_folders() for path in folder.glob("*.pt"))
+    chosen = files if kind is None else [path for path in files if fnmatch.fnmatch(path.name, PATTERNS[kind])]
+    return [pytest.param(path, id=f"{path.parent.name}/{path.name}") for path in chosen]
+
+
+def load_golden(path: Path, kind: str) -> dict:
+    """The file's contents, or a failure naming the file and the first missing key."""
+    golden = torch.load(path, weights_only=True)
+    entries = [golden] + (golden.get("runs", []) if kind == "generate" else [])
+    for entry, required in zip(entries, [REQUIRED_KEYS[kind]] + [RUN_KEYS] * (len(entries) - 1)):
+        missing = sorted(required - entry.keys())
+        if missing:
+            pytest.fail(f"{path}: a {kind} file needs the key {missing[0]!r} (see {FIXTURES / 'README.md'})")
+    return golden
+
+
+def saved_as_nanogpt_ckpt(golden: dict, weights: str, folder: Path) -> Path:
+    """The fixture's weights as the ckpt.pt nanoGPT's train.py writes, for our reader."""
+    path = folder / "ckpt.pt"
+    model_args = {key: golden["config"][key] for key in ("n_layer", "n_head", "n_embd", "block_size", "bias")}
+    vocab_size = golden["config"].get("vocab_size", len(golden[weights]["transformer.wte.weight"]))
+    torch.save({"model": golden[weights], "model_args": {**model_args, "vocab_size": vocab_size, "dropout": 0.0}}, path)
+    return path
+
+
+@pytest.mark.parametrize("path", golden_files())
+def test_golden_file_is_of_a_known_kind(path):
+    kinds = [kind for kind, pattern in PATTERNS.items() if fnmatch.fnmatch(path.name, pattern)]
+    assert kinds, f"{path}: unknown kind of golden file; its name must match one of {sorted(PATTERNS.values())}"
+    load_golden(path, kinds[0])
+
+
+@pytest.mark.parametrize("path", golden_files("forward"))
+def test_golden_forward(path, tmp_path):
+    golden = load_golden(path, "forward")
+    model = read_checkpoint(saved_as_nanogpt_ckpt(golden, "state_dict", tmp_path)).build_model()
+    with torch.no_grad():
+        logits = model(golden["idx"])
+    assert (logits - golden["logits"]).abs().max() <= 1e-5
+    loss = cross_entropy_loss(logits, golden["targets"]) / golden["targets"].numel()  # the Trainer's loss
+    assert abs(loss.item() - golden["loss"].item()) <= 1e-6
+
+
+@pytest.mark.parametrize("path", golden_files("generate"))
+def test_golden_generate(path, tmp_path):
+    golden = load_golden(path, "generate")
+    model = read_checkpoint(saved_as_nanogpt_ckpt(golden, "state_dict", tmp_path)).build_model()
+    max_new_tokens = 2 * golden["config"]["block_size"]
+    for run in golden["runs"]:
+        generator = torch.Generator().manual_seed(golden["sample_seed"])
+        ids = generate(model, torch.tensor([golden["prompt"]]), max_new_tokens, run["temperature"], run["top_k"], generator)
+        assert ids[0].tolist() == run["tokens"], (run["temperature"], run["top_k"])
+
+
+@pytest.mark.parametrize("path", golden_files("generate"))
+def test_golden_sample_command_follows_nanogpts_seeded_stream(path, tmp_path, capsys):
+    """`nanogpt-titan sample --seed S` draws what nanoGPT draws after `torch.manual_seed(S)`."""
+    golden = load_golden(path, "generate")
+    ckpt = saved_as_nanogpt_ckpt(golden, "state_dict", tmp_path)
+    vocab_size = golden["config"]["vocab_size"]
+    text = tmp_path / "vocabulary.txt"  # one character per token id, in sorted order
+    text.write_text("".join(chr(0x4E00 + i) for i in range(vocab_size)), encoding="utf-8")
+    tokenizer = NanoGPTCharTokenizer(text.read_text(encoding="utf-8"))
+    for run in golden["runs"]:
+        assert main([
+            "sample", str(ckpt), "--data", str(text), "--seed", str(golden["sample_seed"]),
+            "--start", tokenizer.decode(golden["prompt"]), "--num-samples", "1",
+            "--max-new-tokens", str(2 * golden["config"]["block_size"]),
+            "--temperature", str(run["temperature"]), "--top-k", str(run["top_k"] or vocab_size),
+        ]) == 0
+        sample = capsys.readouterr().out.split("\n---------------\n")[0]
+        assert tokenizer.encode(sample) == run["tokens"], (run["temperature"], run["top_k"])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", golden_files("trajectory"))
+def test_golden_trajectory(path, tmp_path, make_trainer):
+    """torchtitan's Trainer, from nanoGPT's init and fed nanoGPT's batches, retraces train.py:
+    nanoGPT's iteration i is step i + 1; its settings reach torchtitan through the package's
+    one translation of nanoGPT's config."""
+    golden = load_golden(path, "trajectory")
+    config = golden["config"]
+    init = tmp_path / "init"
+    assert main(["convert", str(saved_as_nanogpt_ckpt(golden, "init", tmp_path)), str(init)]) == 0
+    trainer = make_trainer(
+        "debug_model.toml", *cli_overrides(job_settings(config)), "--model.flavor", str(init),
+        "--checkpoint.enable", "--checkpoint.load_only", "--checkpoint.initial_load_path", str(init),
+        dump_folder=tmp_path / "run",
+    )
+    trainer.dataloader = [({"input": inputs}, targets) for inputs, targets in golden["batches"]]
+    trainer.train()
+
+    records = read_metrics_file(tmp_path / "run" / METRICS_FILE)
+    accumulation = config["gradient_accumulation_steps"]
+    micro = golden["micro_losses"]
+    expected_losses = [sum(micro[i : i + accumulation]) / accumulation for i in range(0, len(micro), accumulation)]
+    assert [r["step"] for r in records] == list(range(1, config["max_iters"] + 2))
+    assert max(abs(r["loss"] - loss) for r, loss in zip(records, expected_losses, strict=True)) <= 1e-5
+    assert [r["lr"] for r in records] == pytest.approx(golden["lrs"], rel=1e-9, abs=0)
+    final = to_nanogpt(trainer.model_parts[0].state_dict())
+    assert final.keys() == golden["final"].keys()
+    assert max((final[name] - tensor).abs().max().item() for name, tensor in golden["final"].items()) <= 1e-6
