@@ -18,7 +18,7 @@ shipped TOML files spell this translation out in their comments; `job_settings` 
 | eval_interval, eval_iters    | validation.freq, validation.steps                           |
 | log_interval                 | metrics.log_freq                                            |
 | dtype (on CUDA), compile     | training.mixed_precision_param, compile.enable              |
-| device                       | optimizer.implementation: fused on CUDA, else for-loop      |
+| device                       | optimizer.implementation: fused on CUDA, else foreach       |
 | n_layer, n_head, n_embd, dropout, bias | the model args (a flavor)                         |
 """
 
@@ -74,7 +74,9 @@ def job_settings(config: Mapping) -> dict[str, object]:
         "optimizer.beta2": config["beta2"],
         "optimizer.weight_decay": config["weight_decay"],
         "optimizer.eps": 1e-8,
-        "optimizer.implementation": "fused" if on_cuda else "for-loop",
+        # nanoGPT's CPU AdamW is torch's for-loop kernel; foreach computes the same bits (the
+        # golden trajectories end on identical weights with either) in less time.
+        "optimizer.implementation": "fused" if on_cuda else "foreach",
         "lr_scheduler.warmup_steps": config["warmup_iters"] if decays else 0,
         "lr_scheduler.total_steps": config["lr_decay_iters"],
         "lr_scheduler.decay_type": "cosine",
