@@ -18,7 +18,7 @@ SRC_HELP = (
 def _compare(args: argparse.Namespace) -> None:
     from nanogpt_titan.compare import compare
 
-    print(compare(args.nanogpt_log, args.runs, args.output), end="")
+    print(compare(args.paths, args.output), end="")
     print(f"wrote {args.output} and {args.output.with_suffix('.txt')}", file=sys.stderr)
 
 
@@ -33,7 +33,8 @@ def _read(args: argparse.Namespace):
 
 
 def _convert(args: argparse.Namespace) -> None:
-    from nanogpt_titan.checkpoint import refuse_existing, write_dcp
+    from nanogpt_titan.checkpoint import write_dcp
+    from nanogpt_titan.files import refuse_existing
 
     refuse_existing(args.dst)
     checkpoint = _read(args)
@@ -52,7 +53,8 @@ def _convert(args: argparse.Namespace) -> None:
 
 
 def _export(args: argparse.Namespace) -> None:
-    from nanogpt_titan.checkpoint import export, refuse_existing
+    from nanogpt_titan.checkpoint import export
+    from nanogpt_titan.files import refuse_existing
 
     refuse_existing(args.dst)
     kind = export(_read(args), args.dst)
@@ -145,10 +147,12 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
 
     compare = commands.add_parser(
-        "compare", help="overlay a nanoGPT training log and our runs: a PNG and a text table"
+        "compare", help="overlay nanoGPT training logs and our runs (mean and spread per side): a PNG and a table"
     )
-    compare.add_argument("nanogpt_log", type=Path, help="nanoGPT train.py stdout, run with --log_interval=1")
-    compare.add_argument("runs", type=Path, nargs="+", help="our runs: dump folders or metrics.jsonl files")
+    compare.add_argument(
+        "paths", type=Path, nargs="+",
+        help="nanoGPT train.py stdout logs (run with --log_interval=1) and our runs (dump folders or metrics.jsonl)",
+    )
     compare.add_argument("-o", "--output", type=Path, default=Path("comparison.png"), help="PNG to write")
     compare.set_defaults(run=_compare)
 

@@ -1,20 +1,26 @@
-"""Overlay a nanoGPT training log and our runs' metrics.jsonl: a PNG and a text table.
+"""Overlay nanoGPT training logs and our runs' metrics.jsonl: a PNG and a text table.
 
-Steps are aligned the way the two loops count: nanoGPT's `iter N` line is the loss of its
-(0-based) iteration N, our step N + 1; nanoGPT's `step N: train loss A, val loss B` is the
-evaluation after N updates, our validation at step N. nanoGPT's stdout has no learning rate,
-so the lr panel shows our runs only.
+Each side may hold several runs (seeds, say): the table and the figure show each side's mean
+and its spread, the lowest and highest run. Steps are aligned the way the two loops count:
+nanoGPT's `iter N` line is the loss of its (0-based) iteration N, our step N + 1; nanoGPT's
+`step N: train loss A, val loss B` is the evaluation after N updates, our validation at step N.
+nanoGPT's stdout has no learning rate, so the lr panel shows our runs only.
 """
 
 import re
+import statistics
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from nanogpt_titan.errors import NanoGPTTitanError
+from nanogpt_titan.files import refuse_existing, written_atomically
 from nanogpt_titan.metrics import METRICS_FILE, read_metrics_file
 
 ITER_LINE = re.compile(r"^iter (\d+): loss ([-+\d.eE]+|nan|inf)")
 EVAL_LINE = re.compile(r"^step (\d+): train loss ([-+\d.eE]+), val loss ([-+\d.eE]+)")
 SMOOTHING_WINDOW = 50
+
+Series = dict[int, float]
 
 
 @dataclass
@@ -22,14 +28,15 @@ class Curves:
     """One run's curves, keyed by our 1-based step."""
 
     name: str
-    train_loss: dict[int, float] = field(default_factory=dict)
-    val_loss: dict[int, float] = field(default_factory=dict)
-    train_loss_estimate: dict[int, float] = field(default_factory=dict)
-    lr: dict[int, float] = field(default_factory=dict)
+    train_loss: Series = field(default_factory=dict)
+    val_loss: Series = field(default_factory=dict)
+    train_loss_estimate: Series = field(default_factory=dict)
+    val_loss_exact: Series = field(default_factory=dict)
+    lr: Series = field(default_factory=dict)
 
 
 def read_nanogpt_log(path: Path) -> Curves:
-    curves = Curves(name=f"nanoGPT ({path.name})")
+    curves = Curves(name=path.name)
     for line in path.read_text().splitlines():
         if match := ITER_LINE.match(line.strip()):
             curves.train_loss[int(match[1]) + 1] = float(match[2])
@@ -37,7 +44,7 @@ def read_nanogpt_log(path: Path) -> Curves:
             curves.train_loss_estimate[int(match[1])] = float(match[2])
             curves.val_loss[int(match[1])] = float(match[3])
     if not curves.train_loss and not curves.val_loss:
-        raise ValueError(
+        raise NanoGPTTitanError(
             f"{path} holds no nanoGPT log lines ('iter N: loss X, ...' or "
             "'step N: train loss A, val loss B'); run nanoGPT's train.py with --log_interval=1"
         )
@@ -47,20 +54,23 @@ def read_nanogpt_log(path: Path) -> Curves:
 def read_metrics(path: Path) -> Curves:
     metrics_file = path / METRICS_FILE if path.is_dir() else path
     if not metrics_file.is_file():
-        raise FileNotFoundError(f"{metrics_file} does not exist: pass a run's dump folder or its metrics.jsonl")
-    curves = Curves(name=f"nanogpt_titan ({metrics_file.parent.name})")
+        raise NanoGPTTitanError(f"{metrics_file} does not exist: pass a run's dump folder or its metrics.jsonl")
+    curves = Curves(name=metrics_file.parent.name)
     for record in read_metrics_file(metrics_file):
         step = record["step"]
         curves.train_loss[step] = record["loss"]
         curves.lr[step] = record["lr"]
-        if "val_loss" in record:
-            curves.val_loss[step] = record["val_loss"]
-        if "train_loss_estimate" in record:
-            curves.train_loss_estimate[step] = record["train_loss_estimate"]
+        for key in ("val_loss", "train_loss_estimate", "val_loss_exact"):
+            if key in record:
+                getattr(curves, key)[step] = record[key]
     return curves
 
 
-def smoothed(series: dict[int, float], window: int = SMOOTHING_WINDOW) -> dict[int, float]:
+def is_our_run(path: Path) -> bool:
+    return path.is_dir() or path.suffix == ".jsonl"
+
+
+def smoothed(series: Series, window: int = SMOOTHING_WINDOW) -> Series:
     """Trailing moving average over the last `window` logged steps."""
     steps, values = sorted(series), [series[s] for s in sorted(series)]
     return {
@@ -69,73 +79,112 @@ def smoothed(series: dict[int, float], window: int = SMOOTHING_WINDOW) -> dict[i
     }
 
 
-def _optional(value: float | None) -> str:
-    return "-" if value is None else f"{value:.4f}"
+@dataclass
+class Band:
+    """A side's runs at one step: their mean, lowest and highest value."""
+
+    mean: float
+    low: float
+    high: float
+
+    def __str__(self) -> str:
+        return f"{self.mean:.4f}" if self.low == self.high else f"{self.mean:.4f} ({self.low:.4f}-{self.high:.4f})"
 
 
-def comparison_table(reference: Curves, runs: list[Curves]) -> str:
-    lines = [f"reference: {reference.name}"]
-    theirs_smooth = smoothed(reference.train_loss)
-    for run in runs:
-        shared_evals = sorted(reference.val_loss.keys() & run.val_loss.keys())
-        lines += [
-            f"\nrun: {run.name}",
-            "| step | nanoGPT val | ours val | diff | nanoGPT train (est.) | ours train (est.) |",
-            "|---|---|---|---|---|---|",
-        ]
-        lines += [
-            f"| {s} | {reference.val_loss[s]:.4f} | {run.val_loss[s]:.4f} | "
-            f"{run.val_loss[s] - reference.val_loss[s]:+.4f} | "
-            f"{_optional(reference.train_loss_estimate.get(s))} | {_optional(run.train_loss_estimate.get(s))} |"
-            for s in shared_evals
-        ]
-        ours_smooth = smoothed(run.train_loss)
-        shared_steps = ours_smooth.keys() & theirs_smooth.keys()
-        if shared_steps:
-            mean_gap = sum(abs(ours_smooth[s] - theirs_smooth[s]) for s in shared_steps) / len(shared_steps)
-            lines.append(
-                f"mean |difference| of smoothed train loss (window {SMOOTHING_WINDOW}, "
-                f"{len(shared_steps)} steps): {mean_gap:.4f}"
-            )
-        for label, curves in (("nanoGPT", reference), ("ours", run)):
-            if curves.val_loss:
-                last = max(curves.val_loss)
+def bands(series: list[Series]) -> dict[int, Band]:
+    """Per step that every run has: the mean and the spread across runs."""
+    shared = set.intersection(*(set(s) for s in series)) if series else set()
+    return {
+        step: Band(statistics.fmean(s[step] for s in series), min(s[step] for s in series), max(s[step] for s in series))
+        for step in sorted(shared)
+    }
+
+
+def comparison_table(nanogpt: list[Curves], ours: list[Curves]) -> str:
+    lines = [
+        f"nanoGPT: {len(nanogpt)} run(s): {', '.join(run.name for run in nanogpt)}",
+        f"ours: {len(ours)} run(s): {', '.join(run.name for run in ours)}",
+        "values are the mean over runs, with the lowest and highest run in brackets",
+        "",
+        "| step | nanoGPT val | ours val | ours - nanoGPT | nanoGPT train (est.) | ours train (est.) |",
+        "|---|---|---|---|---|---|",
+    ]
+    their_val, our_val = bands([r.val_loss for r in nanogpt]), bands([r.val_loss for r in ours])
+    their_train, our_train = bands([r.train_loss_estimate for r in nanogpt]), bands([r.train_loss_estimate for r in ours])
+    for step in sorted(their_val.keys() & our_val.keys()):
+        lines.append(
+            f"| {step} | {their_val[step]} | {our_val[step]} | {our_val[step].mean - their_val[step].mean:+.4f} | "
+            f"{their_train.get(step, '-')} | {our_train.get(step, '-')} |"
+        )
+    their_smooth = bands([smoothed(r.train_loss) for r in nanogpt])
+    our_smooth = bands([smoothed(r.train_loss) for r in ours])
+    shared_steps = their_smooth.keys() & our_smooth.keys()
+    if shared_steps:
+        gap = statistics.fmean(abs(our_smooth[s].mean - their_smooth[s].mean) for s in shared_steps)
+        lines.append(
+            f"\nmean |difference| of the mean smoothed train loss (window {SMOOTHING_WINDOW}, "
+            f"{len(shared_steps)} steps): {gap:.4f}"
+        )
+    for label, runs in (("nanoGPT", nanogpt), ("ours", ours)):
+        for run in runs:
+            if run.val_loss:
+                last = max(run.val_loss)
+                exact = f", exact {run.val_loss_exact[last]:.4f}" if last in run.val_loss_exact else ""
                 lines.append(
-                    f"{label}: final val loss {curves.val_loss[last]:.4f} (step {last}), "
-                    f"best {min(curves.val_loss.values()):.4f}"
+                    f"{label} {run.name}: final val loss {run.val_loss[last]:.4f} (step {last}){exact}, "
+                    f"best {min(run.val_loss.values()):.4f}"
                 )
     return "\n".join(lines) + "\n"
 
 
-def plot(reference: Curves, runs: list[Curves], png_path: Path) -> None:
+def plot(nanogpt: list[Curves], ours: list[Curves], png_path: Path) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     figure, (train_axis, val_axis, lr_axis) = plt.subplots(1, 3, figsize=(16, 4.5))
-    for curves, style in [(reference, "-"), *[(run, "--") for run in runs]]:
-        series = smoothed(curves.train_loss)
-        train_axis.plot(list(series), list(series.values()), style, label=curves.name)
-        val_axis.plot(list(curves.val_loss), list(curves.val_loss.values()), style + "o", label=curves.name)
-        if curves.lr:
-            lr_axis.plot(list(curves.lr), list(curves.lr.values()), style, label=curves.name)
+    for label, runs, style in (("nanoGPT", nanogpt, "-"), ("nanogpt_titan", ours, "--")):
+        name = f"{label} ({len(runs)} run{'s' if len(runs) > 1 else ''})"
+        for axis, series, marker in (
+            (train_axis, [smoothed(r.train_loss) for r in runs], ""),
+            (val_axis, [r.val_loss for r in runs], "o"),
+            (lr_axis, [r.lr for r in runs if r.lr], ""),
+        ):
+            per_step = bands(series)
+            if not per_step:
+                continue
+            steps = list(per_step)
+            (line,) = axis.plot(steps, [b.mean for b in per_step.values()], style + marker, label=name)
+            axis.fill_between(steps, [b.low for b in per_step.values()], [b.high for b in per_step.values()],
+                              color=line.get_color(), alpha=0.2)
     for axis, title in ((train_axis, f"train loss (moving average, {SMOOTHING_WINDOW} steps)"),
                         (val_axis, "val loss"), (lr_axis, "learning rate")):
-        axis.set_title(title)
+        axis.set_title(title + ": mean, band from lowest to highest run")
         axis.set_xlabel("step")
         axis.legend(fontsize="small")
     figure.tight_layout()
-    png_path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(png_path, dpi=110)
+    with written_atomically(png_path) as partial:
+        figure.savefig(partial, dpi=110, format="png")
     plt.close(figure)
 
 
-def compare(nanogpt_log: Path, runs: list[Path], output: Path) -> str:
-    """Write `output` (PNG) and `output` with suffix .txt (the table); return the table."""
-    reference = read_nanogpt_log(nanogpt_log)
-    run_curves = [read_metrics(run) for run in runs]
-    table = comparison_table(reference, run_curves)
-    plot(reference, run_curves, output)
-    output.with_suffix(".txt").write_text(table)
+def compare(paths: list[Path], output: Path) -> str:
+    """Write `output` (PNG) and `output` with suffix .txt (the table); return the table.
+
+    Each path is a nanoGPT stdout log, or one of our runs (a dump folder or its metrics.jsonl).
+    """
+    nanogpt = [read_nanogpt_log(path) for path in paths if not is_our_run(path)]
+    ours = [read_metrics(path) for path in paths if is_our_run(path)]
+    if not nanogpt or not ours:
+        raise NanoGPTTitanError(
+            "give at least one nanoGPT log and one of our runs (a dump folder or metrics.jsonl); got "
+            f"{len(nanogpt)} log(s) and {len(ours)} run(s)"
+        )
+    table_path = output.with_suffix(".txt")
+    refuse_existing(output, table_path)
+    table = comparison_table(nanogpt, ours)
+    plot(nanogpt, ours, output)
+    with written_atomically(table_path) as partial:
+        partial.write_text(table)
     return table

@@ -1,9 +1,10 @@
+import re
 import subprocess
 
 import pytest
 
 from nanogpt_titan.cli import main
-from nanogpt_titan.compare import read_nanogpt_log, smoothed
+from nanogpt_titan.compare import Curves, comparison_table, read_nanogpt_log, smoothed
 
 SYNTHETIC_LOG = """\
 tokens per iteration will be: 512
@@ -52,8 +53,32 @@ def test_compare_a_real_run_with_a_nanogpt_log(run_trainer, tmp_path, nanogpt_lo
     assert output.with_suffix(".txt").read_text() == table
     assert "| 3 | 3.6000 |" in table  # the shared eval step, both runs
     assert "| 3.5000 |" in table  # nanoGPT's train-loss estimate in the same row
-    assert "mean |difference| of smoothed train loss (window 50, 4 steps)" in table
-    assert "nanoGPT: final val loss 3.6000 (step 3), best 3.6000" in table
+    assert "mean |difference| of the mean smoothed train loss (window 50, 4 steps)" in table
+    assert "nanoGPT nanogpt.log: final val loss 3.6000 (step 3), best 3.6000" in table
+    assert re.search(r"ours ours: final val loss \d\.\d{4} \(step 6\), exact \d\.\d{4}, best", table)
+    assert sorted(p.name for p in output.parent.iterdir()) == ["comparison.png", "comparison.txt"]  # no partials
+
+    assert main(["compare", str(nanogpt_log), str(tmp_path / "ours"), "-o", str(output)]) == 2
+    assert "comparison.png already exists" in capsys.readouterr().err
+
+
+def test_each_side_shows_its_mean_and_spread():
+    def run(name, val_at_3, train_losses):
+        return Curves(name, train_loss=dict(enumerate(train_losses, 1)), val_loss={3: val_at_3})
+
+    table = comparison_table(
+        [run("a.log", 3.6, [4.0, 3.0]), run("b.log", 3.8, [2.0, 1.0])],
+        [run("seed1", 3.5, [3.0, 2.0]), run("seed2", 3.5, [3.0, 2.0]), run("seed3", 3.8, [3.0, 2.0])],
+    )
+    assert "nanoGPT: 2 run(s): a.log, b.log" in table and "ours: 3 run(s): seed1, seed2, seed3" in table
+    assert "| 3 | 3.7000 (3.6000-3.8000) | 3.6000 (3.5000-3.8000) | -0.1000 |" in table
+    assert "(window 50, 2 steps): 0.0000" in table  # mean train curves 3.0, 2.5 on both sides
+
+
+def test_compare_needs_both_sides(tmp_path, nanogpt_log, capsys):
+    assert main(["compare", str(nanogpt_log), "-o", str(tmp_path / "c.png")]) == 2
+    assert "give at least one nanoGPT log and one of our runs" in capsys.readouterr().err
+    assert not list(tmp_path.glob("c.*"))
 
 
 def test_cli_reports_a_missing_run_in_one_line(tmp_path, nanogpt_log, capsys):

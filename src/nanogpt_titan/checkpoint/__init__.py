@@ -7,9 +7,9 @@ from nanogpt_titan.checkpoint.mapping import (
     to_nanogpt,
 )
 from nanogpt_titan.checkpoint.read import Checkpoint, CheckpointError, read_checkpoint
-from nanogpt_titan.checkpoint.write import export, refuse_existing, write_dcp
+from nanogpt_titan.checkpoint.write import export, write_dcp
 
 __all__ = [
     "Checkpoint", "CheckpointError", "export", "from_hf_gpt2", "from_nanogpt", "read_checkpoint",
-    "refuse_existing", "to_hf_gpt2", "to_nanogpt", "write_dcp",
+    "to_hf_gpt2", "to_nanogpt", "write_dcp",
 ]

@@ -7,10 +7,6 @@ or an interrupt leaves nothing behind, and none of them overwrites an existing p
 import dataclasses
 import json
 import math
-import os
-import shutil
-import tempfile
-from collections.abc import Callable
 from pathlib import Path
 
 import torch
@@ -19,6 +15,7 @@ from safetensors.torch import save_file
 
 from nanogpt_titan.checkpoint.mapping import to_hf_gpt2, to_nanogpt
 from nanogpt_titan.checkpoint.read import Checkpoint, single_process_dcp
+from nanogpt_titan.files import written_atomically
 from nanogpt_titan.model import NanoGPT
 from nanogpt_titan.model.args import MODEL_ARGS_FILE
 from nanogpt_titan.optimizer import NanoGPTAdamW
@@ -28,39 +25,11 @@ LAYER_NORM_EPS = 1e-5  # torch.nn.LayerNorm's default, which nanoGPT uses
 SHAKESPEARE_CHAR_ADAMW = {"lr": 1e-3, "betas": (0.9, 0.99), "weight_decay": 0.1}
 
 
-def refuse_existing(destination: Path) -> None:
-    if destination.exists():
-        raise FileExistsError(f"{destination} already exists; choose a new path or remove it first")
-
-
-def _write_atomically(destination: Path, write: Callable[[Path], None], is_dir: bool) -> None:
-    refuse_existing(destination)
-    destination.parent.mkdir(parents=True, exist_ok=True)
-    make = tempfile.mkdtemp if is_dir else tempfile.mkstemp
-    made = make(dir=destination.parent, prefix=f".{destination.name}.", suffix=".partial")
-    partial = Path(made if is_dir else made[1])
-    if not is_dir:
-        os.close(made[0])
-    try:
-        write(partial)
-        os.replace(partial, destination)
-    except BaseException:  # an interrupt too: leave nothing half-written behind
-        if is_dir:
-            shutil.rmtree(partial)
-        else:
-            partial.unlink()
-        raise
-
-
 def write_dcp(checkpoint: Checkpoint, destination: Path) -> None:
     """A DCP folder that `--checkpoint.initial_load_path` loads, with `model_args.json` inside."""
-
-    def write(folder: Path) -> None:
-        with single_process_dcp():
-            dcp.save(checkpoint.state_dict, checkpoint_id=folder, no_dist=True)
+    with written_atomically(destination, is_dir=True) as folder, single_process_dcp():
+        dcp.save(checkpoint.state_dict, checkpoint_id=folder, no_dist=True)
         checkpoint.args.to_json(folder / MODEL_ARGS_FILE)
-
-    _write_atomically(destination, write, is_dir=True)
 
 
 def write_nanogpt(checkpoint: Checkpoint, destination: Path) -> None:
@@ -80,7 +49,8 @@ def write_nanogpt(checkpoint: Checkpoint, destination: Path) -> None:
         "best_val_loss": torch.tensor(math.inf),
         "config": {"dataset": "shakespeare_char", "block_size": args.block_size},
     }
-    _write_atomically(destination, lambda path: torch.save(contents, path), is_dir=False)
+    with written_atomically(destination) as path:
+        torch.save(contents, path)
 
 
 def write_hf(checkpoint: Checkpoint, destination: Path) -> None:
@@ -112,12 +82,10 @@ def write_hf(checkpoint: Checkpoint, destination: Path) -> None:
         "tie_word_embeddings": True,
     }
 
-    def write(folder: Path) -> None:
+    with written_atomically(destination, is_dir=True) as folder:
         hf = {name: t.contiguous() for name, t in to_hf_gpt2(tensors).items()}
         save_file(hf, folder / "model.safetensors", metadata={"format": "pt"})
         (folder / "config.json").write_text(json.dumps(config, indent=2) + "\n")
-
-    _write_atomically(destination, write, is_dir=True)
 
 
 def export(checkpoint: Checkpoint, destination: Path) -> str:
