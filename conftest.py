@@ -30,6 +30,8 @@ settings.register_profile(
     suppress_health_check=[HealthCheck.too_slow],
 )
 settings.register_profile("thorough", max_examples=500, deadline=None)
+# For the mutant catalogue: the ci examples, but a failure is reported as found, not shrunk.
+settings.register_profile("ci-no-shrink", parent=settings.get_profile("ci"), phases=[Phase.explicit, Phase.generate])
 # For mutmut: few examples and no shrinking, since a killed mutant needs one failure, not the smallest.
 settings.register_profile(
     "mutation", max_examples=10, derandomize=True, deadline=None,
@@ -220,9 +222,18 @@ def parse_config():
     return parse
 
 
+@pytest.fixture(scope="session")
+def repo_root() -> Path:
+    return REPO_ROOT
+
+
 @pytest.fixture
 def make_trainer(tmp_path, monkeypatch, parse_config):
-    """Build torchtitan's own Trainer in this process from a shipped config plus overrides."""
+    """Build torchtitan's own Trainer in this process from a shipped config plus overrides.
+
+    One Trainer at a time: making another closes the previous one, as does `make_trainer.close()`
+    (torchtitan's entry point closes its Trainer when training ends; metrics.jsonl is complete then).
+    """
     import torch.distributed as dist
     from torchtitan.train import Trainer
 
@@ -231,31 +242,33 @@ def make_trainer(tmp_path, monkeypatch, parse_config):
         monkeypatch.setenv(name, value)
     trainers = []
 
-    def make(config_name: str, *overrides: str, dump_folder: Path = tmp_path / "run"):
-        if dist.is_initialized():  # one Trainer at a time: close the previous one first
-            close(trainers.pop())
-        trainers.append(Trainer(parse_config(config_name, "--job.dump_folder", str(dump_folder), *overrides)))
-        return trainers[-1]
-
-    def close(trainer):
-        trainer.close()
+    def close():
+        trainers.pop().close()
         if dist.is_initialized():
             dist.destroy_process_group()
         gc.enable()  # the Trainer disables automatic GC for the process
 
+    def make(config_name: str, *overrides: str, dump_folder: Path = tmp_path / "run"):
+        if trainers:
+            close()
+        trainers.append(Trainer(parse_config(config_name, "--job.dump_folder", str(dump_folder), *overrides)))
+        return trainers[-1]
+
+    make.close = close
     yield make
-    for trainer in trainers:
-        close(trainer)
+    if trainers:
+        close()
 
 
 @pytest.fixture
 def run_trainer(make_trainer, tmp_path):
-    """Train with torchtitan's own Trainer; returns the run's metrics.jsonl records."""
+    """Train with torchtitan's own Trainer, then close it; returns the run's metrics.jsonl records."""
 
     def run(config_name: str, *overrides: str, dump_folder: Path = tmp_path / "run") -> list[dict]:
         from nanogpt_titan.metrics import METRICS_FILE, read_metrics_file
 
         make_trainer(config_name, *overrides, dump_folder=dump_folder).train()
+        make_trainer.close()
         return read_metrics_file(Path(dump_folder) / METRICS_FILE)
 
     return run

@@ -1,62 +1,8 @@
-"""nanoGPT as a torchtitan plugin. Importing this package registers the `nanogpt` TrainSpec.
+"""nanoGPT on torchtitan.
 
-Use it from a TOML config with `[experimental] custom_import = "nanogpt_titan"` and
-`[model] name = "nanogpt"`; the datasets are `shakespeare_char_train` and
-`shakespeare_char_validation`.
+Importing the package, or any of its library modules (model, checkpoint, datasets, tokenizer,
+sample, evaluate, compare), changes nothing in torchtitan. The torchtitan plugin is
+`nanogpt_titan.plugin`, which the shipped configs load with
+`[experimental] custom_import = "nanogpt_titan.plugin"`: it registers the `nanogpt` TrainSpec
+(defined in `nanogpt_titan.train_spec`) and adapts torchtitan to machines without CUDA.
 """
-
-import nanogpt_titan_triton_guard  # noqa: F401  (must precede the first torchtitan import)
-
-from torchtitan.components.loss import build_cross_entropy_loss
-from torchtitan.protocols.train_spec import TrainSpec, register_train_spec
-
-from nanogpt_titan import cpu_host
-from nanogpt_titan.datasets import build_shakespeare_char_dataloader
-from nanogpt_titan.infra.parallelize import parallelize_nanogpt
-from nanogpt_titan.lr_scheduler import build_nanogpt_lr_schedulers
-from nanogpt_titan.metrics import build_nanogpt_metrics_processor
-from nanogpt_titan.model import NanoGPT, NanoGPTModelArgs
-from nanogpt_titan.model.args import NanoGPTFlavors
-from nanogpt_titan.optimizer import build_nanogpt_optimizers
-from nanogpt_titan.tokenizer import build_char_tokenizer
-from nanogpt_titan.validate import build_nanogpt_validator
-
-__all__ = ["NanoGPT", "NanoGPTModelArgs", "nanogpt_args", "get_train_spec"]
-
-cpu_host.install()
-
-nanogpt_args = NanoGPTFlavors({
-    "debugmodel": NanoGPTModelArgs(n_layer=2, n_head=2, n_embd=64, block_size=64),
-    # nanoGPT README's CPU recipe of the shakespeare-char config.
-    "baby": NanoGPTModelArgs(n_layer=4, n_head=4, n_embd=128, block_size=64, bias=False),
-    # config/train_shakespeare_char.py
-    "mini-gpt": NanoGPTModelArgs(
-        n_layer=6, n_head=6, n_embd=384, block_size=256, dropout=0.2, bias=False
-    ),
-    "gpt2": NanoGPTModelArgs(n_layer=12, n_head=12, n_embd=768),
-    "gpt2-medium": NanoGPTModelArgs(n_layer=24, n_head=16, n_embd=1024),
-    "gpt2-large": NanoGPTModelArgs(n_layer=36, n_head=20, n_embd=1280),
-    "gpt2-xl": NanoGPTModelArgs(n_layer=48, n_head=25, n_embd=1600),
-})
-
-
-def get_train_spec() -> TrainSpec:
-    return TrainSpec(
-        model_cls=NanoGPT,
-        model_args=nanogpt_args,
-        parallelize_fn=parallelize_nanogpt,
-        pipelining_fn=None,
-        build_optimizers_fn=build_nanogpt_optimizers,
-        build_lr_schedulers_fn=build_nanogpt_lr_schedulers,
-        build_dataloader_fn=build_shakespeare_char_dataloader,
-        build_tokenizer_fn=build_char_tokenizer,
-        build_loss_fn=build_cross_entropy_loss,
-        build_validator_fn=build_nanogpt_validator,
-        build_metrics_processor_fn=build_nanogpt_metrics_processor,
-    )
-
-
-try:
-    register_train_spec("nanogpt", get_train_spec())
-except ValueError:
-    pass  # registered by an earlier import of this module (e.g. importlib.reload)

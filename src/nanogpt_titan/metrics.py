@@ -1,100 +1,172 @@
 """torchtitan's metrics, plus `metrics.jsonl`: one JSON object per training step.
 
-Each line holds `step`, `loss`, `lr`, `grad_norm`, `tokens_per_second`, `mfu` (percent of the
-device's peak, by nanoGPT's FLOP formula), `time_ms` (wall time of that step), and, on
-validation steps, `val_loss`. The console and TensorBoard/W&B keep torchtitan's own cadence
-(`metrics.log_freq`); the file gets every step.
+Every line holds `step`, `loss` and `lr` (the rate used at that step). Every
+`metrics.log_freq` steps, torchtitan's logging cadence, the line also holds torchtitan's own
+measurements of the steps since the previous log: `grad_norm`, `tokens_per_second` (per
+device, torchtitan's tps), `mfu` (percent of the device's peak by nanoGPT's FLOP formula) and
+`time_ms` (mean wall time per step). Validation steps add `val_loss` and
+`train_loss_estimate`, and the run's last validation `val_loss_exact`.
+
+Between two logging steps each step's loss stays on the device (`nanogpt_titan.loss`): the
+host reads device values once per `log_freq` steps, never waiting for the device in between.
+The file is one more torchtitan metric logger (beside TensorBoard and W&B); a step's line is
+written when a later step starts, so training and validation results of a step end up on one
+line whatever order torchtitan reports them in.
 """
 
 import json
 import time
 from pathlib import Path
+from typing import Any
 
 import torch
-from torchtitan.components.metrics import MetricsProcessor
-from torchtitan.components.validate import BaseValidator
+from torchtitan.components.metrics import BaseLogger, LoggerContainer, MetricsProcessor
 from torchtitan.config import JobConfig
 from torchtitan.distributed import ParallelDims
+from torchtitan.tools.logging import logger
+
+from nanogpt_titan.errors import NanoGPTTitanError
+from nanogpt_titan.loss import STEP_LOSS
 
 METRICS_FILE = "metrics.jsonl"
+# torchtitan's metric names -> metrics.jsonl's; validation extras keep their own names.
+RECORDED = {
+    "grad_norm": "grad_norm",
+    "throughput(tps)": "tokens_per_second",
+    "mfu(%)": "mfu",
+    "validation_metrics/loss": "val_loss",
+    "train_loss_estimate": "train_loss_estimate",
+    "val_loss_exact": "val_loss_exact",
+}
 
 
 def read_metrics_file(path: Path) -> list[dict]:
-    """The records of a metrics.jsonl, in order."""
-    return [json.loads(line) for line in Path(path).read_text().splitlines() if line]
+    """The records of a metrics.jsonl, in order. A last line cut short by a kill is dropped."""
+    lines = Path(path).read_text().splitlines()
+    records = []
+    for number, line in enumerate(lines, start=1):
+        try:
+            records.append(json.loads(line))
+        except json.JSONDecodeError:
+            if number < len(lines):
+                raise NanoGPTTitanError(f"{path}: line {number} is not JSON: {line[:80]!r}") from None
+            logger.warning(f"{path}: dropped its last line, cut short (the run was killed mid-write): {line[:80]!r}")
+    return records
+
+
+class MetricsFile(BaseLogger):
+    """metrics.jsonl, written as torchtitan logs: complete lines only, one per step.
+
+    A run that resumes keeps the earlier run's lines before its first step and rewrites the
+    rest; a run that starts over at step 1 moves an earlier file aside, never discarding it.
+    """
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.records: dict[int, dict[str, Any]] = {}
+        self.started = False
+
+    def update(self, step: int, **values) -> None:
+        self.records.setdefault(step, {"step": step}).update(values)
+
+    def log(self, metrics: dict[str, Any], step: int) -> None:
+        self.update(step, **{RECORDED[name]: value for name, value in metrics.items() if name in RECORDED})
+
+    def write_before(self, step: int | None = None) -> None:
+        """Append the records of every step before `step` (all of them when None)."""
+        done = sorted(s for s in self.records if step is None or s < step)
+        if not done:
+            return
+        if not self.started:
+            self._start(first_step=done[0])
+        with self.path.open("a") as file:
+            file.writelines(json.dumps(self.records.pop(s)) + "\n" for s in done)
+
+    def close(self) -> None:
+        self.write_before(None)
+
+    def _start(self, first_step: int) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.started = True
+        if not self.path.exists():
+            return
+        if first_step == 1:
+            kept_as = next(p for n in range(1, 10_000) if not (p := self.path.with_suffix(f".{n}.jsonl")).exists())
+            self.path.rename(kept_as)
+            logger.warning(f"{self.path} held an earlier run's records: moved to {kept_as.name}")
+            return
+        kept = [record for record in read_metrics_file(self.path) if record["step"] < first_step]
+        partial = self.path.with_suffix(".jsonl.partial")
+        partial.write_text("".join(json.dumps(record) + "\n" for record in kept))
+        partial.replace(self.path)
 
 
 class NanoGPTMetricsProcessor(MetricsProcessor):
+    """torchtitan's processor, at torchtitan's cadence, that also closes every step's record.
+
+    torchtitan asks `should_log(step)` once at the end of every step: that is where a step's
+    loss (still on the device) and learning rate are collected.
+    """
+
     def __init__(self, job_config: JobConfig, parallel_dims: ParallelDims, tag: str | None = None):
         super().__init__(job_config, parallel_dims, tag)
-        self.metrics_path = Path(job_config.job.dump_folder) / METRICS_FILE
-        self.writes_file = torch.distributed.get_rank() == 0
-        self.pending_record: dict | None = None
-        self.file_started = False
-        self.step_clock = time.perf_counter()
-        self.tokens_before_step = 0
+        self.metrics_file = MetricsFile(Path(job_config.job.dump_folder) / METRICS_FILE)
+        if torch.distributed.get_rank() == 0:
+            loggers = LoggerContainer()
+            loggers.add_logger(self.logger)
+            loggers.add_logger(self.metrics_file)
+            self.logger = loggers
+        self.unread_losses: dict[int, torch.Tensor] = {}
+        self.steps_since_last_log = 0
+        self.step_lr: float | None = None
+        STEP_LOSS.reset()
+
+    @property
+    def optimizers(self):
+        return self._optimizers
+
+    @optimizers.setter
+    def optimizers(self, optimizers) -> None:
+        """torchtitan hands the optimizers over once they exist: note each step's rate then."""
+        self._optimizers = optimizers
+        if optimizers is not None:
+            optimizers.register_step_pre_hook(self._note_learning_rate)
+
+    def _note_learning_rate(self, container, args, kwargs) -> None:
+        self.step_lr = container.optimizers[0].param_groups[0]["lr"]  # what the schedulers set
 
     def should_log(self, step: int) -> bool:
-        return True  # every step feeds metrics.jsonl; `log` keeps torchtitan's console cadence
-
-    def validation_due(self, step: int) -> bool:
-        return self.job_config.validation.enable and BaseValidator(self.job_config).should_validate(step)
+        self.metrics_file.write_before(min([step, *self.unread_losses]))  # complete lines only
+        loss = STEP_LOSS.take()
+        if loss is not None:
+            self.unread_losses[step] = loss
+        self.metrics_file.update(step, lr=self.step_lr)
+        self.steps_since_last_log += 1
+        return super().should_log(step)
 
     def log(self, step, global_avg_loss, global_max_loss, grad_norm, extra_metrics=None):
-        now = time.perf_counter()
-        step_seconds = now - self.step_clock
-        tokens_per_second = (self.ntokens_since_last_log - self.tokens_before_step) / step_seconds
-        record = {
-            "step": step,
-            "loss": global_avg_loss,
-            "lr": (extra_metrics or {}).get("lr"),
-            "grad_norm": grad_norm,
-            "tokens_per_second": tokens_per_second,
-            "mfu": 100 * self.num_flops_per_token * tokens_per_second / self.gpu_peak_flops,
-            "time_ms": 1000 * step_seconds,
-        }
-        if MetricsProcessor.should_log(self, step):
-            super().log(step, global_avg_loss, global_max_loss, grad_norm, extra_metrics)
-        self.step_clock = now
-        self.tokens_before_step = self.ntokens_since_last_log
-        if self.validation_due(step):
-            self.pending_record = record  # completed by log_validation for this step
-        else:
-            self._write(record)
+        self.read_losses()
+        window_seconds = time.perf_counter() - self.time_last_log
+        self.metrics_file.update(step, time_ms=1000 * window_seconds / self.steps_since_last_log)
+        super().log(step, global_avg_loss, global_max_loss, grad_norm, extra_metrics)
+        self.steps_since_last_log = 0
 
     def log_validation(self, loss: float, step: int, extra_metrics=None):
         super().log_validation(loss, step, extra_metrics)
-        record = self.pending_record if self.pending_record and self.pending_record["step"] == step else {"step": step}
-        self.pending_record = None
-        self._write({**record, "val_loss": loss, **(extra_metrics or {})})
-        self.step_clock = time.perf_counter()
-        self.tokens_before_step = self.ntokens_since_last_log
+        self.steps_since_last_log = 0  # torchtitan restarts its throughput window here
+
+    def read_losses(self) -> None:
+        """Every collected step's loss, read from the device in one copy."""
+        if not self.unread_losses:
+            return
+        steps = list(self.unread_losses)
+        losses = torch.stack([self.unread_losses.pop(step) for step in steps]).tolist()
+        for step, loss in zip(steps, losses):
+            self.metrics_file.update(step, loss=loss)
 
     def close(self):
-        if self.pending_record is not None:
-            self._write(self.pending_record)
-            self.pending_record = None
+        self.read_losses()  # a run may end between two logging steps
         super().close()
-
-    def _write(self, record: dict) -> None:
-        if not self.writes_file:
-            return
-        if not self.file_started:
-            self._start_file(first_step=record["step"])
-        with self.metrics_path.open("a") as f:
-            f.write(json.dumps(record) + "\n")
-
-    def _start_file(self, first_step: int) -> None:
-        """Keep the records of earlier steps (a resumed run), drop those this run will redo."""
-        self.metrics_path.parent.mkdir(parents=True, exist_ok=True)
-        kept = []
-        if self.metrics_path.exists():
-            lines = self.metrics_path.read_text().splitlines()
-            kept = [line for line in lines if line and json.loads(line)["step"] < first_step]
-        partial = self.metrics_path.with_suffix(".jsonl.partial")
-        partial.write_text("".join(line + "\n" for line in kept))
-        partial.replace(self.metrics_path)
-        self.file_started = True
 
 
 def build_nanogpt_metrics_processor(

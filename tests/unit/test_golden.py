@@ -131,6 +131,7 @@ def test_golden_trajectory(path, tmp_path, make_trainer):
     )
     trainer.dataloader = [({"input": inputs}, targets) for inputs, targets in golden["batches"]]
     trainer.train()
+    make_trainer.close()
 
     records = read_metrics_file(tmp_path / "run" / METRICS_FILE)
     accumulation = config["gradient_accumulation_steps"]

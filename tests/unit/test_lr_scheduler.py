@@ -2,12 +2,15 @@ import re
 
 import pytest
 import torch
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from nanogpt_titan.lr_scheduler import build_nanogpt_lr_schedulers, nanogpt_lr_factor
 
 
+@example(it=0, warmup=100, horizon=4900, min_lr_factor=0.1)  # warmup
+@example(it=2500, warmup=100, horizon=4900, min_lr_factor=0.1)  # cosine
+@example(it=5100, warmup=100, horizon=4900, min_lr_factor=0.1)  # past lr_decay_iters
 @given(
     it=st.integers(0, 10_000),
     warmup=st.integers(0, 500),

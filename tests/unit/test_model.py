@@ -7,7 +7,7 @@ import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
-from nanogpt_titan import nanogpt_args
+from nanogpt_titan.train_spec import nanogpt_args
 from nanogpt_titan.model import NanoGPT, NanoGPTModelArgs
 
 SMALL = NanoGPTModelArgs(n_layer=3, n_head=2, n_embd=32, block_size=16, vocab_size=65)

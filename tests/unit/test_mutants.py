@@ -7,7 +7,6 @@ imported), and asserts that they fail; the same oracles pass on the unpatched li
 """
 
 import functools
-import math
 import os
 import subprocess
 import sys
@@ -23,7 +22,6 @@ from nanogpt_titan import datasets, lr_scheduler, model, optimizer, tokenizer
 from nanogpt_titan.checkpoint import mapping
 
 pytestmark = pytest.mark.slow
-REPO_ROOT = Path(__file__).resolve().parents[2]
 MUTANT_ENV_VAR = "NANOGPT_TITAN_MUTANT"
 
 
@@ -185,10 +183,9 @@ def min_lr_ignored_after_decay(patch):
     factor = lr_scheduler.nanogpt_lr_factor
 
     def cosine_forever(it, warmup_iters, lr_decay_iters, min_lr_factor):
-        if it <= lr_decay_iters:
-            return factor(it, warmup_iters, lr_decay_iters, min_lr_factor)
-        ratio = (it - warmup_iters) / (lr_decay_iters - warmup_iters)
-        return min_lr_factor + 0.5 * (1.0 + math.cos(math.pi * ratio)) * (1.0 - min_lr_factor)
+        # cos(pi * ratio) is symmetric about ratio 1: iteration lr_decay_iters + k sits where lr_decay_iters - k does
+        mirrored = max(2 * lr_decay_iters - it, warmup_iters) if it > lr_decay_iters else it
+        return factor(mirrored, warmup_iters, lr_decay_iters, min_lr_factor)
 
     patch.setattr(lr_scheduler, "nanogpt_lr_factor", cosine_forever)
 
@@ -233,22 +230,23 @@ ORACLES = {
 MUTANTS = {mutant.__name__: mutant for mutant in ORACLES}
 
 
-def run_oracles(tests: list[str], mutant: str | None = None) -> subprocess.CompletedProcess:
-    env = {key: value for key, value in os.environ.items() if key != MUTANT_ENV_VAR}
+def run_oracles(repo_root: Path, tests: list[str], mutant: str | None = None) -> subprocess.CompletedProcess:
+    # A killed mutant needs one failing example, not the smallest: no shrinking (conftest's profile).
+    env = {key: value for key, value in os.environ.items() if key != MUTANT_ENV_VAR} | {"HYPOTHESIS_PROFILE": "ci-no-shrink"}
     if mutant:
         env[MUTANT_ENV_VAR] = mutant
     return subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-x", *tests],
-        cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=600,
+        cwd=repo_root, env=env, capture_output=True, text=True, timeout=600,
     )
 
 
-def test_the_oracles_pass_on_the_library():
-    result = run_oracles(sorted({test for tests in ORACLES.values() for test in tests}))
+def test_the_oracles_pass_on_the_library(repo_root):
+    result = run_oracles(repo_root, sorted({test for tests in ORACLES.values() for test in tests}))
     assert result.returncode == 0, result.stdout[-3000:]
 
 
 @pytest.mark.parametrize("mutant", ORACLES, ids=lambda mutant: mutant.__name__)
-def test_an_oracle_fails_under_the_mutant(mutant):
-    result = run_oracles(ORACLES[mutant], mutant.__name__)
+def test_an_oracle_fails_under_the_mutant(repo_root, mutant):
+    result = run_oracles(repo_root, ORACLES[mutant], mutant.__name__)
     assert result.returncode == pytest.ExitCode.TESTS_FAILED, f"{mutant.__doc__}\n{result.stdout[-3000:]}"

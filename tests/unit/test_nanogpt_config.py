@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from nanogpt_titan import nanogpt_args
+from nanogpt_titan.train_spec import nanogpt_args
 from nanogpt_titan.errors import NanoGPTTitanError
 from nanogpt_titan.nanogpt_config import SHAKESPEARE_CHAR, cli_overrides, job_settings, model_args
 

@@ -4,7 +4,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from torch import nn
 
-from nanogpt_titan import nanogpt_args
+from nanogpt_titan.train_spec import nanogpt_args
 from nanogpt_titan.optimizer import NanoGPTAdam, NanoGPTAdamW, build_nanogpt_optimizers
 
 

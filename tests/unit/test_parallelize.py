@@ -2,7 +2,7 @@ from dataclasses import replace
 
 import pytest
 
-from nanogpt_titan import nanogpt_args
+from nanogpt_titan.train_spec import nanogpt_args
 from nanogpt_titan.infra.parallelize import parallelize_nanogpt
 
 

@@ -14,7 +14,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from torchtitan.components.loss import cross_entropy_loss
 
-from nanogpt_titan import checkpoint, nanogpt_args
+from nanogpt_titan import checkpoint
+from nanogpt_titan.train_spec import nanogpt_args
 from nanogpt_titan.model import NanoGPTModelArgs
 
 configs = st.builds(

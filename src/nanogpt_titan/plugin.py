@@ -1,21 +1,21 @@
-"""Everything torchtitan 0.2.2 needs to train on a machine without CUDA, in one place.
+"""The torchtitan plugin: `[experimental] custom_import = "nanogpt_titan.plugin"` loads it.
 
-torchtitan assumes an accelerator. On a CPU-only machine `install()` rebinds, in
-torchtitan's own modules and never in its files:
+This module is the only place where nanogpt_titan changes torchtitan. Importing it
 
-- the device type (torchtitan falls back to "cuda" and binds that name at import in
-  `tools.utils`, `distributed.utils`, `distributed.parallel_dims`, `components.metrics`);
-- `set_pg_timeouts`, whose barrier passes `device_ids`, which gloo rejects;
-- the device memory monitor, which asserts CUDA: peak RSS stands in for device memory;
-- the peak-FLOPs lookup, which shells out to `lspci`: a CPU run reports MFU against the
-  A100 bf16 peak (312 TFLOP/s), exactly as nanoGPT's `estimate_mfu` does on any device, so
-  the MFU columns of the two programs stay comparable;
-- bf16 autocast, which `training.mixed_precision_param = "bfloat16"` (torchtitan's default)
-  would turn on for a single CPU process: slower and different numbers, so CPU runs stay fp32.
+- registers the `nanogpt` TrainSpec (`nanogpt_titan.train_spec`), and
+- on a machine without CUDA, adapts torchtitan 0.2.2, which assumes an accelerator, by
+  rebinding in torchtitan's modules (never in its files):
+  - the device type (torchtitan falls back to "cuda" and binds that name at import in
+    `tools.utils`, `distributed.utils`, `distributed.parallel_dims`, `components.metrics`);
+  - `set_pg_timeouts`, whose barrier passes `device_ids`, which gloo rejects;
+  - the device memory monitor, which asserts CUDA: peak RSS stands in for device memory;
+  - the peak-FLOPs lookup, which shells out to `lspci`: a CPU run reports MFU against the
+    A100 bf16 peak (312 TFLOP/s), exactly as nanoGPT's `estimate_mfu` does on any device;
+  - bf16 autocast, which `training.mixed_precision_param = "bfloat16"` (torchtitan's default)
+    would turn on for a single CPU process: slower and different numbers, so CPU runs stay fp32.
 
-The triton import, the other CPU-only break, has to be handled before torchtitan is first
-imported: see `nanogpt_titan_triton_guard`. The built-in validator's c4 dataloader is not
-used at all: the `nanogpt` TrainSpec brings its own validator.
+The other CPU-only break, the triton import, must be handled before torchtitan is first
+imported: `nanogpt_titan.triton_guard`, loaded at interpreter start by `nanogpt_titan.pth`.
 """
 
 import contextlib
@@ -28,8 +28,12 @@ import torchtitan.components.metrics as tt_metrics
 import torchtitan.distributed.parallel_dims as tt_parallel_dims
 import torchtitan.distributed.utils as tt_dist_utils
 import torchtitan.tools.utils as tt_utils
+from torchtitan.protocols.train_spec import register_train_spec
 from torchtitan.tools.logging import logger
 
+from nanogpt_titan.train_spec import get_train_spec
+
+TRAIN_SPEC_NAME = "nanogpt"
 NANOGPT_REFERENCE_PEAK_FLOPS = 312e12
 """A100 bf16 dense peak: the denominator nanoGPT's `estimate_mfu` uses on every device."""
 
@@ -70,13 +74,8 @@ def _fp32_on_cpu(parallel_dims, mixed_precision_param: str, device_type: str):
     return contextlib.nullcontext()
 
 
-def install() -> bool:
-    """Adapt torchtitan to a CPU-only machine; does nothing when CUDA is available.
-
-    Returns whether the CPU accommodations are active. Calling it again is harmless.
-    """
-    if torch.cuda.is_available():
-        return False
+def adapt_torchtitan_to_cpu() -> None:
+    """Rebind torchtitan's device assumptions for a machine without CUDA (see the module doc)."""
     for module in (tt_utils, tt_dist_utils, tt_parallel_dims, tt_metrics):
         module.device_type = "cpu"
         if hasattr(module, "device_module"):
@@ -85,4 +84,11 @@ def install() -> bool:
     tt_metrics.build_device_memory_monitor = CPUMemoryMonitor
     tt_dist_utils.set_pg_timeouts = _set_pg_timeouts_gloo
     tt_dist_utils.maybe_enable_amp = _fp32_on_cpu
-    return True
+
+
+if not torch.cuda.is_available():
+    adapt_torchtitan_to_cpu()
+try:
+    register_train_spec(TRAIN_SPEC_NAME, get_train_spec())
+except ValueError:
+    pass  # registered by an earlier import of this module (importlib.reload runs it again)

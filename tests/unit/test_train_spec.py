@@ -1,21 +1,17 @@
-import importlib
+"""The `nanogpt` TrainSpec, its flavors and the shipped configs."""
 
 import pytest
-from torchtitan.protocols.train_spec import get_train_spec
 
-import nanogpt_titan
 from nanogpt_titan.infra.parallelize import parallelize_nanogpt
-
-
-def test_importing_twice_keeps_one_registration():
-    spec = get_train_spec("nanogpt")
-    importlib.reload(nanogpt_titan)
-    assert get_train_spec("nanogpt").model_cls is spec.model_cls
+from nanogpt_titan.loss import build_nanogpt_loss_fn
+from nanogpt_titan.model import NanoGPT, NanoGPTModelArgs
+from nanogpt_titan.train_spec import get_train_spec, nanogpt_args
 
 
 def test_train_spec_carries_nanogpt_components():
-    spec = get_train_spec("nanogpt")
-    assert spec.model_cls is nanogpt_titan.NanoGPT
+    spec = get_train_spec()
+    assert spec.model_cls is NanoGPT and spec.model_args is nanogpt_args
+    assert spec.build_loss_fn is build_nanogpt_loss_fn
     assert spec.parallelize_fn is parallelize_nanogpt
     assert spec.pipelining_fn is None
     assert set(spec.model_args) == {"debugmodel", "baby", "mini-gpt", "gpt2", "gpt2-medium", "gpt2-large", "gpt2-xl"}
@@ -24,7 +20,7 @@ def test_train_spec_carries_nanogpt_components():
 @pytest.mark.parametrize("config", ["debug_model.toml", "baby.toml", "mini-gpt.toml"])
 def test_shipped_configs_load_the_plugin(parse_config, config):
     job_config = parse_config(config)
-    assert job_config.experimental.custom_import == "nanogpt_titan"
+    assert job_config.experimental.custom_import == "nanogpt_titan.plugin"
     assert job_config.model.name == "nanogpt"
     assert job_config.activation_checkpoint.mode == "none"
     assert job_config.optimizer.name == "NanoGPTAdamW"
@@ -52,15 +48,15 @@ def test_baby_config_is_nanogpts_cpu_recipe(parse_config):
 
 
 def test_flavor_lookup_is_a_copy_the_trainer_may_update(parse_config):
-    nanogpt_titan.nanogpt_args["debugmodel"].update_from_config(parse_config("debug_model.toml"))
-    assert nanogpt_titan.nanogpt_args["debugmodel"].vocab_size is None
+    nanogpt_args["debugmodel"].update_from_config(parse_config("debug_model.toml"))
+    assert nanogpt_args["debugmodel"].vocab_size is None
 
 
 def test_flavor_may_name_a_converted_checkpoint(tmp_path):
-    args = nanogpt_titan.NanoGPTModelArgs(n_layer=1, n_head=2, n_embd=8, block_size=16, vocab_size=65, bias=False)
+    args = NanoGPTModelArgs(n_layer=1, n_head=2, n_embd=8, block_size=16, vocab_size=65, bias=False)
     args.to_json(tmp_path / "model_args.json")
-    assert nanogpt_titan.nanogpt_args[str(tmp_path)] == args
-    assert nanogpt_titan.nanogpt_args[str(tmp_path / "model_args.json")] == args
+    assert nanogpt_args[str(tmp_path)] == args
+    assert nanogpt_args[str(tmp_path / "model_args.json")] == args
 
 
 @pytest.mark.parametrize("flavor", ["tiny", "config.toml"])
@@ -73,5 +69,5 @@ def test_unknown_flavor_lists_the_choices(tmp_path, monkeypatch, flavor):
         "`nanogpt-titan convert` (it holds model_args.json)"
     )
     with pytest.raises(KeyError) as raised:
-        nanogpt_titan.nanogpt_args[flavor]
+        nanogpt_args[flavor]
     assert raised.value.args == (message,)

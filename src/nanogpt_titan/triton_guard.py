@@ -6,14 +6,12 @@ missing, this finder answers for that one module with a stand-in whose functions
 actionable error if a MoE model ever calls them. It never fakes `triton` itself: dynamo
 would then treat the fake as real.
 
-It is loaded at interpreter start by `nanogpt_titan.pth` (so `python -m torchtitan.train`
-works) and again by `nanogpt_titan/__init__.py`; installing it twice is harmless. Only the
-standard library is imported here, because this runs in every Python process.
+`nanogpt_titan.pth` imports this module (and the package's empty `__init__`) at interpreter start, so that `torchrun -m
+torchtitan.train` works before our plugin is loaded. It therefore runs in every Python process
+of the environment: installing it imports nothing (duck-typed finder and loader, no
+importlib.abc), and the search for triton happens only when torchtitan asks for its kernels.
 """
 
-import importlib.abc
-import importlib.machinery
-import importlib.util
 import sys
 
 KERNELS_MODULE = "torchtitan.models.moe.kernels"
@@ -26,9 +24,9 @@ def _needs_triton(*args, **kwargs):
     )
 
 
-class _TritonFreeKernelsLoader(importlib.abc.Loader):
+class _TritonFreeKernelsLoader:
     def create_module(self, spec):
-        return None
+        return None  # the default module object
 
     def exec_module(self, module):
         module.__all__ = ["generate_permute_indices", "fill_indices_wrapper"]
@@ -36,11 +34,17 @@ class _TritonFreeKernelsLoader(importlib.abc.Loader):
         module.fill_indices_wrapper = _needs_triton
 
 
-class TritonFreeKernelsFinder(importlib.abc.MetaPathFinder):
-    def find_spec(self, fullname, path, target=None):
-        if fullname != KERNELS_MODULE or importlib.util.find_spec("triton") is not None:
+class TritonFreeKernelsFinder:
+    """A `sys.meta_path` finder for the one module that needs triton, when triton is absent."""
+
+    def find_spec(self, fullname, path=None, target=None):
+        if fullname != KERNELS_MODULE:
             return None
-        return importlib.machinery.ModuleSpec(fullname, _TritonFreeKernelsLoader())
+        import importlib.util
+
+        if importlib.util.find_spec("triton") is not None:
+            return None  # triton is installed: the real kernels import
+        return importlib.util.spec_from_loader(fullname, _TritonFreeKernelsLoader())
 
 
 if not any(isinstance(finder, TritonFreeKernelsFinder) for finder in sys.meta_path):

@@ -1,0 +1,96 @@
+"""The torchtitan plugin: the one module that changes torchtitan, and only when imported."""
+
+import contextlib
+import subprocess
+import sys
+
+import pytest
+import torch
+import torchtitan.components.metrics as tt_metrics
+import torchtitan.distributed.parallel_dims as tt_parallel_dims
+import torchtitan.distributed.utils as tt_dist_utils
+import torchtitan.tools.utils as tt_utils
+from torchtitan.protocols.train_spec import get_train_spec
+
+from nanogpt_titan import plugin, train_spec
+
+cpu_only = pytest.mark.skipif(torch.cuda.is_available(), reason="CPU-host accommodations apply without CUDA only")
+LIBRARY_MODULES = [
+    "nanogpt_titan", "nanogpt_titan.model", "nanogpt_titan.checkpoint", "nanogpt_titan.datasets",
+    "nanogpt_titan.tokenizer", "nanogpt_titan.sample", "nanogpt_titan.evaluate", "nanogpt_titan.compare",
+    "nanogpt_titan.train_spec", "nanogpt_titan.metrics", "nanogpt_titan.validate", "nanogpt_titan.cli",
+]
+
+
+def run_python(code: str) -> str:
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip()
+
+
+def test_library_modules_import_without_changing_torchtitan():
+    observed = run_python(
+        "import importlib, torchtitan.tools.utils as u, torchtitan.components.metrics as m\n"
+        "import torchtitan.protocols.train_spec as ts\n"
+        "before = (u.device_type, u.get_peak_flops, m.build_device_memory_monitor)\n"
+        f"for name in {LIBRARY_MODULES!r}: importlib.import_module(name)\n"
+        "print(before == (u.device_type, u.get_peak_flops, m.build_device_memory_monitor), sorted(ts._extra_train_specs))"
+    )
+    assert observed == "True []"
+
+
+def test_importing_the_plugin_registers_the_train_spec_once():
+    import importlib
+
+    spec = get_train_spec(plugin.TRAIN_SPEC_NAME)
+    importlib.reload(plugin)
+    assert get_train_spec("nanogpt").model_cls is spec.model_cls is train_spec.NanoGPT
+
+
+@cpu_only
+def test_every_torchtitan_binding_of_the_device_type_is_cpu():
+    for module in (tt_utils, tt_dist_utils, tt_parallel_dims, tt_metrics):
+        assert module.device_type == "cpu", module.__name__
+    assert tt_utils.device_module is torch.cpu and tt_dist_utils.device_module is torch.cpu
+
+
+@cpu_only
+def test_cpu_training_is_fp32_even_when_bf16_is_configured():
+    assert isinstance(tt_dist_utils.maybe_enable_amp(None, "bfloat16", "cpu"), contextlib.nullcontext)
+
+
+@cpu_only
+def test_memory_monitor_and_peak_flops_need_no_gpu():
+    monitor = tt_metrics.build_device_memory_monitor()
+    stats = monitor.get_peak_stats()
+    assert 0 < stats.max_reserved_gib < monitor.device_capacity_gib
+    assert tt_utils.get_peak_flops(monitor.device_name) == plugin.NANOGPT_REFERENCE_PEAK_FLOPS == 312e12
+
+
+def test_torchtitan_imports_without_triton_in_a_fresh_interpreter():
+    code = "import importlib.util, torchtitan.models.moe.kernels as k; print(importlib.util.find_spec('triton'))"
+    assert run_python(code) == "None"
+
+
+def modules_imported_by(module: str, importtime_lines: list[str]) -> list[str]:
+    """From `python -X importtime` output, which lists a module's imports just before it, indented deeper."""
+    entries = [line.rsplit("|", 1)[1] for line in importtime_lines if line.startswith("import time:")]
+    depths_and_names = [(len(entry) - len(entry.lstrip()), entry.strip()) for entry in entries]
+    index = next(i for i, (_, name) in enumerate(depths_and_names) if name == module)
+    depth, imported = depths_and_names[index][0], []
+    for child_depth, name in reversed(depths_and_names[:index]):
+        if child_depth <= depth:
+            break
+        imported.append(name)
+    return imported
+
+
+def test_the_interpreter_start_hook_imports_nothing_else():
+    """nanogpt_titan.pth runs in every Python process of the environment: it loads the empty
+    package and the guard, and the guard imports nothing (triton is looked for only when
+    torchtitan imports its kernels). Its cost is measured in docs/performance.md."""
+    result = subprocess.run([sys.executable, "-X", "importtime", "-c", "pass"], capture_output=True, text=True,
+                            timeout=120)
+    lines = result.stderr.splitlines()
+    assert modules_imported_by("nanogpt_titan.triton_guard", lines) == ["nanogpt_titan"]
+    assert modules_imported_by("nanogpt_titan", lines) == []
