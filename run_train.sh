@@ -7,7 +7,8 @@ set -euo pipefail
 
 NGPU=${NGPU:-1}
 LOG_RANK=${LOG_RANK:-0}
-CONFIG_DIR=$(python -c "import importlib.util as u; print(u.find_spec('nanogpt_titan').submodule_search_locations[0])")/train_configs
+PYTHON=$(command -v python || command -v python3)  # CUDA images often have only python3
+CONFIG_DIR=$("${PYTHON}" -c "import importlib.util as u; print(u.find_spec('nanogpt_titan').submodule_search_locations[0])")/train_configs
 CONFIG_FILE=${CONFIG_FILE:-${CONFIG_DIR}/baby.toml}
 
 PYTORCH_ALLOC_CONF="expandable_segments:True" \
