@@ -158,11 +158,12 @@ def plot(nanogpt: list[Curves], ours: list[Curves], png_path: Path) -> None:
             (line,) = axis.plot(steps, [b.mean for b in per_step.values()], style + marker, label=name)
             axis.fill_between(steps, [b.low for b in per_step.values()], [b.high for b in per_step.values()],
                               color=line.get_color(), alpha=0.2)
-    for axis, title in ((train_axis, f"train loss (moving average, {SMOOTHING_WINDOW} steps)"),
+    for axis, title in ((train_axis, f"train loss ({SMOOTHING_WINDOW}-step moving average)"),
                         (val_axis, "val loss"), (lr_axis, "learning rate")):
-        axis.set_title(title + ": mean, band from lowest to highest run")
+        axis.set_title(title)
         axis.set_xlabel("step")
         axis.legend(fontsize="small")
+    figure.suptitle("lines: mean over runs; bands: lowest to highest run")
     figure.tight_layout()
     with written_atomically(png_path) as partial:
         figure.savefig(partial, dpi=110, format="png")
