@@ -9,6 +9,8 @@ import sys
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
+from nanogpt_titan.errors import NanoGPTTitanError  # imports nothing: --help stays fast
+
 SRC_HELP = (
     "a DCP folder, a Hugging Face folder (config.json + model.safetensors or pytorch_model.bin), "
     "a nanoGPT ckpt.pt, or a bare state dict (.pt/.bin/.safetensors)"
@@ -53,11 +55,12 @@ def _convert(args: argparse.Namespace) -> None:
 
 
 def _export(args: argparse.Namespace) -> None:
-    from nanogpt_titan.checkpoint import export
+    from nanogpt_titan.checkpoint import AdamWSettings, export
     from nanogpt_titan.files import refuse_existing
 
     refuse_existing(args.dst)
-    kind = export(_read(args), args.dst)
+    adamw = None if args.adamw is None else AdamWSettings(*args.adamw)
+    kind = export(_read(args), args.dst, args.dataset, adamw)
     print(f"wrote {kind} {args.dst}", file=sys.stderr)
 
 
@@ -66,12 +69,9 @@ def _tokenizer(args: argparse.Namespace, checkpoint):
     from nanogpt_titan.tokenizer import NanoGPTCharTokenizer
 
     tokenizer = NanoGPTCharTokenizer(load_text(args.data))
-    if tokenizer.get_vocab_size() != checkpoint.args.vocab_size:
-        raise ValueError(
-            f"{checkpoint.source} has vocab_size={checkpoint.args.vocab_size} but the text's "
-            f"character vocabulary has {tokenizer.get_vocab_size()}; pass --data with the text "
-            "the model was trained on"
-        )
+    tokenizer.check_model_vocabulary(
+        checkpoint.args.vocab_size, checkpoint.source, "pass --data with the text the model was trained on"
+    )
     return tokenizer
 
 
@@ -90,7 +90,7 @@ def _evaluate(args: argparse.Namespace) -> None:
     checkpoint = _read(args)
     block_size = args.block_size or checkpoint.args.block_size
     if not 0 < block_size <= checkpoint.args.block_size:
-        raise ValueError(f"--block-size {block_size} must be in [1, {checkpoint.args.block_size}] (the model's block_size)")
+        raise NanoGPTTitanError(f"--block-size {block_size} must be in [1, {checkpoint.args.block_size}] (the model's block_size)")
     tokens = encoded_split(_tokenizer(args, checkpoint), "val", args.data)
     model = checkpoint.build_model(args.device)
     estimate = random_batches(tokens, block_size, args.batch_size, args.eval_iters, args.seed)
@@ -110,7 +110,7 @@ def _sample(args: argparse.Namespace) -> None:
     tokenizer = _tokenizer(args, checkpoint)
     start = Path(args.start[5:]).read_text(encoding="utf-8") if args.start.startswith("FILE:") else args.start
     if not start:
-        raise ValueError("--start is empty; give at least one character of context (nanoGPT's default is a newline)")
+        raise NanoGPTTitanError("--start is empty; give at least one character of context (nanoGPT's default is a newline)")
     model = checkpoint.build_model(args.device)
     generator = torch.Generator(device=args.device).manual_seed(args.seed)
     context = torch.tensor([tokenizer.encode(start)], device=args.device)
@@ -164,6 +164,11 @@ def _parser() -> argparse.ArgumentParser:
     export = commands.add_parser("export", help="any checkpoint -> nanoGPT ckpt.pt (DST ends in .pt) or a Hugging Face folder")
     _add_source(export)
     export.add_argument("dst", type=Path, help="a .pt file, or a folder to create")
+    export.add_argument("--dataset", help="for ckpt.pt: the nanoGPT dataset the model was trained on (nanoGPT's "
+                        "sample.py finds data/DATASET/meta.pkl by it), e.g. shakespeare_char")
+    export.add_argument("--adamw", type=float, nargs=4, metavar=("LR", "BETA1", "BETA2", "WEIGHT_DECAY"),
+                        help="for ckpt.pt: a fresh AdamW state with these settings, which nanoGPT's "
+                        "train.py --init_from=resume needs (and adopts), e.g. 1e-3 0.9 0.99 0.1")
     export.set_defaults(run=_export)
 
     evaluate = commands.add_parser("evaluate", help="validation loss: nanoGPT's random-batch estimate, then the exact value")
@@ -190,7 +195,7 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         args.run(args)
-    except (OSError, ValueError, KeyError) as error:
+    except (NanoGPTTitanError, OSError) as error:  # anything else is a bug: its traceback stays
         print(f"nanogpt-titan {args.command}: error: {error}", file=sys.stderr)
         return 2
     return 0

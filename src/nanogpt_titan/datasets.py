@@ -18,6 +18,8 @@ from torchtitan.components.dataloader import ParallelAwareDataloader
 from torchtitan.config import JobConfig
 from torchtitan.tools.logging import logger
 
+from nanogpt_titan.errors import NanoGPTTitanError
+
 SHAKESPEARE_URL = (
     "https://raw.githubusercontent.com/karpathy/char-rnn/master/data/tinyshakespeare/input.txt"
 )
@@ -47,10 +49,10 @@ def _download(url: str, destination: Path) -> None:
         response = requests.get(url, timeout=DOWNLOAD_TIMEOUT_S)
         response.raise_for_status()
     except requests.RequestException as error:
-        raise RuntimeError(f"Could not download {url}: {error}. {offline_hint}") from error
+        raise NanoGPTTitanError(f"could not download {url} ({type(error).__name__}). {offline_hint}") from None
     digest = hashlib.sha256(response.content).hexdigest()
     if digest != SHAKESPEARE_SHA256:
-        raise RuntimeError(
+        raise NanoGPTTitanError(
             f"Downloaded {url} has sha256 {digest}, expected {SHAKESPEARE_SHA256}; "
             f"nothing was written. {offline_hint}"
         )
@@ -69,7 +71,7 @@ def resolve_text_path(explicit_path: str | None = None) -> Path:
         if candidate:
             path = Path(candidate).expanduser()
             if not path.is_file():
-                raise FileNotFoundError(f"{source} points at {path}, which is not a file")
+                raise NanoGPTTitanError(f"{source} points at {path}, which is not a file")
             return path
     cached = cache_path()
     if not cached.is_file():
@@ -99,12 +101,12 @@ def split_tokens(tokens: torch.Tensor, split: str) -> torch.Tensor:
         return tokens[:boundary]
     if split == "val":
         return tokens[boundary:]
-    raise ValueError(f"split must be 'train' or 'val', got {split!r}")
+    raise NanoGPTTitanError(f"split must be 'train' or 'val', got {split!r}")
 
 
 def dataset_split(dataset_name: str) -> str:
     if dataset_name not in SPLITS:
-        raise ValueError(
+        raise NanoGPTTitanError(
             f"Unknown dataset {dataset_name!r} for the nanogpt model; "
             f"use one of {sorted(SPLITS)} (e.g. --training.dataset shakespeare_char_train)."
         )
@@ -141,7 +143,7 @@ class RandomBlockTokenDataset(IterableDataset):
 
     def __init__(self, tokens: torch.Tensor, seq_len: int, batch_size: int, seed: int):
         if len(tokens) <= seq_len:
-            raise ValueError(
+            raise NanoGPTTitanError(
                 f"a split of {len(tokens)} tokens holds no window of seq_len={seq_len} "
                 "plus its shifted target; lower training.seq_len"
             )

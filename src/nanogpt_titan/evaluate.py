@@ -13,6 +13,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from nanogpt_titan.datasets import RandomBlockTokenDataset
+from nanogpt_titan.errors import NanoGPTTitanError
 
 Batch = tuple[torch.Tensor, torch.Tensor]
 
@@ -27,7 +28,7 @@ def window_batches(tokens: torch.Tensor, block_size: int, batch_size: int) -> It
     """Every non-overlapping window `tokens[i*T : (i+1)*T]` whose shifted target fits."""
     n_windows = (len(tokens) - 1) // block_size
     if n_windows == 0:
-        raise ValueError(f"{len(tokens)} tokens hold no window of block_size={block_size} plus its target")
+        raise NanoGPTTitanError(f"{len(tokens)} tokens hold no window of block_size={block_size} plus its target")
     covered = n_windows * block_size
     inputs = tokens[:covered].view(n_windows, block_size)
     targets = tokens[1 : covered + 1].view(n_windows, block_size)

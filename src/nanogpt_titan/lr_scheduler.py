@@ -15,6 +15,8 @@ from torchtitan.components.lr_scheduler import LRSchedulersContainer
 from torchtitan.components.optimizer import OptimizersContainer
 from torchtitan.config import LRScheduler as LRSchedulerConfig
 
+from nanogpt_titan.errors import NanoGPTTitanError
+
 
 def nanogpt_lr_factor(it: int, warmup_iters: int, lr_decay_iters: int, min_lr_factor: float) -> float:
     """nanoGPT's `get_lr(it) / learning_rate` for the 0-based iteration `it`.
@@ -37,23 +39,23 @@ def build_nanogpt_lr_schedulers(
     """The TrainSpec's LR scheduler builder; `training_steps` deliberately plays no part."""
     config = lr_scheduler_config
     if config.total_steps is None:
-        raise ValueError(
+        raise NanoGPTTitanError(
             "lr_scheduler.total_steps is not set: it is nanoGPT's lr_decay_iters, the step after "
             "which the LR stays at min_lr (the shakespeare-char config uses 5000)"
         )
     if config.total_steps <= config.warmup_steps:
-        raise ValueError(
+        raise NanoGPTTitanError(
             f"lr_scheduler.total_steps={config.total_steps} (lr_decay_iters) must exceed "
             f"lr_scheduler.warmup_steps={config.warmup_steps} (warmup_iters)"
         )
     if config.decay_type != "cosine" or config.decay_ratio is not None:
-        raise ValueError(
+        raise NanoGPTTitanError(
             f"nanoGPT's schedule is a cosine decay over the whole horizon: set "
             f'lr_scheduler.decay_type = "cosine" (got {config.decay_type!r}) and leave '
             f"lr_scheduler.decay_ratio unset (got {config.decay_ratio})"
         )
     if not 0.0 <= config.min_lr_factor <= 1.0:
-        raise ValueError(f"lr_scheduler.min_lr_factor={config.min_lr_factor} must be in [0, 1]")
+        raise NanoGPTTitanError(f"lr_scheduler.min_lr_factor={config.min_lr_factor} must be in [0, 1]")
     lr_factor = functools.partial(
         nanogpt_lr_factor,
         warmup_iters=int(config.warmup_steps),

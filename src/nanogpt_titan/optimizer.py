@@ -6,6 +6,8 @@ from torchtitan.components.optimizer import OptimizersContainer, build_optimizer
 from torchtitan.config import Optimizer as OptimizerConfig
 from torchtitan.distributed import ParallelDims
 
+from nanogpt_titan.errors import NanoGPTTitanError
+
 
 class NanoGPTParamGroupsMixin:
     """Split a flat parameter list as nanoGPT's `configure_optimizers` does.
@@ -50,7 +52,7 @@ def build_nanogpt_optimizers(
     if optimizer_cls is None:
         return build_optimizers(model_parts, optimizer_config, parallel_dims, ft_manager)
     if optimizer_config.early_step_in_backward:
-        raise NotImplementedError(
+        raise NanoGPTTitanError(
             f"optimizer.early_step_in_backward is not supported with {optimizer_config.name}"
         )
     optimizer_kwargs = {

@@ -3,6 +3,8 @@
 import torch
 from torch import nn
 
+from nanogpt_titan.errors import NanoGPTTitanError
+
 
 @torch.no_grad()
 def generate(
@@ -18,11 +20,11 @@ def generate(
     The context fed to the model is cropped to its last `block_size` tokens, as in nanoGPT.
     """
     if temperature <= 0:
-        raise ValueError(f"temperature={temperature} must be > 0 (lower is more conservative, e.g. 0.8)")
+        raise NanoGPTTitanError(f"temperature={temperature} must be > 0 (lower is more conservative, e.g. 0.8)")
     if top_k is not None and top_k < 1:
-        raise ValueError(f"top_k={top_k} must be >= 1, or None to sample from the whole vocabulary")
+        raise NanoGPTTitanError(f"top_k={top_k} must be >= 1, or None to sample from the whole vocabulary")
     if max_new_tokens < 0:
-        raise ValueError(f"max_new_tokens={max_new_tokens} must be >= 0")
+        raise NanoGPTTitanError(f"max_new_tokens={max_new_tokens} must be >= 0")
     model.eval()
     block_size = model.model_args.block_size
     for _ in range(max_new_tokens):

@@ -12,6 +12,7 @@ from nanogpt_titan.lr_scheduler import build_nanogpt_lr_schedulers
 from nanogpt_titan.metrics import build_nanogpt_metrics_processor
 from nanogpt_titan.model import NanoGPT, NanoGPTModelArgs
 from nanogpt_titan.model.args import NanoGPTFlavors
+from nanogpt_titan.model.state_dict_adapter import NanoGPTStateDictAdapter
 from nanogpt_titan.optimizer import build_nanogpt_optimizers
 from nanogpt_titan.tokenizer import build_char_tokenizer
 from nanogpt_titan.validate import build_nanogpt_validator
@@ -44,4 +45,5 @@ def get_train_spec() -> TrainSpec:
         build_loss_fn=build_nanogpt_loss_fn,
         build_validator_fn=build_nanogpt_validator,
         build_metrics_processor_fn=build_nanogpt_metrics_processor,
+        state_dict_adapter=NanoGPTStateDictAdapter,
     )

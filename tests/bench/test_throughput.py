@@ -23,10 +23,10 @@ import torch
 from torchtitan.components.loss import build_cross_entropy_loss, cross_entropy_loss
 from torchtitan.config import TORCH_DTYPE_MAP
 
-from nanogpt_titan.train_spec import nanogpt_args
 from nanogpt_titan.datasets import RandomBlockTokenDataset, encoded_split
 from nanogpt_titan.infra.parallelize import parallelize_nanogpt
 from nanogpt_titan.optimizer import NanoGPTAdamW
+from nanogpt_titan.train_spec import nanogpt_args
 
 CUDA = torch.cuda.is_available()
 DEVICE = "cuda" if CUDA else "cpu"

@@ -47,7 +47,7 @@ def test_nanogpt_ckpt_converts_to_a_dcp_folder_with_its_args(nanogpt_ckpt, tmp_p
     assert converted.state_dict["lm_head.weight"] is converted.state_dict["wte.weight"]
 
 
-def test_export_to_nanogpt_round_trips_every_tensor(nanogpt_ckpt, tmp_path):
+def test_export_to_nanogpt_round_trips_every_tensor_and_claims_nothing_else(nanogpt_ckpt, tmp_path):
     path, model = nanogpt_ckpt
     assert cli("convert", path, tmp_path / "dcp") == 0
     assert cli("export", tmp_path / "dcp", tmp_path / "out" / "ckpt.pt") == 0
@@ -58,8 +58,26 @@ def test_export_to_nanogpt_round_trips_every_tensor(nanogpt_ckpt, tmp_path):
     for name, tensor in unprefixed.items():
         assert torch.equal(exported["model"][name], tensor), name
     assert exported["model_args"] == original["model_args"]
-    # nanoGPT's train.py --init_from=resume restores its two-group AdamW from the file.
-    NanoGPTAdamW(model.parameters(), weight_decay=0.1).load_state_dict(exported["optimizer"])
+    assert exported["config"] == {} and "optimizer" not in exported and exported["iter_num"] == 0
+
+
+def test_export_for_nanogpts_resume_carries_the_given_dataset_and_adamw(nanogpt_ckpt, tmp_path):
+    path, model = nanogpt_ckpt
+    assert cli("export", path, tmp_path / "ckpt.pt", "--dataset", "shakespeare_char", "--adamw", 2e-3, 0.8, 0.95, 0.05) == 0
+    exported = torch.load(tmp_path / "ckpt.pt", weights_only=True)
+    assert exported["config"] == {"dataset": "shakespeare_char"}
+    # nanoGPT's train.py --init_from=resume loads it into its two-group AdamW, adopting these settings.
+    optimizer = NanoGPTAdamW(model.parameters(), lr=1e-3, weight_decay=0.1)
+    optimizer.load_state_dict(exported["optimizer"])
+    assert [(g["lr"], g["betas"], g["weight_decay"]) for g in optimizer.param_groups] == [
+        (2e-3, (0.8, 0.95), 0.05), (2e-3, (0.8, 0.95), 0.0)]
+
+
+def test_export_options_of_a_ckpt_pt_are_refused_for_a_hugging_face_folder(nanogpt_ckpt, tmp_path, capsys):
+    path, _ = nanogpt_ckpt
+    assert cli("export", path, tmp_path / "hf", "--dataset", "shakespeare_char") == 2
+    assert "--dataset and --adamw describe a nanoGPT ckpt.pt" in capsys.readouterr().err
+    assert not (tmp_path / "hf").exists()
 
 
 def test_hf_export_loads_in_transformers_and_computes_the_same_logits(nanogpt_ckpt, tmp_path):

@@ -8,9 +8,9 @@ import torch
 import torch.nn.functional as F
 from torch._dynamo.utils import counters
 
-from nanogpt_titan.train_spec import nanogpt_args
 from nanogpt_titan.infra.parallelize import parallelize_nanogpt
 from nanogpt_titan.optimizer import NanoGPTAdamW
+from nanogpt_titan.train_spec import nanogpt_args
 
 pytestmark = pytest.mark.slow
 

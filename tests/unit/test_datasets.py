@@ -16,6 +16,7 @@ from nanogpt_titan.datasets import (
     load_split_tokens,
     split_tokens,
 )
+from nanogpt_titan.errors import NanoGPTTitanError
 
 
 def take(iterable, n):
@@ -181,7 +182,7 @@ def test_explicit_path_wins_over_env_var(tmp_path, monkeypatch):
 
 
 def test_missing_explicit_path_names_the_setting(tmp_path):
-    with pytest.raises(FileNotFoundError, match=r"training.dataset_path points at .*nope.txt"):
+    with pytest.raises(NanoGPTTitanError, match=r"training.dataset_path points at .*nope.txt, which is not a file"):
         datasets.resolve_text_path(str(tmp_path / "nope.txt"))
 
 
@@ -192,14 +193,14 @@ def test_offline_error_says_what_to_set_and_leaves_nothing(no_local_text, monkey
 
     monkeypatch.setattr(datasets.requests, "get", offline)
     hint = "Offline? Point NANOGPT_TITAN_DATA=/path/to/input.txt or pass --training.dataset_path /path/to/input.txt at a local copy."
-    with pytest.raises(RuntimeError, match=f"no network. {re.escape(hint)}$"):
+    with pytest.raises(NanoGPTTitanError, match=f"^could not download {datasets.SHAKESPEARE_URL} \\(ConnectionError\\). {re.escape(hint)}$"):
         datasets.resolve_text_path(None)
     assert not no_local_text.parent.exists() or not any(no_local_text.parent.iterdir())
 
 
 def test_corrupt_download_is_not_written(no_local_text, monkeypatch):
     monkeypatch.setattr(datasets.requests, "get", lambda *a, **k: FakeResponse(b"not shakespeare"))
-    with pytest.raises(RuntimeError, match="sha256"):
+    with pytest.raises(NanoGPTTitanError, match="sha256"):
         datasets.resolve_text_path(None)
     assert not any(no_local_text.parent.iterdir())
 

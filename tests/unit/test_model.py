@@ -7,8 +7,9 @@ import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
-from nanogpt_titan.train_spec import nanogpt_args
+from nanogpt_titan.errors import NanoGPTTitanError
 from nanogpt_titan.model import NanoGPT, NanoGPTModelArgs
+from nanogpt_titan.train_spec import nanogpt_args
 
 SMALL = NanoGPTModelArgs(n_layer=3, n_head=2, n_embd=32, block_size=16, vocab_size=65)
 
@@ -148,7 +149,7 @@ def test_update_from_config_refuses_context_beyond_block(parse_config, setting):
 
 def test_checkpoint_vocabulary_must_match_the_tokenizer(parse_config):
     args = NanoGPTModelArgs(n_layer=1, n_head=1, n_embd=8, block_size=64, vocab_size=70)
-    with pytest.raises(ValueError, match="vocab_size=70 disagrees with the tokenizer's 65 characters"):
+    with pytest.raises(NanoGPTTitanError, match="the model has vocab_size=70 but the text's character vocabulary has 65; train on the text"):
         args.update_from_config(parse_config("debug_model.toml"))
 
 

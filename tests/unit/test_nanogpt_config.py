@@ -4,9 +4,14 @@ import re
 
 import pytest
 
-from nanogpt_titan.train_spec import nanogpt_args
 from nanogpt_titan.errors import NanoGPTTitanError
-from nanogpt_titan.nanogpt_config import SHAKESPEARE_CHAR, cli_overrides, job_settings, model_args
+from nanogpt_titan.nanogpt_config import (
+    SHAKESPEARE_CHAR,
+    cli_overrides,
+    job_settings,
+    model_args,
+)
+from nanogpt_titan.train_spec import nanogpt_args
 
 CPU_RECIPE = {  # nanoGPT README's CPU run of the shakespeare-char config
     **SHAKESPEARE_CHAR, "device": "cpu", "compile": False, "eval_iters": 20, "block_size": 64, "batch_size": 12,

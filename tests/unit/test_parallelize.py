@@ -2,8 +2,9 @@ from dataclasses import replace
 
 import pytest
 
-from nanogpt_titan.train_spec import nanogpt_args
+from nanogpt_titan.errors import NanoGPTTitanError
 from nanogpt_titan.infra.parallelize import parallelize_nanogpt
+from nanogpt_titan.train_spec import nanogpt_args
 
 
 @pytest.fixture
@@ -30,16 +31,16 @@ def test_unsupported_parallelism_is_refused_by_name(parse_config, parallel_dims,
     if setting is None:
         assert parallelize_nanogpt(debug_model, parallel_dims(**degrees), job_config) is debug_model
         return
-    with pytest.raises(NotImplementedError, match=setting.replace("[", r"\[").replace("(", r"\(")):
+    with pytest.raises(NanoGPTTitanError, match=setting.replace("[", r"\[").replace("(", r"\(")):
         parallelize_nanogpt(debug_model, parallel_dims(**degrees), job_config)
 
 
 def test_a_world_without_data_parallel_wrapper_is_refused(parse_config, parallel_dims, debug_model):
-    with pytest.raises(NotImplementedError, match="a world of 2 processes without a data-parallel wrapper"):
+    with pytest.raises(NanoGPTTitanError, match="a world of 2 processes without a data-parallel wrapper"):
         parallelize_nanogpt(debug_model, parallel_dims(2, dp_shard=2), parse_config("debug_model.toml"))
 
 
 def test_default_activation_checkpointing_is_refused_with_the_fix(parse_config, parallel_dims, debug_model):
     job_config = parse_config("debug_model.toml", "--activation_checkpoint.mode", "selective")
-    with pytest.raises(NotImplementedError, match='set it to "none"'):
+    with pytest.raises(NanoGPTTitanError, match='set it to "none"'):
         parallelize_nanogpt(debug_model, parallel_dims(), job_config)

@@ -2,6 +2,7 @@
 
 import pytest
 
+from nanogpt_titan.errors import NanoGPTTitanError
 from nanogpt_titan.infra.parallelize import parallelize_nanogpt
 from nanogpt_titan.loss import build_nanogpt_loss_fn
 from nanogpt_titan.model import NanoGPT, NanoGPTModelArgs
@@ -63,11 +64,23 @@ def test_flavor_may_name_a_converted_checkpoint(tmp_path):
 def test_unknown_flavor_lists_the_choices(tmp_path, monkeypatch, flavor):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "config.toml").write_text("[model]\n")  # an existing file that is no model_args.json
-    message = (
-        f"unknown nanogpt flavor '{flavor}': use one of ['baby', 'debugmodel', 'gpt2', 'gpt2-large', "
-        "'gpt2-medium', 'gpt2-xl', 'mini-gpt'] or the folder of a checkpoint written by "
-        "`nanogpt-titan convert` (it holds model_args.json)"
-    )
-    with pytest.raises(KeyError) as raised:
+    with pytest.raises(KeyError) as raised:  # the Mapping contract: a KeyError, which is also our error type
         nanogpt_args[flavor]
-    assert raised.value.args == (message,)
+    assert isinstance(raised.value, NanoGPTTitanError)
+    message = str(raised.value)
+    assert f"unknown nanogpt flavor '{flavor}'" in message and "'baby', 'debugmodel'" in message
+    assert "model_args.json" in message and "Hugging Face GPT-2 folder" in message
+    assert nanogpt_args.get(flavor) is None
+
+
+def test_get_returns_a_copy_too():
+    copy = nanogpt_args.get("debugmodel")
+    copy.n_layer = 99
+    assert nanogpt_args.get("debugmodel").n_layer == 2 and nanogpt_args["debugmodel"].n_layer == 2
+
+
+def test_flavor_may_name_a_hugging_face_folder(tmp_path):
+    (tmp_path / "config.json").write_text(
+        '{"n_layer": 2, "n_head": 4, "n_embd": 32, "n_positions": 64, "vocab_size": 65, "resid_pdrop": 0.1}')
+    assert nanogpt_args[str(tmp_path)] == NanoGPTModelArgs(
+        n_layer=2, n_head=4, n_embd=32, block_size=64, vocab_size=65, dropout=0.1, bias=True)

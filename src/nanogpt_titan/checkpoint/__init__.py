@@ -7,9 +7,9 @@ from nanogpt_titan.checkpoint.mapping import (
     to_nanogpt,
 )
 from nanogpt_titan.checkpoint.read import Checkpoint, CheckpointError, read_checkpoint
-from nanogpt_titan.checkpoint.write import export, write_dcp
+from nanogpt_titan.checkpoint.write import AdamWSettings, export, write_dcp
 
 __all__ = [
-    "Checkpoint", "CheckpointError", "export", "from_hf_gpt2", "from_nanogpt", "read_checkpoint",
+    "AdamWSettings", "Checkpoint", "CheckpointError", "export", "from_hf_gpt2", "from_nanogpt", "read_checkpoint",
     "to_hf_gpt2", "to_nanogpt", "write_dcp",
 ]

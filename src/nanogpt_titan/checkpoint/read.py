@@ -27,25 +27,16 @@ from safetensors.torch import load_file
 from torch.distributed.checkpoint.api import CheckpointException
 
 from nanogpt_titan.checkpoint.mapping import StateDict, from_hf_gpt2, from_nanogpt
+from nanogpt_titan.errors import NanoGPTTitanError
 from nanogpt_titan.model import NanoGPT, NanoGPTModelArgs
-from nanogpt_titan.model.args import MODEL_ARGS_FILE
+from nanogpt_titan.model.args import HF_CONFIG_FILE, MODEL_ARGS_FILE
 
 HF_WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
-# Hugging Face config names of nanoGPT's GPTConfig fields (nanoGPT-style configs use ours).
-HF_CONFIG_NAMES = {
-    "n_layer": ("n_layer", "num_hidden_layers"),
-    "n_head": ("n_head", "num_attention_heads"),
-    "n_embd": ("n_embd", "hidden_size"),
-    "block_size": ("block_size", "n_positions", "max_position_embeddings"),
-    "vocab_size": ("vocab_size",),
-    "dropout": ("dropout", "resid_pdrop"),
-    "bias": ("bias",),
-}
 MODEL_KEY_ROOTS = ("wte.", "wpe.", "layers.", "ln_f.", "lm_head.")
 LISTED_KEYS = 8
 
 
-class CheckpointError(ValueError):
+class CheckpointError(NanoGPTTitanError):
     """A checkpoint that cannot be read as a nanoGPT model, with the reason and the fix."""
 
 
@@ -76,11 +67,11 @@ def single_process_dcp() -> Iterator[None]:
 def read_checkpoint(path: str | Path, n_head: int | None = None, trust_pickle: bool = False) -> Checkpoint:
     path = Path(path)
     if not path.exists():
-        raise FileNotFoundError(f"{path}: no such file or folder")
+        raise CheckpointError(f"{path}: no such file or folder")
     if path.is_dir():
         if (path / ".metadata").is_file():
             return _read_dcp(path, n_head)
-        if (path / "config.json").is_file():
+        if (path / HF_CONFIG_FILE).is_file():
             return _read_hf_folder(path, n_head)
         raise CheckpointError(
             f"{path} is a folder with neither .metadata (a DCP checkpoint) nor config.json "
@@ -127,12 +118,8 @@ def _load_safetensors(path: Path) -> StateDict:
 
 
 def _read_hf_folder(folder: Path, n_head: int | None) -> Checkpoint:
-    config = json.loads((folder / "config.json").read_text())
-    known = {"n_head": n_head}
-    for arg, names in HF_CONFIG_NAMES.items():
-        present = [name for name in names if name in config]
-        if present:  # nanoGPT's own name first, then Hugging Face's
-            known[arg] = config[present[0]]
+    config = json.loads((folder / HF_CONFIG_FILE).read_text())
+    known = {"n_head": n_head, **NanoGPTModelArgs.fields_from_hf_config(config)}
     weight_file = next((folder / name for name in HF_WEIGHT_FILES if (folder / name).is_file()), None)
     if weight_file is None:
         raise CheckpointError(f"{folder} has config.json but none of {HF_WEIGHT_FILES}")
@@ -204,12 +191,9 @@ def _model_args(fields: dict, source: str) -> NanoGPTModelArgs:
     if "n_head" not in fields:
         raise CheckpointError(
             f"{source} does not record its head count and shapes cannot tell it; pass --n-head "
-            "(nanoGPT's n_head, e.g. 6 for the shakespeare-char model)"
+            "(nanoGPT's n_head: the number of attention heads the model was trained with)"
         )
-    unknown = fields.keys() - NanoGPTModelArgs().gpt_config().keys()
-    if unknown:
-        raise CheckpointError(f"{source} has model args nanoGPT does not know: {sorted(unknown)}")
-    return NanoGPTModelArgs(**fields)
+    return NanoGPTModelArgs.from_fields(fields, source)
 
 
 def _check_matches_model(ours: StateDict, args: NanoGPTModelArgs, source: str) -> None:

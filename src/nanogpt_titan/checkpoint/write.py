@@ -7,6 +7,7 @@ or an interrupt leaves nothing behind, and none of them overwrites an existing p
 import dataclasses
 import json
 import math
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -15,14 +16,13 @@ from safetensors.torch import save_file
 
 from nanogpt_titan.checkpoint.mapping import to_hf_gpt2, to_nanogpt
 from nanogpt_titan.checkpoint.read import Checkpoint, single_process_dcp
+from nanogpt_titan.errors import NanoGPTTitanError
 from nanogpt_titan.files import written_atomically
 from nanogpt_titan.model import NanoGPT
 from nanogpt_titan.model.args import MODEL_ARGS_FILE
 from nanogpt_titan.optimizer import NanoGPTAdamW
 
 LAYER_NORM_EPS = 1e-5  # torch.nn.LayerNorm's default, which nanoGPT uses
-# nanoGPT's config/train_shakespeare_char.py, for the optimizer groups of an exported ckpt.pt.
-SHAKESPEARE_CHAR_ADAMW = {"lr": 1e-3, "betas": (0.9, 0.99), "weight_decay": 0.1}
 
 
 def write_dcp(checkpoint: Checkpoint, destination: Path) -> None:
@@ -32,23 +32,39 @@ def write_dcp(checkpoint: Checkpoint, destination: Path) -> None:
         checkpoint.args.to_json(folder / MODEL_ARGS_FILE)
 
 
-def write_nanogpt(checkpoint: Checkpoint, destination: Path) -> None:
-    """nanoGPT's `ckpt.pt`, which its `sample.py` and `train.py --init_from=resume` load.
+@dataclass(frozen=True)
+class AdamWSettings:
+    """The settings of a fresh AdamW state for nanoGPT's `--init_from=resume`, which takes its
+    optimizer settings from the file."""
 
-    nanoGPT's resume also restores its optimizer, so the file carries an AdamW state with
-    nanoGPT's two parameter groups, the shakespeare-char config's hyperparameters and no
-    moments: training resumes with fresh moments.
+    lr: float
+    beta1: float
+    beta2: float
+    weight_decay: float
+
+
+def write_nanogpt(
+    checkpoint: Checkpoint, destination: Path, dataset: str | None = None, adamw: AdamWSettings | None = None
+) -> None:
+    """nanoGPT's `ckpt.pt`, which its `sample.py` (and with `adamw`, `train.py --init_from=resume`) loads.
+
+    The file holds only what is known: the weights, `model_args`, `iter_num` 0 and, when
+    given, `config["dataset"]` (by which nanoGPT's sample.py finds the dataset's meta.pkl) and a
+    fresh AdamW state with nanoGPT's two parameter groups and no moments.
     """
-    args = checkpoint.args
-    optimizer = NanoGPTAdamW(checkpoint.build_model().parameters(), **SHAKESPEARE_CHAR_ADAMW)
     contents = {
         "model": to_nanogpt(checkpoint.state_dict),
-        "model_args": args.gpt_config(),
-        "optimizer": optimizer.state_dict(),
+        "model_args": checkpoint.args.gpt_config(),
         "iter_num": 0,
         "best_val_loss": torch.tensor(math.inf),
-        "config": {"dataset": "shakespeare_char", "block_size": args.block_size},
+        "config": {} if dataset is None else {"dataset": dataset},
     }
+    if adamw is not None:
+        optimizer = NanoGPTAdamW(
+            checkpoint.build_model().parameters(), lr=adamw.lr, betas=(adamw.beta1, adamw.beta2),
+            weight_decay=adamw.weight_decay,
+        )
+        contents["optimizer"] = optimizer.state_dict()
     with written_atomically(destination) as path:
         torch.save(contents, path)
 
@@ -88,10 +104,13 @@ def write_hf(checkpoint: Checkpoint, destination: Path) -> None:
         (folder / "config.json").write_text(json.dumps(config, indent=2) + "\n")
 
 
-def export(checkpoint: Checkpoint, destination: Path) -> str:
+def export(checkpoint: Checkpoint, destination: Path, dataset: str | None = None,
+           adamw: AdamWSettings | None = None) -> str:
     """nanoGPT `ckpt.pt` when `destination` ends in `.pt`, else a Hugging Face folder."""
     if destination.suffix == ".pt":
-        write_nanogpt(checkpoint, destination)
+        write_nanogpt(checkpoint, destination, dataset, adamw)
         return "nanoGPT ckpt.pt"
+    if dataset is not None or adamw is not None:
+        raise NanoGPTTitanError(f"--dataset and --adamw describe a nanoGPT ckpt.pt; {destination} is not a .pt file")
     write_hf(checkpoint, destination)
     return "Hugging Face folder"

@@ -10,6 +10,8 @@ from torchtitan.config import JobConfig
 from torchtitan.distributed import ParallelDims
 from torchtitan.tools.logging import logger
 
+from nanogpt_titan.errors import NanoGPTTitanError
+
 
 def _unsupported_settings(parallel_dims: ParallelDims, job_config: JobConfig) -> list[str]:
     parallelism = job_config.parallelism
@@ -38,17 +40,15 @@ def parallelize_nanogpt(model: nn.Module, parallel_dims: ParallelDims, job_confi
     """The TrainSpec's `parallelize_fn`: compile each block when `compile.enable` is set."""
     refused = _unsupported_settings(parallel_dims, job_config)
     if refused:
-        raise NotImplementedError(
+        raise NanoGPTTitanError(
             "The nanogpt model trains on a single device and supports only torch.compile; "
             "unsupported: " + "; ".join(refused)
         )
     compile_config = job_config.compile
     if compile_config.enable and "model" in compile_config.components:
         # Per block with fullgraph=True, as torchtitan's llama3, not the whole model as nanoGPT:
-        # the blocks are identical, so one graph is traced and reused for all of them. Measured
-        # on 2 CPU cores (torch 2.13, first training step, cold): baby 9.4 s per block vs 15.7 s
-        # whole, mini-gpt 14.2 s vs 32.3 s; steady-state step times were within the noise of
-        # each other (tests/bench, docs/performance.md). GPU numbers are pending.
+        # the blocks are identical, so one graph is traced and reused for all of them; it
+        # compiles faster and runs as fast (measurements: docs/performance.md).
         for block in model.layers.values():
             block.compile(backend=compile_config.backend, fullgraph=True)
         logger.info(f"Compiled {len(model.layers)} nanoGPT blocks with torch.compile")

@@ -7,9 +7,20 @@ from torch import nn
 from torchtitan.config import JobConfig
 from torchtitan.protocols.model import BaseModelArgs
 
-from nanogpt_titan.tokenizer import build_char_tokenizer
+from nanogpt_titan.errors import NanoGPTTitanError
 
 MODEL_ARGS_FILE = "model_args.json"  # beside a converted checkpoint, and a `--model.flavor` value
+HF_CONFIG_FILE = "config.json"  # a Hugging Face model folder's
+# Hugging Face config names of nanoGPT's GPTConfig fields; nanoGPT-style configs use nanoGPT's own.
+HF_CONFIG_NAMES = {
+    "n_layer": ("n_layer", "num_hidden_layers"),
+    "n_head": ("n_head", "num_attention_heads"),
+    "n_embd": ("n_embd", "hidden_size"),
+    "block_size": ("block_size", "n_positions", "max_position_embeddings"),
+    "vocab_size": ("vocab_size",),
+    "dropout": ("dropout", "resid_pdrop"),
+    "bias": ("bias",),
+}
 
 
 @dataclass
@@ -31,12 +42,12 @@ class NanoGPTModelArgs(BaseModelArgs):
 
     def validate(self) -> None:
         if self.n_embd % self.n_head != 0:
-            raise ValueError(
+            raise NanoGPTTitanError(
                 f"n_embd={self.n_embd} is not divisible by n_head={self.n_head}; "
                 "pick a width that is a multiple of the head count"
             )
         if not 0.0 <= self.dropout < 1.0:
-            raise ValueError(f"dropout={self.dropout} must be in [0, 1)")
+            raise NanoGPTTitanError(f"dropout={self.dropout} must be in [0, 1)")
 
     def gpt_config(self) -> dict:
         """The fields of nanoGPT's `GPTConfig` (its `model_args`), without torchtitan's marker."""
@@ -46,33 +57,47 @@ class NanoGPTModelArgs(BaseModelArgs):
         return ", ".join(f"{name}={value}" for name, value in self.gpt_config().items())
 
     @classmethod
+    def from_fields(cls, fields: dict, source: object) -> "NanoGPTModelArgs":
+        """Args from GPTConfig fields read from `source` (named in errors), each field checked."""
+        unknown = fields.keys() - {field.name for field in dataclasses.fields(cls)}
+        if unknown:
+            raise NanoGPTTitanError(f"{source}: unknown model args {sorted(unknown)}; not a nanoGPT GPTConfig")
+        return cls(**fields)
+
+    @classmethod
     def from_json(cls, path: Path) -> "NanoGPTModelArgs":
         """Args saved by `to_json`, e.g. the `model_args.json` that `nanogpt-titan convert` writes."""
-        fields = json.loads(Path(path).read_text())
-        unknown = fields.keys() - cls().gpt_config().keys()
-        if unknown:
-            raise ValueError(f"{path}: unknown model args {sorted(unknown)}; not a nanoGPT model_args.json")
-        return cls(**fields)
+        return cls.from_fields(json.loads(Path(path).read_text()), path)
+
+    @staticmethod
+    def fields_from_hf_config(config: dict) -> dict:
+        """The GPTConfig fields a Hugging Face (or nanoGPT-style) config.json records."""
+        fields = {}
+        for arg, names in HF_CONFIG_NAMES.items():
+            present = [name for name in names if name in config]
+            if present:  # nanoGPT's own name first, then Hugging Face's
+                fields[arg] = config[present[0]]
+        return fields
 
     def to_json(self, path: Path) -> None:
         Path(path).write_text(json.dumps(self.gpt_config(), indent=2) + "\n")
 
     def update_from_config(self, job_config: JobConfig, **kwargs) -> None:
         """Take the vocabulary from the run's tokenizer; refuse contexts the model cannot hold."""
-        tokenizer_vocab = build_char_tokenizer(job_config).get_vocab_size()
-        if self.vocab_size not in (None, tokenizer_vocab):
-            raise ValueError(
-                f"the model's vocab_size={self.vocab_size} disagrees with the tokenizer's "
-                f"{tokenizer_vocab} characters of training.dataset_path="
-                f"{job_config.training.dataset_path!r}; train on the text the checkpoint was made from"
-            )
-        self.vocab_size = tokenizer_vocab
+        from nanogpt_titan.tokenizer import (
+            build_char_tokenizer,  # the run's, built once: the Trainer built it first
+        )
+
+        tokenizer = build_char_tokenizer(job_config)
+        if self.vocab_size is not None:
+            tokenizer.check_model_vocabulary(self.vocab_size, "the model", "train on the text the checkpoint was made from")
+        self.vocab_size = tokenizer.get_vocab_size()
         contexts = {"training.seq_len": job_config.training.seq_len}
         if job_config.validation.enable:
             contexts["validation.seq_len"] = job_config.validation.seq_len
         for setting, seq_len in contexts.items():
             if seq_len > self.block_size:
-                raise ValueError(
+                raise NanoGPTTitanError(
                     f"{setting}={seq_len} exceeds the model's block_size={self.block_size} "
                     f"(flavor {job_config.model.flavor!r}); set {setting} <= {self.block_size}"
                 )
@@ -94,9 +119,16 @@ class NanoGPTModelArgs(BaseModelArgs):
         return n_params, flops_per_token
 
 
+class UnknownFlavorError(NanoGPTTitanError, KeyError):
+    """A `--model.flavor` that names no flavor and no checkpoint folder (a KeyError for Mapping's sake)."""
+
+    __str__ = NanoGPTTitanError.__str__
+
+
 class NanoGPTFlavors(dict[str, NanoGPTModelArgs]):
-    """The registered flavors; `--model.flavor` may also name a converted checkpoint's folder
-    (or its `model_args.json`), so any checkpoint `nanogpt-titan convert` wrote can be trained on.
+    """The registered flavors; `--model.flavor` may also name a checkpoint's folder: one written by
+    `nanogpt-titan convert` (its `model_args.json`, or that file itself) or a Hugging Face GPT-2
+    folder (its `config.json`), so a checkpoint trains and validates as it is.
 
     Lookups return a copy: the Trainer's `update_from_config` must not rewrite the registry.
     """
@@ -105,10 +137,20 @@ class NanoGPTFlavors(dict[str, NanoGPTModelArgs]):
         if flavor in self.keys():
             return dataclasses.replace(super().__getitem__(flavor))
         path = Path(flavor).expanduser()
-        args_file = path / MODEL_ARGS_FILE if path.is_dir() else path
-        if args_file.name.endswith(".json") and args_file.is_file():
-            return NanoGPTModelArgs.from_json(args_file)
-        raise KeyError(
-            f"unknown nanogpt flavor {flavor!r}: use one of {sorted(self.keys())} or the folder "
-            f"of a checkpoint written by `nanogpt-titan convert` (it holds {MODEL_ARGS_FILE})"
+        if path.is_dir() and (path / MODEL_ARGS_FILE).is_file():
+            return NanoGPTModelArgs.from_json(path / MODEL_ARGS_FILE)
+        if path.is_dir() and (path / HF_CONFIG_FILE).is_file():
+            config = json.loads((path / HF_CONFIG_FILE).read_text())
+            return NanoGPTModelArgs.from_fields(NanoGPTModelArgs.fields_from_hf_config(config), path / HF_CONFIG_FILE)
+        if path.suffix == ".json" and path.is_file():
+            return NanoGPTModelArgs.from_json(path)
+        raise UnknownFlavorError(
+            f"unknown nanogpt flavor {flavor!r}: use one of {sorted(self.keys())}, the folder of a checkpoint "
+            f"written by `nanogpt-titan convert` (it holds {MODEL_ARGS_FILE}) or a Hugging Face GPT-2 folder"
         )
+
+    def get(self, flavor: str, default=None):
+        try:
+            return self[flavor]
+        except UnknownFlavorError:
+            return default

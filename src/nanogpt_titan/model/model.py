@@ -15,6 +15,7 @@ import torch.nn.functional as F
 from torch import nn
 from torchtitan.protocols.model import ModelProtocol
 
+from nanogpt_titan.errors import NanoGPTTitanError
 from nanogpt_titan.model.args import NanoGPTModelArgs
 
 INIT_STD = 0.02
@@ -113,7 +114,7 @@ class NanoGPT(ModelProtocol):
         """Token ids (batch, seq_len) -> logits (batch, seq_len, vocab_size)."""
         seq_len = tokens.shape[1]
         if seq_len > self.model_args.block_size:
-            raise ValueError(
+            raise NanoGPTTitanError(
                 f"sequence of {seq_len} tokens is longer than block_size={self.model_args.block_size}"
             )
         positions = torch.arange(seq_len, device=tokens.device)
