@@ -1,6 +1,6 @@
 #!/usr/bin/bash
 # Train nanoGPT through torchtitan's own entry point, in torchtitan's style:
-#   ./run_train.sh                                   # nanoGPT's CPU recipe (baby.toml)
+#   ./run_train.sh                                   # nanoGPT's CPU recipe (shakespeare_cpu.toml)
 #   CONFIG_FILE=<file.toml> NGPU=1 ./run_train.sh --training.steps 100
 # Extra arguments are forwarded to torchtitan as config overrides.
 set -euo pipefail
@@ -9,7 +9,7 @@ NGPU=${NGPU:-1}
 LOG_RANK=${LOG_RANK:-0}
 PYTHON=$(command -v python || command -v python3)  # CUDA images often have only python3
 CONFIG_DIR=$("${PYTHON}" -c "import importlib.util as u; print(u.find_spec('nanogpt_titan').submodule_search_locations[0])")/train_configs
-CONFIG_FILE=${CONFIG_FILE:-${CONFIG_DIR}/baby.toml}
+CONFIG_FILE=${CONFIG_FILE:-${CONFIG_DIR}/shakespeare_cpu.toml}
 
 PYTORCH_ALLOC_CONF="expandable_segments:True" \
 torchrun --nproc_per_node="${NGPU}" --rdzv_backend c10d --rdzv_endpoint="localhost:0" \

@@ -45,7 +45,7 @@ class Size:
 
 SIZE_PARAMS = [
     pytest.param(Size("debug_model.toml", rounds=5), id="debugmodel"),
-    pytest.param(Size("baby.toml", rounds=4), id="baby"),
+    pytest.param(Size("shakespeare_cpu.toml", rounds=4), id="shakespeare-cpu"),
     pytest.param(Size("mini-gpt.toml", rounds=5), id="mini-gpt", marks=[
         pytest.mark.gpu, pytest.mark.skipif(not CUDA, reason="mini-gpt is benchmarked on CUDA only"),
     ]),

@@ -96,7 +96,7 @@ def test_flavors_match_nanogpt():
         a = nanogpt_args[name]
         return a.n_layer, a.n_head, a.n_embd, a.block_size, a.dropout, a.bias
 
-    assert shape("baby") == (4, 4, 128, 64, 0.0, False)
+    assert shape("shakespeare-cpu") == (4, 4, 128, 64, 0.0, False)
     assert shape("mini-gpt") == (6, 6, 384, 256, 0.2, False)
     assert shape("gpt2") == (12, 12, 768, 1024, 0.0, True)
     assert shape("gpt2-medium") == (24, 16, 1024, 1024, 0.0, True)

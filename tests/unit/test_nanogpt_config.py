@@ -26,7 +26,7 @@ def setting(job_config, name: str):
 
 @pytest.mark.parametrize("toml, flavor, config", [
     ("mini-gpt.toml", "mini-gpt", SHAKESPEARE_CHAR),
-    ("baby.toml", "baby", CPU_RECIPE),
+    ("shakespeare_cpu.toml", "shakespeare-cpu", CPU_RECIPE),
 ])
 def test_shipped_configs_are_the_translation_of_nanogpts(parse_config, toml, flavor, config):
     job_config = parse_config(toml)

@@ -33,7 +33,7 @@ def test_every_trainable_param_in_exactly_one_group_decay_iff_matrix(optimizer_c
     "flavor, expected",
     [
         ("mini-gpt", [(26, 10_740_096, 0.1), (13, 4_992, 0.0)]),
-        ("baby", [(18, 802_944, 0.1), (9, 1_152, 0.0)]),
+        ("shakespeare-cpu", [(18, 802_944, 0.1), (9, 1_152, 0.0)]),
     ],
 )
 def test_nanogpt_group_counts(build_model, flavor, expected):

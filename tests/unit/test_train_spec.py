@@ -15,10 +15,10 @@ def test_train_spec_carries_nanogpt_components():
     assert spec.build_loss_fn is build_nanogpt_loss_fn
     assert spec.parallelize_fn is parallelize_nanogpt
     assert spec.pipelining_fn is None
-    assert set(spec.model_args) == {"debugmodel", "baby", "mini-gpt", "gpt2", "gpt2-medium", "gpt2-large", "gpt2-xl"}
+    assert set(spec.model_args) == {"debugmodel", "shakespeare-cpu", "mini-gpt", "gpt2", "gpt2-medium", "gpt2-large", "gpt2-xl"}
 
 
-@pytest.mark.parametrize("config", ["debug_model.toml", "baby.toml", "mini-gpt.toml"])
+@pytest.mark.parametrize("config", ["debug_model.toml", "shakespeare_cpu.toml", "mini-gpt.toml"])
 def test_shipped_configs_load_the_plugin(parse_config, config):
     job_config = parse_config(config)
     assert job_config.experimental.custom_import == "nanogpt_titan.plugin"
@@ -39,9 +39,9 @@ def test_mini_gpt_config_is_train_shakespeare_char(parse_config):
     assert c.compile.enable and c.debug.seed == 1337
 
 
-def test_baby_config_is_nanogpts_cpu_recipe(parse_config):
-    c = parse_config("baby.toml")
-    assert c.model.flavor == "baby"
+def test_shakespeare_cpu_config_is_nanogpts_cpu_recipe(parse_config):
+    c = parse_config("shakespeare_cpu.toml")
+    assert c.model.flavor == "shakespeare-cpu"
     assert (c.training.local_batch_size, c.training.seq_len, c.training.steps) == (12, 64, 2001)
     assert (c.lr_scheduler.warmup_steps, c.lr_scheduler.total_steps) == (100, 2000)
     assert (c.validation.freq, c.validation.steps) == (250, 20)
@@ -68,7 +68,7 @@ def test_unknown_flavor_lists_the_choices(tmp_path, monkeypatch, flavor):
         nanogpt_args[flavor]
     assert isinstance(raised.value, NanoGPTTitanError)
     message = str(raised.value)
-    assert f"unknown nanogpt flavor '{flavor}'" in message and "'baby', 'debugmodel'" in message
+    assert f"unknown nanogpt flavor '{flavor}'" in message and "'debugmodel', 'gpt2'" in message
     assert "model_args.json" in message and "Hugging Face GPT-2 folder" in message
     assert nanogpt_args.get(flavor) is None
 
@@ -84,3 +84,11 @@ def test_flavor_may_name_a_hugging_face_folder(tmp_path):
         '{"n_layer": 2, "n_head": 4, "n_embd": 32, "n_positions": 64, "vocab_size": 65, "resid_pdrop": 0.1}')
     assert nanogpt_args[str(tmp_path)] == NanoGPTModelArgs(
         n_layer=2, n_head=4, n_embd=32, block_size=64, vocab_size=65, dropout=0.1, bias=True)
+
+
+def test_the_old_flavor_name_still_works_with_a_warning(caplog):
+    import logging
+
+    with caplog.at_level(logging.WARNING):
+        assert nanogpt_args["baby"] == nanogpt_args["shakespeare-cpu"]
+    assert "flavor 'baby' is now called 'shakespeare-cpu'" in caplog.text

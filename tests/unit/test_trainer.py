@@ -130,7 +130,7 @@ def test_load_only_validation_of_a_converted_nanogpt_checkpoint(nanogpt_ckpt, tm
     (record,) = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
     model = read_checkpoint(dcp_folder).build_model()
     val = encoded_split(NanoGPTCharTokenizer(load_text()), "val")
-    direct = mean_loss(model, random_batches(val, 32, 12, 20, seed=1337))  # baby.toml: batch 12, 20 steps
+    direct = mean_loss(model, random_batches(val, 32, 12, 20, seed=1337))  # shakespeare_cpu.toml: batch 12, 20 steps
     assert abs(record["val_loss"] - direct) <= 1e-4
     assert not (out / "checkpoint").exists()  # load_only saves nothing
 

@@ -6,6 +6,7 @@ from pathlib import Path
 from torch import nn
 from torchtitan.config import JobConfig
 from torchtitan.protocols.model import BaseModelArgs
+from torchtitan.tools.logging import logger
 
 from nanogpt_titan.errors import NanoGPTTitanError
 
@@ -131,9 +132,17 @@ class NanoGPTFlavors(dict[str, NanoGPTModelArgs]):
     folder (its `config.json`), so a checkpoint trains and validates as it is.
 
     Lookups return a copy: the Trainer's `update_from_config` must not rewrite the registry.
+    A renamed flavor keeps working under its old name for one release, with a warning.
     """
 
+    def __init__(self, flavors: dict[str, NanoGPTModelArgs], renamed: dict[str, str] | None = None):
+        super().__init__(flavors)
+        self.renamed = renamed or {}
+
     def __getitem__(self, flavor: str) -> NanoGPTModelArgs:
+        if flavor in self.renamed:
+            logger.warning(f"flavor {flavor!r} is now called {self.renamed[flavor]!r}; the old name goes in the next release")
+            flavor = self.renamed[flavor]
         if flavor in self.keys():
             return dataclasses.replace(super().__getitem__(flavor))
         path = Path(flavor).expanduser()
