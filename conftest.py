@@ -167,6 +167,14 @@ def hf_oracle():
     return oracle_of
 
 
+@pytest.fixture(scope="session")
+def tiny_args():
+    """The smallest model with every part: one block, two heads, biases; block 8, vocabulary 11."""
+    from nanogpt_titan.model import NanoGPTModelArgs
+
+    return NanoGPTModelArgs(n_layer=1, n_head=2, n_embd=8, block_size=8, vocab_size=11)
+
+
 TINY_CHAR_MODEL = {"n_layer": 2, "n_head": 2, "n_embd": 32, "block_size": 32, "vocab_size": 65}
 
 
@@ -220,6 +228,14 @@ def parse_config():
         return ConfigManager().parse_args(args)
 
     return parse
+
+
+@pytest.fixture(scope="session")
+def cli():
+    """`nanogpt-titan ARGS...` in this process; returns its exit status."""
+    from nanogpt_titan.cli import main
+
+    return lambda *argv: main([str(arg) for arg in argv])
 
 
 @pytest.fixture(scope="session")

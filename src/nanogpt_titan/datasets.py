@@ -141,11 +141,12 @@ class RandomBlockTokenDataset(IterableDataset):
     dropout draws from: a resumed run then drops the same units as the uninterrupted one.
     """
 
-    def __init__(self, tokens: torch.Tensor, seq_len: int, batch_size: int, seed: int):
+    def __init__(self, tokens: torch.Tensor, seq_len: int, batch_size: int, seed: int,
+                 setting: str = "training.seq_len"):
         if len(tokens) <= seq_len:
             raise NanoGPTTitanError(
-                f"a split of {len(tokens)} tokens holds no window of seq_len={seq_len} "
-                "plus its shifted target; lower training.seq_len"
+                f"a split of {len(tokens)} tokens holds no window of {setting}={seq_len} plus its "
+                f"shifted target; lower {setting} or use a longer text"
             )
         self.tokens = tokens
         self.seq_len = seq_len

@@ -18,17 +18,22 @@ from nanogpt_titan.errors import NanoGPTTitanError
 Batch = tuple[torch.Tensor, torch.Tensor]
 
 
-def random_batches(tokens: torch.Tensor, block_size: int, batch_size: int, eval_iters: int, seed: int) -> Iterator[Batch]:
-    """nanoGPT's `get_batch` drawn `eval_iters` times from a generator seeded with `seed`."""
-    dataset = RandomBlockTokenDataset(tokens, block_size, batch_size, seed)
+def random_batches(
+    tokens: torch.Tensor, block_size: int, batch_size: int, eval_iters: int, seed: int, setting: str = "--block-size"
+) -> Iterator[Batch]:
+    """nanoGPT's `get_batch` drawn `eval_iters` times from a generator seeded with `seed`;
+    `setting` names the knob that sets `block_size`, for the error a too-short split gets."""
+    dataset = RandomBlockTokenDataset(tokens, block_size, batch_size, seed, setting)
     return ((inputs["input"], targets) for inputs, targets in islice(dataset, eval_iters))
 
 
-def window_batches(tokens: torch.Tensor, block_size: int, batch_size: int) -> Iterator[Batch]:
+def window_batches(tokens: torch.Tensor, block_size: int, batch_size: int, setting: str = "--block-size") -> Iterator[Batch]:
     """Every non-overlapping window `tokens[i*T : (i+1)*T]` whose shifted target fits."""
     n_windows = (len(tokens) - 1) // block_size
     if n_windows == 0:
-        raise NanoGPTTitanError(f"{len(tokens)} tokens hold no window of block_size={block_size} plus its target")
+        raise NanoGPTTitanError(
+            f"{len(tokens)} tokens hold no window of {setting}={block_size} plus its target; lower {setting}"
+        )
     covered = n_windows * block_size
     inputs = tokens[:covered].view(n_windows, block_size)
     targets = tokens[1 : covered + 1].view(n_windows, block_size)

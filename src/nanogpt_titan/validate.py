@@ -42,17 +42,21 @@ class NanoGPTValidator(BaseValidator):
         self.seed = run_seed(job_config)
         steps, freq = job_config.training.steps, job_config.validation.freq
         self.last_validation_step = max(1, steps - steps % freq)
+        for tokens in (val_tokens, train_tokens):
+            self.batches(tokens)  # a split too short for validation.seq_len is refused now, not mid-run
 
     def batches(self, tokens: torch.Tensor):
         validation = self.job_config.validation
-        return random_batches(tokens, validation.seq_len, validation.local_batch_size, validation.steps, self.seed)
+        return random_batches(
+            tokens, validation.seq_len, validation.local_batch_size, validation.steps, self.seed, "validation.seq_len"
+        )
 
     def validate(self, model_parts: list[nn.Module], step: int) -> None:
         (model,) = model_parts
         results = {"train_loss_estimate": mean_loss(model, self.batches(self.train_tokens), self.autocast)}
         if step == self.last_validation_step:
             validation = self.job_config.validation
-            windows = window_batches(self.val_tokens, validation.seq_len, validation.local_batch_size)
+            windows = window_batches(self.val_tokens, validation.seq_len, validation.local_batch_size, "validation.seq_len")
             results["val_loss_exact"] = mean_loss(model, windows, self.autocast)
         val_loss = mean_loss(model, self.batches(self.val_tokens), self.autocast)
         self.metrics_processor.log_validation(loss=val_loss, step=step, extra_metrics=results)

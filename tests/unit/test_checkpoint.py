@@ -7,17 +7,11 @@ from pathlib import Path
 
 import pytest
 import torch
-import torch.nn.functional as F
-from hypothesis import given
-from hypothesis import strategies as st
 from safetensors.torch import save_file
 
 from nanogpt_titan.checkpoint import read_checkpoint, to_nanogpt
-from nanogpt_titan.cli import main
-from nanogpt_titan.evaluate import mean_loss, random_batches, window_batches
 from nanogpt_titan.model import NanoGPTModelArgs
 from nanogpt_titan.optimizer import NanoGPTAdamW
-from nanogpt_titan.sample import generate
 
 transformers = pytest.importorskip("transformers")
 
@@ -29,14 +23,11 @@ def assert_same_weights(model, state_dict):
         assert torch.equal(state_dict[name], tensor), name
 
 
-def cli(*argv) -> int:
-    return main([str(arg) for arg in argv])
-
 
 # --- convert / export -------------------------------------------------------------------------
 
 
-def test_nanogpt_ckpt_converts_to_a_dcp_folder_with_its_args(nanogpt_ckpt, tmp_path, capsys):
+def test_nanogpt_ckpt_converts_to_a_dcp_folder_with_its_args(nanogpt_ckpt, tmp_path, capsys, cli):
     path, model = nanogpt_ckpt
     assert cli("convert", path, tmp_path / "dcp") == 0
     assert "--model.flavor" in capsys.readouterr().out
@@ -47,7 +38,7 @@ def test_nanogpt_ckpt_converts_to_a_dcp_folder_with_its_args(nanogpt_ckpt, tmp_p
     assert converted.state_dict["lm_head.weight"] is converted.state_dict["wte.weight"]
 
 
-def test_export_to_nanogpt_round_trips_every_tensor_and_claims_nothing_else(nanogpt_ckpt, tmp_path):
+def test_export_to_nanogpt_round_trips_every_tensor_and_claims_nothing_else(nanogpt_ckpt, tmp_path, cli):
     path, model = nanogpt_ckpt
     assert cli("convert", path, tmp_path / "dcp") == 0
     assert cli("export", tmp_path / "dcp", tmp_path / "out" / "ckpt.pt") == 0
@@ -61,7 +52,7 @@ def test_export_to_nanogpt_round_trips_every_tensor_and_claims_nothing_else(nano
     assert exported["config"] == {} and "optimizer" not in exported and exported["iter_num"] == 0
 
 
-def test_export_for_nanogpts_resume_carries_the_given_dataset_and_adamw(nanogpt_ckpt, tmp_path):
+def test_export_for_nanogpts_resume_carries_the_given_dataset_and_adamw(nanogpt_ckpt, tmp_path, cli):
     path, model = nanogpt_ckpt
     assert cli("export", path, tmp_path / "ckpt.pt", "--dataset", "shakespeare_char", "--adamw", 2e-3, 0.8, 0.95, 0.05) == 0
     exported = torch.load(tmp_path / "ckpt.pt", weights_only=True)
@@ -73,14 +64,14 @@ def test_export_for_nanogpts_resume_carries_the_given_dataset_and_adamw(nanogpt_
         (2e-3, (0.8, 0.95), 0.05), (2e-3, (0.8, 0.95), 0.0)]
 
 
-def test_export_options_of_a_ckpt_pt_are_refused_for_a_hugging_face_folder(nanogpt_ckpt, tmp_path, capsys):
+def test_export_options_of_a_ckpt_pt_are_refused_for_a_hugging_face_folder(nanogpt_ckpt, tmp_path, capsys, cli):
     path, _ = nanogpt_ckpt
     assert cli("export", path, tmp_path / "hf", "--dataset", "shakespeare_char") == 2
     assert "--dataset and --adamw describe a nanoGPT ckpt.pt" in capsys.readouterr().err
     assert not (tmp_path / "hf").exists()
 
 
-def test_hf_export_loads_in_transformers_and_computes_the_same_logits(nanogpt_ckpt, tmp_path):
+def test_hf_export_loads_in_transformers_and_computes_the_same_logits(nanogpt_ckpt, tmp_path, cli):
     path, model = nanogpt_ckpt
     assert cli("export", path, tmp_path / "hf") == 0
     hf_model = transformers.GPT2LMHeadModel.from_pretrained(tmp_path / "hf", attn_implementation="eager").eval()
@@ -89,7 +80,7 @@ def test_hf_export_loads_in_transformers_and_computes_the_same_logits(nanogpt_ck
         torch.testing.assert_close(hf_model(tokens).logits, model(tokens), atol=1e-5, rtol=0)
 
 
-def test_hf_gpt2_folder_converts_and_round_trips(tmp_path):
+def test_hf_gpt2_folder_converts_and_round_trips(tmp_path, cli):
     """transformers' own save (Conv1D layout, biases, head stored once) -> DCP -> HF again."""
     args = NanoGPTModelArgs(n_layer=2, n_head=4, n_embd=32, block_size=16, vocab_size=65, dropout=0.1)
     config = transformers.GPT2Config(
@@ -108,7 +99,7 @@ def test_hf_gpt2_folder_converts_and_round_trips(tmp_path):
         assert torch.equal(tensor, hf_model.state_dict()[name]), name
 
 
-def test_tanh_gelu_config_converts_with_a_note(tmp_path, capsys):
+def test_tanh_gelu_config_converts_with_a_note(tmp_path, capsys, cli):
     config = transformers.GPT2Config(vocab_size=65, n_positions=8, n_embd=16, n_layer=1, n_head=2)
     transformers.GPT2LMHeadModel(config).save_pretrained(tmp_path / "hf")
     assert cli("convert", tmp_path / "hf", tmp_path / "dcp") == 0
@@ -116,7 +107,7 @@ def test_tanh_gelu_config_converts_with_a_note(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("suffix", [".pt", ".safetensors"])
-def test_bare_state_dict_needs_the_head_count(random_model, tmp_path, capsys, suffix):
+def test_bare_state_dict_needs_the_head_count(random_model, tmp_path, capsys, suffix, cli):
     """Head stored once, no compile prefix: shapes give all but n_head."""
     model = random_model(NanoGPTModelArgs(n_layer=1, n_head=4, n_embd=16, block_size=8, vocab_size=65))
     weights = {k: v.clone() for k, v in to_nanogpt(model.state_dict()).items() if k != "lm_head.weight"}
@@ -130,7 +121,7 @@ def test_bare_state_dict_needs_the_head_count(random_model, tmp_path, capsys, su
 
 
 @pytest.mark.slow
-def test_trainer_checkpoint_reads_its_model_keys_only(run_trainer, tmp_path, capsys):
+def test_trainer_checkpoint_reads_its_model_keys_only(run_trainer, tmp_path, capsys, cli):
     run_trainer("debug_model.toml", "--training.steps", "2", "--checkpoint.enable", "--checkpoint.interval", "2",
                 "--validation.freq", "100", dump_folder=tmp_path / "run")
     step = tmp_path / "run" / "checkpoint" / "step-2"
@@ -192,7 +183,7 @@ BAD_CHECKPOINTS = {
 
 @pytest.mark.parametrize("command", ["convert", "export"])
 @pytest.mark.parametrize("spoil", BAD_CHECKPOINTS.values(), ids=BAD_CHECKPOINTS.keys())
-def test_bad_checkpoint_is_one_error_line_and_writes_nothing(nanogpt_ckpt, tmp_path, capsys, command, spoil):
+def test_bad_checkpoint_is_one_error_line_and_writes_nothing(nanogpt_ckpt, tmp_path, capsys, command, spoil, cli):
     path, _ = nanogpt_ckpt
     spoil_file, message = spoil
     spoil_file(path)
@@ -204,7 +195,7 @@ def test_bad_checkpoint_is_one_error_line_and_writes_nothing(nanogpt_ckpt, tmp_p
     assert sorted(tmp_path.rglob("*")) == before
 
 
-def test_trusted_pickle_loads_with_the_flag(nanogpt_ckpt, tmp_path):
+def test_trusted_pickle_loads_with_the_flag(nanogpt_ckpt, tmp_path, cli):
     path, model = nanogpt_ckpt
     pickled_object(path)
     assert cli("convert", path, tmp_path / "dcp", "--trust-pickle") == 0
@@ -212,12 +203,12 @@ def test_trusted_pickle_loads_with_the_flag(nanogpt_ckpt, tmp_path):
 
 
 @pytest.mark.parametrize("command", ["convert", "export", "evaluate", "sample"])
-def test_missing_source_is_named(tmp_path, capsys, command):
+def test_missing_source_is_named(tmp_path, capsys, command, cli):
     assert cli(command, tmp_path / "nowhere.pt", *(["dst"] if command in ("convert", "export") else [])) == 2
     assert "nowhere.pt: no such file or folder" in capsys.readouterr().err
 
 
-def test_existing_destination_is_never_overwritten(nanogpt_ckpt, tmp_path, capsys):
+def test_existing_destination_is_never_overwritten(nanogpt_ckpt, tmp_path, capsys, cli):
     path, _ = nanogpt_ckpt
     (tmp_path / "dcp").mkdir()
     (tmp_path / "dcp" / "mine.txt").write_text("keep")
@@ -226,123 +217,21 @@ def test_existing_destination_is_never_overwritten(nanogpt_ckpt, tmp_path, capsy
     assert [p.name for p in (tmp_path / "dcp").iterdir()] == ["mine.txt"]
 
 
-def test_folder_of_neither_kind_is_refused(tmp_path, capsys):
+def test_folder_of_neither_kind_is_refused(tmp_path, capsys, cli):
     (tmp_path / "empty").mkdir()
     assert cli("convert", tmp_path / "empty", tmp_path / "dcp") == 2
     assert "neither .metadata (a DCP checkpoint) nor config.json" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("command", ["evaluate", "sample"])
-def test_vocabulary_of_another_text_is_refused(nanogpt_ckpt, tmp_path, capsys, command):
+def test_vocabulary_of_another_text_is_refused(nanogpt_ckpt, tmp_path, capsys, command, cli):
     path, _ = nanogpt_ckpt
     (tmp_path / "other.txt").write_text("abc abc abc\n" * 100)
     assert cli(command, path, "--data", tmp_path / "other.txt") == 2
     assert "vocab_size=65 but the text's character vocabulary has 5" in capsys.readouterr().err
 
 
-# --- evaluate -----------------------------------------------------------------------------------
-
-
-@given(n_tokens=st.integers(2, 300), block_size=st.integers(1, 40), batch_size=st.integers(1, 9))
-def test_windows_tile_the_split_without_overlap(n_tokens, block_size, batch_size):
-    tokens = torch.arange(n_tokens)
-    if n_tokens - 1 < block_size:
-        with pytest.raises(ValueError, match="no window"):
-            window_batches(tokens, block_size, batch_size)
-        return
-    batches = list(window_batches(tokens, block_size, batch_size))
-    inputs = torch.cat([x for x, _ in batches])
-    targets = torch.cat([y for _, y in batches])
-    assert all(len(x) <= batch_size for x, _ in batches)
-    assert torch.equal(inputs.flatten(), tokens[: inputs.numel()])  # contiguous, from the first token
-    assert torch.equal(targets, inputs + 1)  # each target is the next token
-    assert n_tokens - 1 - inputs.numel() < block_size  # no further whole window fits
-
-
-def test_evaluate_prints_the_estimate_and_the_exact_loss(nanogpt_ckpt, char_tokenizer, capsys):
-    from nanogpt_titan.datasets import encoded_split
-
-    path, model = nanogpt_ckpt
-    assert cli("evaluate", path, "--eval-iters", 3, "--batch-size", 4, "--block-size", 16) == 0
-    estimate_line, exact_line = capsys.readouterr().out.splitlines()
-    val = encoded_split(char_tokenizer, "val")
-    with torch.no_grad():
-        estimate = torch.stack([F.cross_entropy(model(x).flatten(0, 1), y.flatten())
-                                for x, y in random_batches(val, 16, 4, 3, seed=1337)]).mean()
-        usable = (len(val) - 1) // 16 * 16
-        exact = F.cross_entropy(model(val[:usable].view(-1, 16)).flatten(0, 1), val[1 : usable + 1])
-    assert estimate_line == f"val loss {estimate:.4f}"
-    assert exact_line == f"exact val loss {exact:.4f} ({usable // 16} windows of 16 tokens)"
-
-
-def test_mean_loss_weighs_every_token_equally(random_model):
-    model = random_model(NanoGPTModelArgs(n_layer=1, n_head=1, n_embd=8, block_size=8, vocab_size=11))
-    tokens = torch.randint(0, 11, (5, 9))
-    uneven = [(tokens[:4, :-1], tokens[:4, 1:]), (tokens[4:, :-1], tokens[4:, 1:])]
-    with torch.no_grad():
-        expected = F.cross_entropy(model(tokens[:, :-1]).flatten(0, 1), tokens[:, 1:].flatten())
-    assert mean_loss(model, uneven) == pytest.approx(expected.item(), abs=1e-6)
-
-
-# --- sample -------------------------------------------------------------------------------------
-
-
-def test_sample_is_reproducible_by_seed(nanogpt_ckpt, capsys):
-    path, _ = nanogpt_ckpt
-
-    def sample(seed):
-        assert cli("sample", path, "--num-samples", 2, "--max-new-tokens", 30, "--seed", seed, "--start", "ROMEO:") == 0
-        return capsys.readouterr().out
-
-    first = sample(1)
-    assert first == sample(1) != sample(2)
-    assert first.count("---------------") == 2 and first.startswith("ROMEO:")
-
-
-def test_sample_reads_the_prompt_from_a_file(nanogpt_ckpt, tmp_path, capsys):
-    path, _ = nanogpt_ckpt
-    (tmp_path / "prompt.txt").write_text("JULIET:\n")
-    assert cli("sample", path, "--num-samples", 1, "--max-new-tokens", 5, "--start", f"FILE:{tmp_path / 'prompt.txt'}") == 0
-    assert capsys.readouterr().out.startswith("JULIET:\n")
-
-
-def test_top_1_sampling_is_greedy_over_a_cropped_context(random_model):
-    model = random_model(NanoGPTModelArgs(n_layer=1, n_head=2, n_embd=16, block_size=8, vocab_size=11))
-    ids = torch.randint(0, 11, (1, 20))  # longer than block_size: only the last 8 are seen
-    out = generate(model, ids, max_new_tokens=6, temperature=0.5, top_k=1)
-    expected = ids
-    with torch.no_grad():
-        for _ in range(6):
-            expected = torch.cat((expected, model(expected[:, -8:])[:, -1].argmax(-1, keepdim=True)), dim=1)
-    assert torch.equal(out, expected)
-
-
-def test_sampling_follows_the_softmax_of_the_logits(random_model):
-    """Top-k keeps the k likeliest tokens; their frequencies follow softmax(logits / T)."""
-    model = random_model(NanoGPTModelArgs(n_layer=1, n_head=1, n_embd=8, block_size=4, vocab_size=5))
-    ids = torch.zeros(4000, 1, dtype=torch.long)
-    drawn = generate(model, ids, 1, temperature=2.0, top_k=3, generator=torch.Generator().manual_seed(0))[:, -1]
-    with torch.no_grad():
-        logits = model(ids[:1])[0, -1] / 2.0
-    top3 = logits.topk(3).indices
-    expected = torch.zeros(5).index_put_((top3,), torch.softmax(logits[top3], 0))
-    assert set(drawn.tolist()) <= set(top3.tolist())
-    torch.testing.assert_close(torch.bincount(drawn, minlength=5) / 4000, expected, atol=0.03, rtol=0)
-
-
-@pytest.mark.parametrize("setting, value, message", [
-    ("temperature", 0.0, "temperature=0.0 must be > 0"),
-    ("top_k", 0, "top_k=0 must be >= 1"),
-    ("max_new_tokens", -1, "max_new_tokens=-1 must be >= 0"),
-])
-def test_bad_sampling_settings_are_refused(random_model, setting, value, message):
-    model = random_model(NanoGPTModelArgs(n_layer=1, n_head=1, n_embd=8, block_size=4, vocab_size=5))
-    settings = {"max_new_tokens": 1, "temperature": 1.0, "top_k": None, setting: value}
-    with pytest.raises(ValueError, match=message):
-        generate(model, torch.zeros(1, 1, dtype=torch.long), **settings)
-
-
-def test_nanogpt_pushed_to_the_hub_converts(nanogpt_ckpt, tmp_path):
+def test_nanogpt_pushed_to_the_hub_converts(nanogpt_ckpt, tmp_path, cli):
     """A folder like sosier/nanoGPT-shakespeare-char-tied-weights: nanoGPT's GPTConfig as
     config.json, nanoGPT's names in model.safetensors, the tied matrix stored once as lm_head."""
     _, model = nanogpt_ckpt
@@ -358,7 +247,7 @@ def test_nanogpt_pushed_to_the_hub_converts(nanogpt_ckpt, tmp_path):
 
 
 @pytest.mark.parametrize("damage", ["truncate the data file", "remove the metadata's data file"])
-def test_damaged_dcp_folder_is_one_error_line(nanogpt_ckpt, tmp_path, capsys, damage):
+def test_damaged_dcp_folder_is_one_error_line(nanogpt_ckpt, tmp_path, capsys, damage, cli):
     path, _ = nanogpt_ckpt
     assert cli("convert", path, tmp_path / "dcp") == 0
     capsys.readouterr()

@@ -44,14 +44,17 @@ def test_splits_come_from_the_configured_text(parse_config, tmp_path):
 
 
 def test_unknown_split_is_named():
-    with pytest.raises(ValueError, match="^split must be 'train' or 'val', got 'test'$"):
+    with pytest.raises(NanoGPTTitanError, match="'test'"):
         split_tokens(torch.arange(10), "test")
 
 
-def test_split_without_a_window_and_its_target_is_refused():
-    message = "a split of 8 tokens holds no window of seq_len=8 plus its shifted target; lower training.seq_len"
-    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
-        RandomBlockTokenDataset(torch.arange(8), seq_len=8, batch_size=1, seed=0)
+@pytest.mark.parametrize("setting", ["training.seq_len", "validation.seq_len", "--block-size"])
+def test_split_without_a_window_and_its_target_names_the_setting_to_lower(setting):
+    with pytest.raises(NanoGPTTitanError) as raised:
+        RandomBlockTokenDataset(torch.arange(8), seq_len=8, batch_size=1, seed=0, setting=setting)
+    assert "8 tokens" in str(raised.value) and f"{setting}=8" in str(raised.value)
+    assert f"lower {setting}" in str(raised.value)
+    RandomBlockTokenDataset(torch.arange(9), seq_len=8, batch_size=1, seed=0)  # one window and its target fit
 
 
 def test_validation_dataset_is_the_last_tenth(parse_config, char_tokenizer, shakespeare_text):

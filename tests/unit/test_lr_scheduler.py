@@ -1,10 +1,10 @@
-import re
 
 import pytest
 import torch
 from hypothesis import example, given
 from hypothesis import strategies as st
 
+from nanogpt_titan.errors import NanoGPTTitanError
 from nanogpt_titan.lr_scheduler import build_nanogpt_lr_schedulers, nanogpt_lr_factor
 
 
@@ -53,24 +53,20 @@ def test_horizon_does_not_follow_training_steps(parse_config):
 
 
 @pytest.mark.parametrize(
-    "overrides, message",
+    "overrides, facts",
     [
-        (["--lr_scheduler.decay_type", "linear"],
-         ("""nanoGPT's schedule is a cosine decay over the whole horizon: set lr_scheduler.decay_type = "cosine" """
-          """(got 'linear') and leave lr_scheduler.decay_ratio unset (got None)""")),
-        (["--lr_scheduler.decay_ratio", "0.5"],
-         ("""nanoGPT's schedule is a cosine decay over the whole horizon: set lr_scheduler.decay_type = "cosine" """
-          """(got 'cosine') and leave lr_scheduler.decay_ratio unset (got 0.5)""")),
-        (["--lr_scheduler.total_steps", "100"],
-         "lr_scheduler.total_steps=100 (lr_decay_iters) must exceed lr_scheduler.warmup_steps=100 (warmup_iters)"),
-        (["--lr_scheduler.min_lr_factor", "1.5"], "lr_scheduler.min_lr_factor=1.5 must be in [0, 1]"),
-        (["--lr_scheduler.min_lr_factor", "-0.1"], "lr_scheduler.min_lr_factor=-0.1 must be in [0, 1]"),
+        (["--lr_scheduler.decay_type", "linear"], ["lr_scheduler.decay_type", "'linear'", '"cosine"']),
+        (["--lr_scheduler.decay_ratio", "0.5"], ["lr_scheduler.decay_ratio", "0.5", "unset"]),
+        (["--lr_scheduler.total_steps", "100"], ["lr_scheduler.total_steps=100", "lr_scheduler.warmup_steps=100"]),
+        (["--lr_scheduler.min_lr_factor", "1.5"], ["lr_scheduler.min_lr_factor=1.5", "[0, 1]"]),
+        (["--lr_scheduler.min_lr_factor", "-0.1"], ["lr_scheduler.min_lr_factor=-0.1", "[0, 1]"]),
     ],
 )
-def test_settings_nanogpt_cannot_express_are_refused(parse_config, overrides, message):
+def test_settings_nanogpt_cannot_express_are_refused(parse_config, overrides, facts):
     job_config = parse_config("mini-gpt.toml", *overrides)
-    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+    with pytest.raises(NanoGPTTitanError) as raised:
         build_nanogpt_lr_schedulers(make_container(), job_config.lr_scheduler, 10)
+    assert all(fact in str(raised.value) for fact in facts), str(raised.value)
 
 
 @pytest.mark.parametrize("min_lr_factor", ["0.0", "1.0"])
@@ -82,7 +78,5 @@ def test_min_lr_factor_bounds_are_allowed(parse_config, min_lr_factor):
 def test_missing_horizon_is_refused(parse_config):
     job_config = parse_config("mini-gpt.toml")
     job_config.lr_scheduler.total_steps = None
-    message = ("lr_scheduler.total_steps is not set: it is nanoGPT's lr_decay_iters, the step after which the LR "
-               "stays at min_lr (the shakespeare-char config uses 5000)")
-    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+    with pytest.raises(NanoGPTTitanError, match="lr_scheduler.total_steps is not set: it is nanoGPT's lr_decay_iters"):
         build_nanogpt_lr_schedulers(make_container(), job_config.lr_scheduler, 10)

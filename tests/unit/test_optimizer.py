@@ -73,7 +73,7 @@ def test_implementation_setting_picks_the_kernel(parse_config, build_model, impl
 
 def test_early_step_in_backward_is_refused_by_name(parse_config):
     job_config = parse_config("debug_model.toml", "--optimizer.early_step_in_backward")
-    with pytest.raises(NanoGPTTitanError, match="^optimizer.early_step_in_backward is not supported with NanoGPTAdamW$"):
+    with pytest.raises(NanoGPTTitanError, match="optimizer.early_step_in_backward.*NanoGPTAdamW"):
         build_nanogpt_optimizers([nn.Linear(2, 2)], job_config.optimizer, parallel_dims=None)
 
 

@@ -4,16 +4,14 @@ import pytest
 import torch
 
 from nanogpt_titan.cli import main
-from nanogpt_titan.model import NanoGPTModelArgs
 from nanogpt_titan.model.state_dict_adapter import NanoGPTStateDictAdapter
 
 transformers = pytest.importorskip("transformers")
 
 
-def test_to_hf_stores_the_tied_head_once_and_from_hf_restores_both_names(random_model):
-    args = NanoGPTModelArgs(n_layer=1, n_head=2, n_embd=8, block_size=4, vocab_size=11)
-    state_dict = random_model(args).state_dict()
-    adapter = NanoGPTStateDictAdapter(args, hf_assets_path=None)
+def test_to_hf_stores_the_tied_head_once_and_from_hf_restores_both_names(random_model, tiny_args):
+    state_dict = random_model(tiny_args).state_dict()
+    adapter = NanoGPTStateDictAdapter(tiny_args, hf_assets_path=None)
     hf = adapter.to_hf(state_dict)
     assert "lm_head.weight" not in hf and hf["transformer.h.0.attn.c_attn.weight"].shape == (8, 24)  # Conv1D
     restored = adapter.from_hf(hf)
