@@ -87,12 +87,13 @@ def _evaluate(args: argparse.Namespace) -> None:
     from nanogpt_titan.datasets import encoded_split
     from nanogpt_titan.evaluate import mean_loss, random_batches, window_batches
 
+    device = _device(args.device)  # before the read: a bad device fails fast
     checkpoint = _read(args)
     block_size = args.block_size or checkpoint.args.block_size
     if not 0 < block_size <= checkpoint.args.block_size:
         raise NanoGPTTitanError(f"--block-size {block_size} must be in [1, {checkpoint.args.block_size}] (the model's block_size)")
     tokens = encoded_split(_tokenizer(args, checkpoint), "val", args.data)
-    model = checkpoint.build_model(args.device)
+    model = checkpoint.build_model(device)
     estimate = random_batches(tokens, block_size, args.batch_size, args.eval_iters, args.seed)
     print(f"val loss {mean_loss(model, _progress(estimate, args.eval_iters, 'estimate')):.4f}")
     windows = list(window_batches(tokens, block_size, args.batch_size))  # views of the split: cheap
@@ -106,18 +107,32 @@ def _sample(args: argparse.Namespace) -> None:
 
     from nanogpt_titan.sample import generate
 
+    device = _device(args.device)  # before the read: a bad device fails fast
     checkpoint = _read(args)
     tokenizer = _tokenizer(args, checkpoint)
     start = Path(args.start[5:]).read_text(encoding="utf-8") if args.start.startswith("FILE:") else args.start
     if not start:
         raise NanoGPTTitanError("--start is empty; give at least one character of context (nanoGPT's default is a newline)")
-    model = checkpoint.build_model(args.device)
-    generator = torch.Generator(device=args.device).manual_seed(args.seed)
-    context = torch.tensor([tokenizer.encode(start)], device=args.device)
+    model = checkpoint.build_model(device)
+    generator = torch.Generator(device=device).manual_seed(args.seed)
+    context = torch.tensor([tokenizer.encode(start)], device=device)
     for _ in range(args.num_samples):
         ids = generate(model, context, args.max_new_tokens, args.temperature, args.top_k, generator)
         print(tokenizer.decode(ids[0].tolist()))
         print("---------------")
+
+
+def _device(name: str):
+    """The torch device `--device` names, refused in one line if this machine has none such."""
+    import torch
+
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        raise NanoGPTTitanError(f"--device {name!r} is not a torch device; use cpu, cuda or cuda:N") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise NanoGPTTitanError(f"--device {name}: this machine has no CUDA device; use --device cpu")
+    return device
 
 
 def _positive_int(text: str) -> int:
@@ -198,4 +213,7 @@ def main(argv: list[str] | None = None) -> int:
     except (NanoGPTTitanError, OSError) as error:  # anything else is a bug: its traceback stays
         print(f"nanogpt-titan {args.command}: error: {error}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:  # every writer leaves nothing behind when interrupted
+        print(f"nanogpt-titan {args.command}: interrupted, nothing written", file=sys.stderr)
+        return 130
     return 0

@@ -1,5 +1,7 @@
 """nanoGPT's `sample.py`: autoregressive sampling with temperature and top-k."""
 
+import math
+
 import torch
 from torch import nn
 
@@ -19,8 +21,8 @@ def generate(
 
     The context fed to the model is cropped to its last `block_size` tokens, as in nanoGPT.
     """
-    if temperature <= 0:
-        raise NanoGPTTitanError(f"temperature={temperature} must be > 0 (lower is more conservative, e.g. 0.8)")
+    if not 0 < temperature < math.inf:  # NaN fails this too
+        raise NanoGPTTitanError(f"temperature={temperature} must be a finite number > 0 (lower is more conservative, e.g. 0.8)")
     if top_k is not None and top_k < 1:
         raise NanoGPTTitanError(f"top_k={top_k} must be >= 1, or None to sample from the whole vocabulary")
     if max_new_tokens < 0:

@@ -51,7 +51,7 @@ def test_sampling_follows_the_softmax_of_the_logits(random_model):
 
 
 @pytest.mark.parametrize("setting, value, message", [
-    ("temperature", 0.0, "temperature=0.0 must be > 0"),
+    ("temperature", 0.0, "temperature=0.0 must be a finite number > 0"),
     ("top_k", 0, "top_k=0 must be >= 1"),
     ("max_new_tokens", -1, "max_new_tokens=-1 must be >= 0"),
 ])
