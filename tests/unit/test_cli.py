@@ -18,6 +18,7 @@ def test_an_argument_error_is_one_usage_line_and_exit_2():
     assert result.stderr.splitlines()[-1] == "nanogpt-titan sample: error: the following arguments are required: src"
 
 
+@pytest.mark.parametrize("nanogpt_ckpt", [False], indirect=True)
 @pytest.mark.parametrize("command", ["evaluate", "sample"])
 @pytest.mark.parametrize("device, fact", [("bogus", "--device 'bogus' is not a torch device"),
                                           ("cuda", "--device cuda: this machine has no CUDA device")])
@@ -31,6 +32,7 @@ def test_a_device_this_machine_lacks_is_one_line(cli, nanogpt_ckpt, capsys, monk
     assert error.startswith(f"nanogpt-titan {command}: error: ") and fact in error
 
 
+@pytest.mark.parametrize("nanogpt_ckpt", [False], indirect=True)
 @pytest.mark.parametrize("temperature", ["nan", "inf", "0", "-1"])
 def test_a_temperature_that_is_no_positive_number_is_one_line(cli, nanogpt_ckpt, capsys, temperature):
     path, _ = nanogpt_ckpt
@@ -39,6 +41,7 @@ def test_a_temperature_that_is_no_positive_number_is_one_line(cli, nanogpt_ckpt,
     assert f"temperature={float(temperature)} must be a finite number > 0" in error
 
 
+@pytest.mark.parametrize("nanogpt_ckpt", [False], indirect=True)
 def test_ctrl_c_says_nothing_was_written_and_exits_130(cli, nanogpt_ckpt, tmp_path, capsys, monkeypatch):
     from nanogpt_titan.checkpoint import write
 

@@ -158,3 +158,14 @@ def test_model_args_json_round_trip_and_unknown_fields(tmp_path):
     (tmp_path / "bad.json").write_text('{"n_layer": 2, "n_kv_heads": 1}')
     with pytest.raises(ValueError, match=r"unknown model args \['n_kv_heads'\]"):
         NanoGPTModelArgs.from_json(tmp_path / "bad.json")
+
+
+def test_model_args_do_not_load_the_data_layer():
+    """Building (or reading) model args never finds, downloads or reads the text."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from nanogpt_titan.model import NanoGPTModelArgs; NanoGPTModelArgs(); "
+            "print(sorted(m for m in sys.modules if m in ('nanogpt_titan.datasets', 'nanogpt_titan.tokenizer')))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.stdout.strip() == "[]", result.stderr

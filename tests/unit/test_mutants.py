@@ -11,6 +11,7 @@ import os
 import subprocess
 import sys
 import types
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -232,7 +233,9 @@ MUTANTS = {mutant.__name__: mutant for mutant in ORACLES}
 
 def run_oracles(repo_root: Path, tests: list[str], mutant: str | None = None) -> subprocess.CompletedProcess:
     # A killed mutant needs one failing example, not the smallest: no shrinking (conftest's profile).
-    env = {key: value for key, value in os.environ.items() if key != MUTANT_ENV_VAR} | {"HYPOTHESIS_PROFILE": "ci-no-shrink"}
+    # One OpenMP thread: two of these processes share the machine's cores.
+    env = {key: value for key, value in os.environ.items() if key != MUTANT_ENV_VAR}
+    env |= {"HYPOTHESIS_PROFILE": "ci-no-shrink", "OMP_NUM_THREADS": "1"}
     if mutant:
         env[MUTANT_ENV_VAR] = mutant
     return subprocess.run(
@@ -241,12 +244,23 @@ def run_oracles(repo_root: Path, tests: list[str], mutant: str | None = None) ->
     )
 
 
-def test_the_oracles_pass_on_the_library(repo_root):
-    result = run_oracles(repo_root, sorted({test for tests in ORACLES.values() for test in tests}))
+@pytest.fixture(scope="module")
+def oracle_runs(repo_root):
+    """The oracles' runs, on the library (key None) and under each mutant, two processes at a time."""
+    all_oracles = sorted({test for tests in ORACLES.values() for test in tests})
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        runs = {None: pool.submit(run_oracles, repo_root, all_oracles)}
+        runs |= {mutant.__name__: pool.submit(run_oracles, repo_root, tests, mutant.__name__)
+                 for mutant, tests in ORACLES.items()}
+        yield runs
+
+
+def test_the_oracles_pass_on_the_library(oracle_runs):
+    result = oracle_runs[None].result()
     assert result.returncode == 0, result.stdout[-3000:]
 
 
 @pytest.mark.parametrize("mutant", ORACLES, ids=lambda mutant: mutant.__name__)
-def test_an_oracle_fails_under_the_mutant(repo_root, mutant):
-    result = run_oracles(repo_root, ORACLES[mutant], mutant.__name__)
+def test_an_oracle_fails_under_the_mutant(oracle_runs, mutant):
+    result = oracle_runs[mutant.__name__].result()
     assert result.returncode == pytest.ExitCode.TESTS_FAILED, f"{mutant.__doc__}\n{result.stdout[-3000:]}"

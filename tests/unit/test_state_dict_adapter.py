@@ -35,3 +35,19 @@ def test_an_hf_folder_trains_and_validates_as_its_dcp_conversion(run_trainer, tm
                               str(dcp), *load_only, dump_folder=tmp_path / "from_dcp")
     for key in ("loss", "val_loss", "val_loss_exact"):
         assert from_hf[key] == from_dcp[key], key
+
+
+@pytest.mark.slow
+def test_a_run_ends_with_its_weights_in_hugging_face_layout(make_trainer, tmp_path):
+    """`--checkpoint.last_save_in_hf`: the last save is GPT-2's names and Conv1D layout, head stored once."""
+    from safetensors.torch import load_file
+
+    trainer = make_trainer("debug_model.toml", "--training.steps", "2", "--validation.no-enable", "--checkpoint.enable",
+                           "--checkpoint.last_save_model_only", "--checkpoint.last_save_in_hf", dump_folder=tmp_path / "run")
+    trainer.train()
+    (model,) = trainer.model_parts
+    expected = NanoGPTStateDictAdapter(model.model_args, hf_assets_path=None).to_hf(model.state_dict())
+    (saved_file,) = (tmp_path / "run" / "checkpoint" / "step-2").glob("*.safetensors")
+    saved = load_file(saved_file)
+    assert saved.keys() == expected.keys() and "lm_head.weight" not in saved
+    assert all(torch.equal(saved[name], tensor) for name, tensor in expected.items())

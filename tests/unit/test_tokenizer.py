@@ -52,3 +52,11 @@ def test_builder_reads_the_configured_text(parse_config, tmp_path):
     (tmp_path / "text.txt").write_text("to be or not to be\n")
     tokenizer = build_char_tokenizer(parse_config("debug_model.toml", "--training.dataset_path", str(tmp_path / "text.txt")))
     assert tokenizer.chars == sorted(set("to be or not to be\n"))
+
+
+def test_a_run_builds_its_tokenizer_once(parse_config):
+    """The Trainer builds the tokenizer, then the model args ask for it again: one build, one read."""
+    from nanogpt_titan.tokenizer import build_char_tokenizer
+
+    job_config = parse_config("debug_model.toml")
+    assert build_char_tokenizer(job_config) is build_char_tokenizer(job_config)

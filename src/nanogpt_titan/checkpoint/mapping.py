@@ -66,5 +66,6 @@ def from_hf_gpt2(state_dict: StateDict) -> StateDict:
 
 
 def to_hf_gpt2(state_dict: StateDict) -> StateDict:
-    """Our state dict -> Hugging Face `GPT2LMHeadModel` names and Conv1D layout."""
-    return _transpose_conv1d(to_nanogpt(state_dict))
+    """Our state dict -> Hugging Face `GPT2LMHeadModel` names and Conv1D layout, each tensor
+    contiguous (as safetensors stores them)."""
+    return {name: tensor.contiguous() for name, tensor in _transpose_conv1d(to_nanogpt(state_dict)).items()}

@@ -99,8 +99,7 @@ def write_hf(checkpoint: Checkpoint, destination: Path) -> None:
     }
 
     with written_atomically(destination, is_dir=True) as folder:
-        hf = {name: t.contiguous() for name, t in to_hf_gpt2(tensors).items()}
-        save_file(hf, folder / "model.safetensors", metadata={"format": "pt"})
+        save_file(to_hf_gpt2(tensors), folder / "model.safetensors", metadata={"format": "pt"})
         (folder / "config.json").write_text(json.dumps(config, indent=2) + "\n")
 
 
