@@ -72,7 +72,7 @@ def device_peak_flops() -> float:
 
 
 def compute_dtype(job_config) -> torch.dtype:
-    """The Trainer's: autocast to `mixed_precision_param` on CUDA; a CPU run stays fp32 (cpu_host)."""
+    """The Trainer's: autocast to `mixed_precision_param` on CUDA; a CPU run stays fp32 (nanogpt_titan.plugin)."""
     return TORCH_DTYPE_MAP[job_config.training.mixed_precision_param] if CUDA else torch.float32
 
 
