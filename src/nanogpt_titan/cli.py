@@ -64,13 +64,18 @@ def _export(args: argparse.Namespace) -> None:
     print(f"wrote {kind} {args.dst}", file=sys.stderr)
 
 
-def _tokenizer(args: argparse.Namespace, checkpoint):
+def _tokenizer(args: argparse.Namespace, checkpoint, needs_text: bool):
+    """The text's tokenizer, checked against the checkpoint's vocabulary; without --data, a
+    command that needs no text (sample) takes the vocabulary the checkpoint records."""
     from nanogpt_titan.datasets import load_text
     from nanogpt_titan.tokenizer import NanoGPTCharTokenizer
 
+    if not needs_text and args.data is None and checkpoint.vocabulary is not None:
+        return NanoGPTCharTokenizer("".join(checkpoint.vocabulary))
     tokenizer = NanoGPTCharTokenizer(load_text(args.data))
     tokenizer.check_model_vocabulary(
-        checkpoint.args.vocab_size, checkpoint.source, "pass --data with the text the model was trained on"
+        checkpoint.args.vocab_size, checkpoint.vocabulary, checkpoint.source,
+        "pass --data with the text the model was trained on",
     )
     return tokenizer
 
@@ -92,7 +97,7 @@ def _evaluate(args: argparse.Namespace) -> None:
     block_size = args.block_size or checkpoint.args.block_size
     if not 0 < block_size <= checkpoint.args.block_size:
         raise NanoGPTTitanError(f"--block-size {block_size} must be in [1, {checkpoint.args.block_size}] (the model's block_size)")
-    tokens = encoded_split(_tokenizer(args, checkpoint), "val", args.data)
+    tokens = encoded_split(_tokenizer(args, checkpoint, needs_text=True), "val", args.data)
     model = checkpoint.build_model(device)
     estimate = random_batches(tokens, block_size, args.batch_size, args.eval_iters, args.seed)
     print(f"val loss {mean_loss(model, _progress(estimate, args.eval_iters, 'estimate')):.4f}")
@@ -109,7 +114,7 @@ def _sample(args: argparse.Namespace) -> None:
 
     device = _device(args.device)  # before the read: a bad device fails fast
     checkpoint = _read(args)
-    tokenizer = _tokenizer(args, checkpoint)
+    tokenizer = _tokenizer(args, checkpoint, needs_text=False)
     start = Path(args.start[5:]).read_text(encoding="utf-8") if args.start.startswith("FILE:") else args.start
     if not start:
         raise NanoGPTTitanError("--start is empty; give at least one character of context (nanoGPT's default is a newline)")
@@ -152,7 +157,8 @@ def _add_source(parser: argparse.ArgumentParser) -> None:
 
 
 def _add_data_and_device(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--data", help="the training text (default: $NANOGPT_TITAN_DATA, else the downloaded tiny Shakespeare)")
+    parser.add_argument("--data", help="the training text (default: $NANOGPT_TITAN_DATA, else the downloaded tiny "
+                        "Shakespeare); sample needs none when the checkpoint records its vocabulary")
     parser.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda")
     parser.add_argument("--seed", type=int, default=1337)
 

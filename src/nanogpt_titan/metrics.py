@@ -25,8 +25,11 @@ from torchtitan.config import JobConfig
 from torchtitan.distributed import ParallelDims
 from torchtitan.tools.logging import logger
 
+from nanogpt_titan.checkpoint.write import write_vocabulary
 from nanogpt_titan.errors import NanoGPTTitanError
 from nanogpt_titan.loss import STEP_LOSS
+from nanogpt_titan.model.args import MODEL_ARGS_FILE, NanoGPTModelArgs
+from nanogpt_titan.tokenizer import build_char_tokenizer
 
 METRICS_FILE = "metrics.jsonl"
 # torchtitan's metric names -> metrics.jsonl's; validation extras keep their own names.
@@ -119,6 +122,7 @@ class NanoGPTMetricsProcessor(MetricsProcessor):
         self.unread_losses: dict[int, torch.Tensor] = {}
         self.steps_since_last_log = 0
         self.step_lr: float | None = None
+        self.validations: dict[int, tuple[float, float | None]] = {}  # step -> (val loss, exact val loss)
         STEP_LOSS.reset()
 
     @property
@@ -154,6 +158,7 @@ class NanoGPTMetricsProcessor(MetricsProcessor):
     def log_validation(self, loss: float, step: int, extra_metrics=None):
         super().log_validation(loss, step, extra_metrics)
         self.steps_since_last_log = 0  # torchtitan restarts its throughput window here
+        self.validations[step] = (loss, (extra_metrics or {}).get("val_loss_exact"))
 
     def read_losses(self) -> None:
         """Every collected step's loss, read from the device in one copy."""
@@ -167,9 +172,35 @@ class NanoGPTMetricsProcessor(MetricsProcessor):
     def close(self):
         self.read_losses()  # a run may end between two logging steps
         super().close()
+        if torch.distributed.get_rank() == 0:
+            logger.info(self.summary())
+
+    def summary(self) -> str:
+        """The run in a few lines: its validation losses, where its records are, what to run next."""
+        dump_folder = Path(self.job_config.job.dump_folder)
+        lines = [f"metrics: {dump_folder / METRICS_FILE}"]
+        if self.validations:
+            last, best = max(self.validations), min(self.validations, key=lambda step: self.validations[step][0])
+            final_loss, exact = self.validations[last]
+            lines.insert(0, f"val loss: final {final_loss:.4f} at step {last}"
+                         + ("" if exact is None else f" (exact {exact:.4f})")
+                         + f", best {self.validations[best][0]:.4f} at step {best}")
+        checkpoint = self.job_config.checkpoint
+        if checkpoint.enable and not checkpoint.load_only:
+            lines += [f"checkpoints: {dump_folder / checkpoint.folder}",
+                      f"sample the model: nanogpt-titan sample {dump_folder}"]
+        return "Run summary:\n  " + "\n  ".join(lines)
 
 
 def build_nanogpt_metrics_processor(
-    job_config: JobConfig, parallel_dims: ParallelDims, model_args=None, tag: str | None = None
+    job_config: JobConfig, parallel_dims: ParallelDims, model_args: NanoGPTModelArgs, tag: str | None = None
 ) -> NanoGPTMetricsProcessor:
+    """The TrainSpec's metrics builder. It also records, beside the run's metrics, what its
+    checkpoints' tensors cannot say: the model args and the vocabulary (`nanogpt-titan sample
+    RUN_FOLDER` and `evaluate RUN_FOLDER` read them)."""
+    if torch.distributed.get_rank() == 0:
+        dump_folder = Path(job_config.job.dump_folder)
+        dump_folder.mkdir(parents=True, exist_ok=True)
+        model_args.to_json(dump_folder / MODEL_ARGS_FILE)
+        write_vocabulary(dump_folder, build_char_tokenizer(job_config).chars)
     return NanoGPTMetricsProcessor(job_config, parallel_dims, tag)

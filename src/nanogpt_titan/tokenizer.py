@@ -42,8 +42,15 @@ class NanoGPTCharTokenizer(BaseTokenizer):
     def get_vocab_size(self) -> int:
         return len(self.chars)
 
-    def check_model_vocabulary(self, vocab_size: int, model: str, fix: str) -> None:
-        """Refuse a model whose vocabulary is not this text's: its ids would mean other characters."""
+    def check_model_vocabulary(self, vocab_size: int, vocabulary: list[str] | None, model: str, fix: str) -> None:
+        """Refuse a model whose vocabulary is not this text's: its ids would mean other characters.
+        `vocabulary`, the model's characters when recorded, is compared character for character."""
+        if vocabulary is not None and vocabulary != self.chars:
+            only_model, only_text = sorted(set(vocabulary) - set(self.chars)), sorted(set(self.chars) - set(vocabulary))
+            raise NanoGPTTitanError(
+                f"{model} was trained on other characters than the text's: only the model has "
+                f"{''.join(only_model)!r}, only the text has {''.join(only_text)!r}; {fix}"
+            )
         if vocab_size != len(self.chars):
             raise NanoGPTTitanError(
                 f"{model} has vocab_size={vocab_size} but the text's character vocabulary has "

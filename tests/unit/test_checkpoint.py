@@ -2,6 +2,7 @@
 
 import argparse
 import json
+import pickle
 import re
 from pathlib import Path
 
@@ -278,3 +279,28 @@ def test_interrupted_write_leaves_nothing(nanogpt_ckpt, tmp_path, monkeypatch):
     with pytest.raises(KeyboardInterrupt):
         write.export(checkpoint, tmp_path / "ckpt.pt")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["nanogpt"]
+
+
+def test_the_vocabulary_of_a_nanogpt_meta_pkl_travels_with_the_conversion(nanogpt_ckpt, tmp_path, cli, capsys,
+                                                                         char_tokenizer):
+    """A text of as many characters, but other ones, would give a meaningless loss: it is refused."""
+    path, _ = nanogpt_ckpt
+    meta = {"vocab_size": 65, "itos": dict(enumerate(char_tokenizer.chars)),
+            "stoi": {char: i for i, char in enumerate(char_tokenizer.chars)}}
+    (path.parent / "meta.pkl").write_bytes(pickle.dumps(meta))
+    assert cli("convert", path, tmp_path / "dcp") == 0
+    assert read_checkpoint(tmp_path / "dcp").vocabulary == char_tokenizer.chars
+    (tmp_path / "other.txt").write_text("".join(chr(0x3B1 + i) for i in range(64)) + "\n")  # 65 characters
+    capsys.readouterr()
+    assert cli("evaluate", tmp_path / "dcp", "--data", tmp_path / "other.txt") == 2
+    (error,) = [line for line in capsys.readouterr().err.splitlines() if "error" in line]
+    assert "was trained on other characters than the text's" in error
+    assert "only the model has " in error and "!$&" in error and "only the text has 'αβγ" in error
+
+
+def test_a_meta_pkl_holding_objects_is_refused_unpickled(nanogpt_ckpt, cli, tmp_path, capsys):
+    path, _ = nanogpt_ckpt
+    (path.parent / "meta.pkl").write_bytes(pickle.dumps({"itos": argparse.Namespace()}))
+    assert cli("convert", path, tmp_path / "dcp") == 2
+    assert "meta.pkl is not a nanoGPT meta.pkl" in capsys.readouterr().err
+    assert not (tmp_path / "dcp").exists()

@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -61,6 +62,28 @@ def test_device_values_are_read_once_per_logging_step(run_trainer, tmp_path, mon
         return len(reads)
 
     assert syncs(20, 10) == syncs(40, 20) < syncs(20, 1)
+
+
+@pytest.mark.slow
+def test_train_then_sample_and_evaluate_the_run_folder(run_trainer, tmp_path, cli, capsys, caplog):
+    """nanoGPT's train-then-sample.py, here: the run folder holds a checkpoint with its model args
+    and vocabulary, so the commands need no --n-head and sample needs no text."""
+    import logging
+
+    run = tmp_path / "run"
+    with caplog.at_level(logging.INFO):
+        run_trainer("debug_model.toml", "--training.steps", "4", "--validation.freq", "2", dump_folder=run)
+    assert "Run summary:" in caplog.text and f"sample the model: nanogpt-titan sample {run}" in caplog.text
+    assert re.search(r"val loss: final \d\.\d{4} at step 4 \(exact \d\.\d{4}\), best \d\.\d{4} at step \d", caplog.text)
+    assert [p.name for p in (run / "checkpoint").iterdir()] == ["step-4"]  # debug_model.toml saves every 50 and last
+    capsys.readouterr()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("NANOGPT_TITAN_DATA", str(tmp_path / "no-such-text.txt"))  # sample reads the recorded vocabulary
+        assert cli("sample", run, "--num-samples", 1, "--max-new-tokens", 20, "--start", "ROMEO:") == 0
+    out = capsys.readouterr()
+    assert out.out.startswith("ROMEO:") and "step-4" in out.err
+    assert cli("evaluate", run, "--eval-iters", 2, "--batch-size", 4) == 0
+    assert "exact val loss" in capsys.readouterr().out
 
 
 @pytest.mark.slow

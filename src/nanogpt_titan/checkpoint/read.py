@@ -2,13 +2,15 @@
 
 | SRC                                              | model args from            |
 |--------------------------------------------------|----------------------------|
+| a training run's dump folder (its latest step)    | the run's `model_args.json`|
 | DCP folder (`.metadata`; ours or a Trainer's)     | `model_args.json`, shapes  |
 | Hugging Face folder (`config.json` + weights)    | `config.json`, shapes      |
 | nanoGPT `ckpt.pt` (a dict with `model`, ...)     | its `model_args`           |
 | bare state dict (`.pt`/`.bin`/`.safetensors`)   | shapes                     |
 
 Shapes give everything but the head count, which the caller passes as `n_head` when the
-source does not record it.
+source does not record it. A char model's vocabulary comes from `vocabulary.json` beside the
+model args (our checkpoints and runs write it) or from a nanoGPT `meta.pkl` beside a `ckpt.pt`.
 """
 
 import json
@@ -29,9 +31,11 @@ from torch.distributed.checkpoint.api import CheckpointException
 from nanogpt_titan.checkpoint.mapping import StateDict, from_hf_gpt2, from_nanogpt
 from nanogpt_titan.errors import NanoGPTTitanError
 from nanogpt_titan.model import NanoGPT, NanoGPTModelArgs
-from nanogpt_titan.model.args import HF_CONFIG_FILE, MODEL_ARGS_FILE
+from nanogpt_titan.model.args import HF_CONFIG_FILE, MODEL_ARGS_FILE, VOCABULARY_FILE
 
 HF_WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
+RUN_CHECKPOINTS = "checkpoint"  # torchtitan's checkpoint.folder inside a run's dump folder
+NANOGPT_META_FILE = "meta.pkl"
 MODEL_KEY_ROOTS = ("wte.", "wpe.", "layers.", "ln_f.", "lm_head.")
 LISTED_KEYS = 8
 
@@ -46,6 +50,7 @@ class Checkpoint:
     state_dict: StateDict  # our names, both tied names, float32
     source: str  # what was read, for messages
     notes: list[str] = field(default_factory=list)  # caveats the user should see
+    vocabulary: list[str] | None = None  # a char model's characters in id order, when recorded
 
     def build_model(self, device: str | torch.device = "cpu") -> NanoGPT:
         """The model with these weights, in eval mode."""
@@ -69,6 +74,8 @@ def read_checkpoint(path: str | Path, n_head: int | None = None, trust_pickle: b
     if not path.exists():
         raise CheckpointError(f"{path}: no such file or folder")
     if path.is_dir():
+        if (path / RUN_CHECKPOINTS).is_dir():
+            return _read_run(path, n_head)
         if (path / ".metadata").is_file():
             return _read_dcp(path, n_head)
         if (path / HF_CONFIG_FILE).is_file():
@@ -84,7 +91,9 @@ def read_checkpoint(path: str | Path, n_head: int | None = None, trust_pickle: b
         if not isinstance(loaded.get("model_args"), dict):
             raise CheckpointError(f"{path} has a 'model' entry but no 'model_args': not a nanoGPT ckpt.pt")
         known = {"n_head": n_head, **loaded["model_args"]}
-        return _checkpoint(loaded["model"], known, f"nanoGPT checkpoint {path}")
+        checkpoint = _checkpoint(loaded["model"], known, f"nanoGPT checkpoint {path}")
+        checkpoint.vocabulary = _read_nanogpt_meta(path.parent / NANOGPT_META_FILE)
+        return checkpoint
     if isinstance(loaded, dict) and loaded and all(isinstance(t, torch.Tensor) for t in loaded.values()):
         return _checkpoint(loaded, {"n_head": n_head}, f"state dict {path}")
     raise CheckpointError(
@@ -125,6 +134,7 @@ def _read_hf_folder(folder: Path, n_head: int | None) -> Checkpoint:
         raise CheckpointError(f"{folder} has config.json but none of {HF_WEIGHT_FILES}")
     tensors = _load_safetensors(weight_file) if weight_file.suffix == ".safetensors" else _torch_load(weight_file, False)
     checkpoint = _checkpoint(tensors, known, f"Hugging Face model {folder}")
+    checkpoint.vocabulary = read_vocabulary(folder)
     if config.get("activation_function", "gelu") != "gelu":
         checkpoint.notes.append(
             f"config.json says activation_function={config['activation_function']!r}; this model "
@@ -147,9 +157,51 @@ def _read_dcp(folder: Path, n_head: int | None) -> Checkpoint:
     except (CheckpointException, OSError, RuntimeError, ValueError) as error:
         cause = str(error).strip().splitlines()[-1]  # DCP wraps each rank's traceback in the message
         raise CheckpointError(f"{folder} is not a readable DCP checkpoint (truncated or corrupt?): {cause}") from None
-    args_file = folder / MODEL_ARGS_FILE
+    described_in = folder.parent.parent if folder.parent.name == RUN_CHECKPOINTS else folder  # a run's step-N
+    args_file = described_in / MODEL_ARGS_FILE
     known = NanoGPTModelArgs.from_json(args_file).gpt_config() if args_file.is_file() else {"n_head": n_head}
-    return _checkpoint(tensors, known, f"DCP checkpoint {folder}")
+    checkpoint = _checkpoint(tensors, known, f"DCP checkpoint {folder}")
+    checkpoint.vocabulary = read_vocabulary(described_in)
+    return checkpoint
+
+
+def _read_run(run: Path, n_head: int | None) -> Checkpoint:
+    """A training run's dump folder: its latest `checkpoint/step-N`."""
+    steps = [step for step in (run / RUN_CHECKPOINTS).glob("step-*") if step.name.removeprefix("step-").isdigit()]
+    if not steps:
+        raise CheckpointError(
+            f"{run} is a training run with no checkpoint yet: train with --checkpoint.enable (the shipped configs "
+            "save one every checkpoint.interval steps and at the end)"
+        )
+    return _read_dcp(max(steps, key=lambda step: int(step.name.removeprefix("step-"))), n_head)
+
+
+def read_vocabulary(folder: Path) -> list[str] | None:
+    """The characters a `vocabulary.json` in `folder` lists, in id order; None without one."""
+    path = folder / VOCABULARY_FILE
+    if not path.is_file():
+        return None
+    vocabulary = json.loads(path.read_text(encoding="utf-8"))
+    if not (isinstance(vocabulary, list) and all(isinstance(c, str) and len(c) == 1 for c in vocabulary)):
+        raise CheckpointError(f"{path} is not a list of single characters")
+    return vocabulary
+
+
+class _PlainDataUnpickler(pickle.Unpickler):
+    def find_class(self, module, name):
+        raise pickle.UnpicklingError(f"it holds a {module}.{name} object, where a nanoGPT meta.pkl holds plain data")
+
+
+def _read_nanogpt_meta(path: Path) -> list[str] | None:
+    """The vocabulary of nanoGPT's `data/<dataset>/meta.pkl` (`itos`), when one lies beside the ckpt.pt."""
+    if not path.is_file():
+        return None
+    try:
+        with path.open("rb") as file:
+            itos = _PlainDataUnpickler(file).load()["itos"]
+        return [itos[i] for i in range(len(itos))]
+    except (pickle.UnpicklingError, EOFError, KeyError, TypeError) as error:
+        raise CheckpointError(f"{path} is not a nanoGPT meta.pkl (a dict with 'itos'): {error}") from None
 
 
 def _checkpoint(tensors: StateDict, known: dict, source: str) -> Checkpoint:

@@ -19,17 +19,25 @@ from nanogpt_titan.checkpoint.read import Checkpoint, single_process_dcp
 from nanogpt_titan.errors import NanoGPTTitanError
 from nanogpt_titan.files import written_atomically
 from nanogpt_titan.model import NanoGPT
-from nanogpt_titan.model.args import MODEL_ARGS_FILE
+from nanogpt_titan.model.args import MODEL_ARGS_FILE, VOCABULARY_FILE
 from nanogpt_titan.optimizer import NanoGPTAdamW
 
 LAYER_NORM_EPS = 1e-5  # torch.nn.LayerNorm's default, which nanoGPT uses
 
 
+def write_vocabulary(folder: Path, vocabulary: list[str] | None) -> None:
+    """`vocabulary.json`: a char model's characters in id order (nothing for a model without one)."""
+    if vocabulary is not None:
+        (folder / VOCABULARY_FILE).write_text(json.dumps(vocabulary) + "\n", encoding="utf-8")
+
+
 def write_dcp(checkpoint: Checkpoint, destination: Path) -> None:
-    """A DCP folder that `--checkpoint.initial_load_path` loads, with `model_args.json` inside."""
+    """A DCP folder that `--checkpoint.initial_load_path` loads, with `model_args.json` (and the
+    vocabulary, when known) inside."""
     with written_atomically(destination, is_dir=True) as folder, single_process_dcp():
         dcp.save(checkpoint.state_dict, checkpoint_id=folder, no_dist=True)
         checkpoint.args.to_json(folder / MODEL_ARGS_FILE)
+        write_vocabulary(folder, checkpoint.vocabulary)
 
 
 @dataclass(frozen=True)
@@ -100,6 +108,7 @@ def write_hf(checkpoint: Checkpoint, destination: Path) -> None:
 
     with written_atomically(destination, is_dir=True) as folder:
         save_file(to_hf_gpt2(tensors), folder / "model.safetensors", metadata={"format": "pt"})
+        write_vocabulary(folder, checkpoint.vocabulary)
         (folder / "config.json").write_text(json.dumps(config, indent=2) + "\n")
 
 

@@ -12,6 +12,7 @@ from nanogpt_titan.errors import NanoGPTTitanError
 
 MODEL_ARGS_FILE = "model_args.json"  # beside a converted checkpoint, and a `--model.flavor` value
 HF_CONFIG_FILE = "config.json"  # a Hugging Face model folder's
+VOCABULARY_FILE = "vocabulary.json"  # a char model's characters, in id order, beside model_args.json
 # Hugging Face config names of nanoGPT's GPTConfig fields; nanoGPT-style configs use nanoGPT's own.
 HF_CONFIG_NAMES = {
     "n_layer": ("n_layer", "num_hidden_layers"),
@@ -91,7 +92,9 @@ class NanoGPTModelArgs(BaseModelArgs):
 
         tokenizer = build_char_tokenizer(job_config)
         if self.vocab_size is not None:
-            tokenizer.check_model_vocabulary(self.vocab_size, "the model", "train on the text the checkpoint was made from")
+            tokenizer.check_model_vocabulary(
+                self.vocab_size, None, "the model", "train on the text the checkpoint was made from"
+            )
         self.vocab_size = tokenizer.get_vocab_size()
         contexts = {"training.seq_len": job_config.training.seq_len}
         if job_config.validation.enable:
