@@ -14,6 +14,10 @@ This module is the only place where nanogpt_titan changes torchtitan. Importing 
   - bf16 autocast, which `training.mixed_precision_param = "bfloat16"` (torchtitan's default)
     would turn on for a single CPU process: slower and different numbers, so CPU runs stay fp32.
 
+It also keeps two messages that are no news from greeting every run: torchdata's deprecation
+of a call torchtitan's dataloader makes, and torchtitan's notice that it replaces torchrun's
+default `TORCH_NCCL_ASYNC_ERROR_HANDLING=1` (a value set by the user is still reported).
+
 The other CPU-only break, the triton import, must be handled before torchtitan is first
 imported: `nanogpt_titan.triton_guard`, loaded at interpreter start by `nanogpt_titan.pth`.
 """
@@ -21,6 +25,7 @@ imported: `nanogpt_titan.triton_guard`, loaded at interpreter start by `nanogpt_
 import contextlib
 import os
 import resource
+import warnings
 from datetime import timedelta
 
 import torch
@@ -34,6 +39,7 @@ from torchtitan.tools.logging import logger
 from nanogpt_titan.train_spec import get_train_spec
 
 TRAIN_SPEC_NAME = "nanogpt"
+TORCHRUN_NCCL_DEFAULT = ("TORCH_NCCL_ASYNC_ERROR_HANDLING", "1")
 NANOGPT_REFERENCE_PEAK_FLOPS = 312e12
 """A100 bf16 dense peak: the denominator nanoGPT's `estimate_mfu` uses on every device."""
 
@@ -88,6 +94,9 @@ def adapt_torchtitan_to_cpu() -> None:
 
 if not torch.cuda.is_available():
     adapt_torchtitan_to_cpu()
+warnings.filterwarnings("ignore", message="'set_vital' is deprecated", category=UserWarning)
+if os.environ.get(TORCHRUN_NCCL_DEFAULT[0]) == TORCHRUN_NCCL_DEFAULT[1]:
+    del os.environ[TORCHRUN_NCCL_DEFAULT[0]]  # torchtitan sets its own value when it starts the process group
 try:
     register_train_spec(TRAIN_SPEC_NAME, get_train_spec())
 except ValueError:

@@ -75,6 +75,8 @@ def test_export_options_of_a_ckpt_pt_are_refused_for_a_hugging_face_folder(nanog
 def test_hf_export_loads_in_transformers_and_computes_the_same_logits(nanogpt_ckpt, tmp_path, cli):
     path, model = nanogpt_ckpt
     assert cli("export", path, tmp_path / "hf") == 0
+    config = json.loads((tmp_path / "hf" / "config.json").read_text())
+    assert (config["bos_token_id"], config["eos_token_id"]) == (None, None)  # no GPT-2 id 50256 in a char vocabulary
     hf_model = transformers.GPT2LMHeadModel.from_pretrained(tmp_path / "hf", attn_implementation="eager").eval()
     tokens = torch.randint(0, 65, (2, 32))
     with torch.no_grad():

@@ -104,6 +104,8 @@ def write_hf(checkpoint: Checkpoint, destination: Path) -> None:
         "embd_pdrop": args.dropout,
         "attn_pdrop": args.dropout,
         "tie_word_embeddings": True,
+        "bos_token_id": None,  # a char model has none (GPT-2's 50256 would lie outside its vocabulary)
+        "eos_token_id": None,
     }
 
     with written_atomically(destination, is_dir=True) as folder:
