@@ -11,7 +11,14 @@ PYTHON=$(command -v python || command -v python3)  # CUDA images often have only
 CONFIG_DIR=$("${PYTHON}" -c "import importlib.util as u; print(u.find_spec('nanogpt_titan').submodule_search_locations[0])")/train_configs
 CONFIG_FILE=${CONFIG_FILE:-${CONFIG_DIR}/shakespeare_cpu.toml}
 
-PYTORCH_ALLOC_CONF="expandable_segments:True" \
+export PYTORCH_ALLOC_CONF="expandable_segments:True"
+if [[ ${NGPU} == 1 ]]; then
+    # One process needs no launcher, only torchtitan's distributed environment; torchrun would
+    # follow a failed run's one-line error with a report of its own.
+    export RANK=0 LOCAL_RANK=0 WORLD_SIZE=1 LOCAL_WORLD_SIZE=1 MASTER_ADDR=localhost
+    export MASTER_PORT=${MASTER_PORT:-$("${PYTHON}" -c "import socket; s = socket.socket(); s.bind(('localhost', 0)); print(s.getsockname()[1])")}
+    exec "${PYTHON}" -m torchtitan.train --job.config_file "${CONFIG_FILE}" "$@"
+fi
 torchrun --nproc_per_node="${NGPU}" --rdzv_backend c10d --rdzv_endpoint="localhost:0" \
     --local-ranks-filter "${LOG_RANK}" --role rank --tee 3 \
     -m torchtitan.train --job.config_file "${CONFIG_FILE}" "$@"

@@ -72,7 +72,7 @@ def _tokenizer(args: argparse.Namespace, checkpoint, needs_text: bool):
 
     if not needs_text and args.data is None and checkpoint.vocabulary is not None:
         return NanoGPTCharTokenizer("".join(checkpoint.vocabulary))
-    tokenizer = NanoGPTCharTokenizer(load_text(args.data))
+    tokenizer = NanoGPTCharTokenizer(load_text(args.data, "--data"))
     tokenizer.check_model_vocabulary(
         checkpoint.args.vocab_size, checkpoint.vocabulary, checkpoint.source,
         "pass --data with the text the model was trained on",

@@ -62,10 +62,11 @@ def _download(url: str, destination: Path) -> None:
     os.replace(partial.name, destination)
 
 
-def resolve_text_path(explicit_path: str | None = None) -> Path:
-    """Where the text is: explicit path, then $NANOGPT_TITAN_DATA, then the cache (downloading)."""
+def resolve_text_path(explicit_path: str | None = None, setting: str = "training.dataset_path") -> Path:
+    """Where the text is: explicit path (given by `setting`, for messages), then $NANOGPT_TITAN_DATA,
+    then the cache (downloading)."""
     for source, candidate in (
-        ("training.dataset_path", explicit_path),
+        (setting, explicit_path),
         (DATA_ENV_VAR, os.environ.get(DATA_ENV_VAR)),
     ):
         if candidate:
@@ -81,12 +82,20 @@ def resolve_text_path(explicit_path: str | None = None) -> Path:
 
 @functools.lru_cache(maxsize=4)
 def _read_text(path: Path) -> str:
-    return path.read_text(encoding="utf-8")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as error:
+        raise NanoGPTTitanError(
+            f"{path} is not UTF-8 text ({error.reason} at byte {error.start}); train on a UTF-8 text file"
+        ) from None
+    if not text:
+        raise NanoGPTTitanError(f"{path} is empty; train on a text with something in it")
+    return text
 
 
-def load_text(explicit_path: str | None = None) -> str:
+def load_text(explicit_path: str | None = None, setting: str = "training.dataset_path") -> str:
     """The whole text, read once per process however many components ask for it."""
-    return _read_text(resolve_text_path(explicit_path).resolve())
+    return _read_text(resolve_text_path(explicit_path, setting).resolve())
 
 
 def run_seed(job_config: JobConfig) -> int:
@@ -182,12 +191,17 @@ def build_shakespeare_char_dataloader(
     job_config: JobConfig,
     **kwargs,
 ) -> ParallelAwareDataloader:
-    """The TrainSpec's dataloader builder; each data-parallel rank draws its own stream."""
+    """The TrainSpec's dataloader builder: one process, one stream of random windows."""
+    if dp_world_size > 1:  # refused before torchtitan's batch-size checks, which would point at the wrong fix
+        raise NanoGPTTitanError(
+            f"a data-parallel world of {dp_world_size} processes: nanogpt_titan trains on one process for now; "
+            "run with NGPU=1"
+        )
     training = job_config.training
     dataset = RandomBlockTokenDataset(
         load_split_tokens(job_config, tokenizer, training.dataset),
         seq_len=training.seq_len,
         batch_size=training.local_batch_size,
-        seed=run_seed(job_config) + dp_rank,
+        seed=run_seed(job_config),
     )
     return ParallelAwareDataloader(dataset, dp_rank, dp_world_size, batch_size=None)

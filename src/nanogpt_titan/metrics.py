@@ -111,8 +111,11 @@ class NanoGPTMetricsProcessor(MetricsProcessor):
     loss (still on the device) and learning rate are collected.
     """
 
-    def __init__(self, job_config: JobConfig, parallel_dims: ParallelDims, tag: str | None = None):
+    def __init__(self, job_config: JobConfig, parallel_dims: ParallelDims, model_args: NanoGPTModelArgs,
+                 tag: str | None = None):
         super().__init__(job_config, parallel_dims, tag)
+        self.model_args = model_args
+        self.described = False
         self.metrics_file = MetricsFile(Path(job_config.job.dump_folder) / METRICS_FILE)
         if torch.distributed.get_rank() == 0:
             loggers = LoggerContainer()
@@ -139,7 +142,19 @@ class NanoGPTMetricsProcessor(MetricsProcessor):
     def _note_learning_rate(self, container, args, kwargs) -> None:
         self.step_lr = container.optimizers[0].param_groups[0]["lr"]  # what the schedulers set
 
+    def describe_run(self) -> None:
+        """Record, beside the run's metrics, what its checkpoints' tensors cannot say: the model
+        args and the vocabulary (`nanogpt-titan sample RUN_FOLDER` and `evaluate` read them).
+        Once the first step is done: a run that fails to start leaves nothing behind."""
+        dump_folder = Path(self.job_config.job.dump_folder)
+        dump_folder.mkdir(parents=True, exist_ok=True)
+        self.model_args.to_json(dump_folder / MODEL_ARGS_FILE)
+        write_vocabulary(dump_folder, build_char_tokenizer(self.job_config).chars)
+        self.described = True
+
     def should_log(self, step: int) -> bool:
+        if not self.described and torch.distributed.get_rank() == 0:
+            self.describe_run()
         self.metrics_file.write_before(min([step, *self.unread_losses]))  # complete lines only
         loss = STEP_LOSS.take()
         if loss is not None:
@@ -195,12 +210,5 @@ class NanoGPTMetricsProcessor(MetricsProcessor):
 def build_nanogpt_metrics_processor(
     job_config: JobConfig, parallel_dims: ParallelDims, model_args: NanoGPTModelArgs, tag: str | None = None
 ) -> NanoGPTMetricsProcessor:
-    """The TrainSpec's metrics builder. It also records, beside the run's metrics, what its
-    checkpoints' tensors cannot say: the model args and the vocabulary (`nanogpt-titan sample
-    RUN_FOLDER` and `evaluate RUN_FOLDER` read them)."""
-    if torch.distributed.get_rank() == 0:
-        dump_folder = Path(job_config.job.dump_folder)
-        dump_folder.mkdir(parents=True, exist_ok=True)
-        model_args.to_json(dump_folder / MODEL_ARGS_FILE)
-        write_vocabulary(dump_folder, build_char_tokenizer(job_config).chars)
-    return NanoGPTMetricsProcessor(job_config, parallel_dims, tag)
+    """The TrainSpec's metrics builder (torchtitan passes the run's model args, vocabulary set)."""
+    return NanoGPTMetricsProcessor(job_config, parallel_dims, model_args, tag)

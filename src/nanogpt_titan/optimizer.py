@@ -39,6 +39,7 @@ class NanoGPTAdam(NanoGPTParamGroupsMixin, torch.optim.Adam):
 
 
 NANOGPT_OPTIMIZERS = {"NanoGPTAdamW": NanoGPTAdamW, "NanoGPTAdam": NanoGPTAdam}
+TORCHTITAN_OPTIMIZERS = ("AdamW", "Adam")  # what torchtitan's own builder makes (one group, decay on all)
 
 
 def build_nanogpt_optimizers(
@@ -49,6 +50,11 @@ def build_nanogpt_optimizers(
 ) -> OptimizersContainer:
     """The TrainSpec's optimizer builder: `NanoGPTAdamW` / `NanoGPTAdam`, else torchtitan's own."""
     optimizer_cls = NANOGPT_OPTIMIZERS.get(optimizer_config.name)
+    if optimizer_cls is None and optimizer_config.name not in TORCHTITAN_OPTIMIZERS:
+        raise NanoGPTTitanError(
+            f"optimizer.name={optimizer_config.name!r} is none of {[*NANOGPT_OPTIMIZERS, *TORCHTITAN_OPTIMIZERS]} "
+            "(NanoGPTAdamW is nanoGPT's)"
+        )
     if optimizer_cls is None:
         return build_optimizers(model_parts, optimizer_config, parallel_dims, ft_manager)
     if optimizer_config.early_step_in_backward:

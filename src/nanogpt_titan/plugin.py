@@ -14,7 +14,8 @@ This module is the only place where nanogpt_titan changes torchtitan. Importing 
   - bf16 autocast, which `training.mixed_precision_param = "bfloat16"` (torchtitan's default)
     would turn on for a single CPU process: slower and different numbers, so CPU runs stay fp32.
 
-It also keeps two messages that are no news from greeting every run: torchdata's deprecation
+A user error (`NanoGPTTitanError`) that stops a run ends it with one line naming the bad value
+and the fix, not a traceback. It also keeps two messages that are no news from greeting every run: torchdata's deprecation
 of a call torchtitan's dataloader makes, and torchtitan's notice that it replaces torchrun's
 default `TORCH_NCCL_ASYNC_ERROR_HANDLING=1` (a value set by the user is still reported).
 
@@ -25,6 +26,7 @@ imported: `nanogpt_titan.triton_guard`, loaded at interpreter start by `nanogpt_
 import contextlib
 import os
 import resource
+import sys
 import warnings
 from datetime import timedelta
 
@@ -36,6 +38,7 @@ import torchtitan.tools.utils as tt_utils
 from torchtitan.protocols.train_spec import register_train_spec
 from torchtitan.tools.logging import logger
 
+from nanogpt_titan.errors import NanoGPTTitanError
 from nanogpt_titan.train_spec import get_train_spec
 
 TRAIN_SPEC_NAME = "nanogpt"
@@ -80,6 +83,14 @@ def _fp32_on_cpu(parallel_dims, mixed_precision_param: str, device_type: str):
     return contextlib.nullcontext()
 
 
+def report_user_errors_in_one_line(error_type, error, traceback, report_others=sys.excepthook) -> None:
+    """`sys.excepthook`: a user error is one line; any other exception keeps its traceback."""
+    if isinstance(error, NanoGPTTitanError):
+        print(f"nanogpt_titan: error: {error}", file=sys.stderr)
+    else:
+        report_others(error_type, error, traceback)
+
+
 def adapt_torchtitan_to_cpu() -> None:
     """Rebind torchtitan's device assumptions for a machine without CUDA (see the module doc)."""
     for module in (tt_utils, tt_dist_utils, tt_parallel_dims, tt_metrics):
@@ -94,6 +105,7 @@ def adapt_torchtitan_to_cpu() -> None:
 
 if not torch.cuda.is_available():
     adapt_torchtitan_to_cpu()
+sys.excepthook = report_user_errors_in_one_line
 warnings.filterwarnings("ignore", message="'set_vital' is deprecated", category=UserWarning)
 if os.environ.get(TORCHRUN_NCCL_DEFAULT[0]) == TORCHRUN_NCCL_DEFAULT[1]:
     del os.environ[TORCHRUN_NCCL_DEFAULT[0]]  # torchtitan sets its own value when it starts the process group

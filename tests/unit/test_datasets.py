@@ -121,16 +121,15 @@ def test_resume_continues_the_identical_stream(consumed, resumed):
         assert torch.equal(expected["input"], got["input"])
 
 
-@pytest.mark.parametrize("overrides, base_seed", [([], 1337), (["--debug.seed", "7"], 7)])
-def test_rank_r_draws_the_stream_seeded_base_plus_r(parse_config, char_tokenizer, overrides, base_seed):
+@pytest.mark.parametrize("overrides, seed", [([], 1337), (["--debug.seed", "7"], 7)])
+def test_the_loader_draws_the_stream_of_the_run_seed(parse_config, char_tokenizer, overrides, seed):
     job_config = parse_config("debug_model.toml", *overrides)
     train = load_split_tokens(job_config, char_tokenizer, "shakespeare_char_train")
-    for rank in (0, 1):
-        loader = datasets.build_shakespeare_char_dataloader(2, rank, char_tokenizer, job_config)
-        inputs, targets = next(iter(loader))
-        expected_inputs, expected_targets = next(iter(RandomBlockTokenDataset(train, 64, 8, seed=base_seed + rank)))
-        assert torch.equal(inputs["input"], expected_inputs["input"]) and torch.equal(targets, expected_targets)
-        assert f"dp_rank_{rank}" in loader.state_dict() and loader.dp_world_size == 2
+    loader = datasets.build_shakespeare_char_dataloader(1, 0, char_tokenizer, job_config)
+    inputs, targets = next(iter(loader))
+    expected_inputs, expected_targets = next(iter(RandomBlockTokenDataset(train, 64, 8, seed=seed)))
+    assert torch.equal(inputs["input"], expected_inputs["input"]) and torch.equal(targets, expected_targets)
+    assert "dp_rank_0" in loader.state_dict()
 
 
 def test_unset_seed_is_nanogpts(parse_config, char_tokenizer, monkeypatch):
@@ -224,3 +223,21 @@ def test_download_is_cached_and_read_once(no_local_text, monkeypatch, shakespear
     assert replaced == [no_local_text.parent]  # written beside the destination, then renamed
     assert no_local_text.read_bytes() == content
     assert [p.name for p in no_local_text.parent.iterdir()] == ["input.txt"]
+
+
+@pytest.mark.parametrize("content, fact", [(b"", "is empty"), (b"caf\xe9\n", "is not UTF-8 text")])
+def test_an_empty_or_non_utf8_text_is_named(tmp_path, content, fact):
+    path = tmp_path / "text.txt"
+    path.write_bytes(content)
+    with pytest.raises(NanoGPTTitanError, match=f"{re.escape(str(path))} {fact}"):
+        datasets.load_text(str(path))
+
+
+def test_the_cli_names_its_own_option_for_a_missing_text(tmp_path):
+    with pytest.raises(NanoGPTTitanError, match="^--data points at"):
+        datasets.load_text(str(tmp_path / "nope.txt"), "--data")
+
+
+def test_a_data_parallel_world_is_refused_before_torchtitans_batch_checks(parse_config, char_tokenizer):
+    with pytest.raises(NanoGPTTitanError, match="world of 2 processes.*NGPU=1"):
+        datasets.build_shakespeare_char_dataloader(2, 0, char_tokenizer, parse_config("debug_model.toml"))

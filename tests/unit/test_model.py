@@ -169,3 +169,10 @@ def test_model_args_do_not_load_the_data_layer():
             "print(sorted(m for m in sys.modules if m in ('nanogpt_titan.datasets', 'nanogpt_titan.tokenizer')))")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert result.stdout.strip() == "[]", result.stderr
+
+
+def test_update_from_config_names_a_missing_initial_load_path(parse_config, tmp_path):
+    job_config = parse_config("debug_model.toml", "--checkpoint.enable", "--checkpoint.initial_load_path",
+                              str(tmp_path / "nope"))
+    with pytest.raises(NanoGPTTitanError, match="checkpoint.initial_load_path=.*nope' is not a folder"):
+        NanoGPTModelArgs(n_layer=1, n_head=1, n_embd=8, block_size=64).update_from_config(job_config)

@@ -100,3 +100,9 @@ def test_builder_selects_by_name_and_keeps_torchtitans_own(parse_config, build_m
     expected_cls = {"NanoGPTAdamW": NanoGPTAdamW, "NanoGPTAdam": NanoGPTAdam, "AdamW": torch.optim.AdamW}[name]
     assert type(optimizer) is expected_cls
     assert optimizer.param_groups[0]["lr"] == job_config.optimizer.lr
+
+
+def test_an_unknown_optimizer_name_lists_the_valid_ones(parse_config):
+    config = parse_config("debug_model.toml", "--optimizer.name", "Bogus").optimizer
+    with pytest.raises(NanoGPTTitanError, match=r"optimizer.name='Bogus' is none of \['NanoGPTAdamW', 'NanoGPTAdam', 'AdamW', 'Adam'\]"):
+        build_nanogpt_optimizers([nn.Linear(2, 2)], config, parallel_dims=None)

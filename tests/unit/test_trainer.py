@@ -161,7 +161,9 @@ def test_load_only_validation_of_a_converted_nanogpt_checkpoint(nanogpt_ckpt, tm
 def test_torchtitans_entry_point_through_run_train_sh(tmp_path, repo_root):
     """`torchrun -m torchtitan.train` with our config: the triton guard, custom_import, overrides."""
     config = repo_root / "src" / "nanogpt_titan" / "train_configs" / "debug_model.toml"
-    env = {**os.environ, "CONFIG_FILE": str(config)}
+    # A user's shell: without the NCCL variables that torchtitan set in this process for earlier Trainers.
+    env = {name: value for name, value in os.environ.items() if not name.startswith(("TORCH_NCCL_", "TORCH_FR_"))}
+    env["CONFIG_FILE"] = str(config)
     result = subprocess.run(
         [str(repo_root / "run_train.sh"), "--training.steps", "5", "--training.dataset", "shakespeare_char_train",
          "--job.dump_folder", str(tmp_path / "out")],
@@ -174,3 +176,23 @@ def test_torchtitans_entry_point_through_run_train_sh(tmp_path, repo_root):
     assert "Training completed" in output
     for noise in ("set_vital", "TORCH_NCCL_ASYNC_ERROR_HANDLING", "HF assets path"):  # nothing a newcomer must decode
         assert noise not in output, noise
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("overrides, fact", [
+    (["--model.flavor", "bogus"], "unknown nanogpt flavor 'bogus'"),
+    (["--training.dataset_path", "/no/such/input.txt"], "training.dataset_path points at /no/such/input.txt"),
+    (["--optimizer.name", "Bogus"], "optimizer.name='Bogus' is none of ['NanoGPTAdamW', 'NanoGPTAdam', 'AdamW', 'Adam']"),
+])
+def test_a_user_error_ends_a_training_run_in_one_line_and_leaves_nothing(tmp_path, repo_root, overrides, fact):
+    config = repo_root / "src" / "nanogpt_titan" / "train_configs" / "debug_model.toml"
+    result = subprocess.run(
+        [str(repo_root / "run_train.sh"), *overrides, "--job.dump_folder", str(tmp_path / "run")],
+        env={**os.environ, "CONFIG_FILE": str(config)}, capture_output=True, text=True, timeout=300,
+    )
+    output = (result.stdout + result.stderr).strip().splitlines()
+    assert result.returncode != 0
+    assert output[-1].endswith(f"nanogpt_titan: error: {fact}") or fact in output[-1], output[-1]
+    assert [line for line in output if "nanogpt_titan: error:" in line] == [output[-1]]  # said once
+    assert not any("Traceback" in line for line in output)
+    assert not (tmp_path / "run").exists()

@@ -96,6 +96,12 @@ class NanoGPTModelArgs(BaseModelArgs):
                 self.vocab_size, None, "the model", "train on the text the checkpoint was made from"
             )
         self.vocab_size = tokenizer.get_vocab_size()
+        initial_load_path = job_config.checkpoint.initial_load_path
+        if job_config.checkpoint.enable and initial_load_path and not Path(initial_load_path).is_dir():
+            raise NanoGPTTitanError(
+                f"checkpoint.initial_load_path={initial_load_path!r} is not a folder: point it at a checkpoint "
+                "(`nanogpt-titan convert` writes one) or a Hugging Face folder"
+            )
         contexts = {"training.seq_len": job_config.training.seq_len}
         if job_config.validation.enable:
             contexts["validation.seq_len"] = job_config.validation.seq_len
