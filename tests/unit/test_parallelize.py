@@ -28,7 +28,6 @@ def debug_model(build_model):
         (dict(world_size=2, dp_shard=2, ep=2), [], "parallelism.expert_parallel_degree=2"),
         (dict(world_size=2, dp_shard=-1), [], "parallelism.data_parallel_shard_degree=2"),
         (dict(world_size=2, dp_replicate=2), [], "parallelism.data_parallel_replicate_degree=2"),
-        (dict(), ["--activation_checkpoint.mode", "full"], "activation_checkpoint.mode='full'"),
         (dict(), ["--model.converters", "quantize.linear.float8"], "model.converters="),
         (dict(), [], None),
     ],
@@ -47,10 +46,34 @@ def test_a_world_without_data_parallel_wrapper_is_refused(parse_config, parallel
         parallelize_nanogpt(debug_model, parallel_dims(2, dp_shard=2), parse_config("debug_model.toml"))
 
 
-def test_default_activation_checkpointing_is_refused_with_the_fix(parse_config, parallel_dims, debug_model):
-    job_config = parse_config("debug_model.toml", "--activation_checkpoint.mode", "selective")
-    with pytest.raises(NanoGPTTitanError, match='set it to "none"'):
-        parallelize_nanogpt(debug_model, parallel_dims(), job_config)
+def test_activation_checkpointing_with_dropout_needs_the_rng_preserved(parse_config, parallel_dims, build_model):
+    model = build_model(replace(nanogpt_args["debugmodel"], vocab_size=65, dropout=0.1))
+    with pytest.raises(NanoGPTTitanError, match="set activation_checkpoint.preserve_rng_state = true"):
+        parallelize_nanogpt(model, parallel_dims(), parse_config(
+            "debug_model.toml", "--activation_checkpoint.mode", "full", "--activation_checkpoint.no-preserve-rng-state"))
+
+
+@pytest.mark.parametrize("ac_settings", [
+    ["--activation_checkpoint.mode", "full"],
+    ["--activation_checkpoint.mode", "selective", "--activation_checkpoint.selective_ac_option", "op"],
+    ["--activation_checkpoint.mode", "selective", "--activation_checkpoint.selective_ac_option", "1"],
+], ids=["full", "selective-op", "selective-every-layer"])
+def test_activation_checkpointing_changes_nothing_but_memory(parse_config, parallel_dims, build_model, ac_settings):
+    """Recomputed blocks (dropout on, its RNG preserved) give the plain model's loss and gradients."""
+    plain = build_model(replace(nanogpt_args["debugmodel"], vocab_size=65, dropout=0.1))
+    job_config = parse_config("debug_model.toml", *ac_settings, "--activation_checkpoint.preserve_rng_state")
+    checkpointed = parallelize_nanogpt(copy.deepcopy(plain), parallel_dims(), job_config)
+    assert all(type(block).__name__ == "CheckpointWrapper" for block in checkpointed.layers.values())
+    batch = torch.randint(0, 65, (4, 65), generator=torch.Generator().manual_seed(0))
+    losses = []
+    for model in (plain, checkpointed):
+        torch.manual_seed(1)  # the same dropout masks for both
+        loss = F.cross_entropy(model(batch[:, :-1]).flatten(0, 1), batch[:, 1:].flatten())
+        loss.backward()
+        losses.append(loss.item())
+    assert losses[0] == losses[1]
+    for expected, got in zip(plain.parameters(), checkpointed.parameters(), strict=True):
+        torch.testing.assert_close(got.grad, expected.grad, rtol=0, atol=1e-6)
 
 
 @pytest.fixture

@@ -1,19 +1,33 @@
-"""nanoGPT trains on one device: compile is the only transformation applied here.
+"""The model's transformations, in torchtitan's order: activation checkpointing, then compile.
 
-Every other torchtitan parallelism or model transformation is refused by name: without a
-data-parallel wrapper, replicas in a world of several processes would never synchronise
+Both are torchtitan's own (`apply_ac`) or torch's. Every parallelism is refused by name: without
+a data-parallel wrapper, replicas in a world of several processes would never synchronise
 their gradients and would silently diverge.
 """
 
+import torch
 import torch.nn as nn
 from torchtitan.config import JobConfig
 from torchtitan.distributed import ParallelDims
+from torchtitan.distributed.activation_checkpoint import apply_ac
 from torchtitan.tools.logging import logger
 
 from nanogpt_titan.errors import NanoGPTTitanError
 
 
-def _unsupported_settings(parallel_dims: ParallelDims, job_config: JobConfig) -> list[str]:
+# Selective activation checkpointing "op": the outputs kept rather than recomputed are those
+# of the block's expensive ops, its matmuls (Linear is mm without bias, addmm with) and attention.
+SAC_SAVED_OPS = {
+    torch.ops.aten.mm.default,
+    torch.ops.aten.addmm.default,
+    torch.ops.aten._scaled_dot_product_efficient_attention.default,
+    torch.ops.aten._scaled_dot_product_flash_attention.default,
+    torch.ops.aten._scaled_dot_product_flash_attention_for_cpu.default,
+    torch.ops.aten._scaled_dot_product_cudnn_attention.default,
+}
+
+
+def _unsupported_settings(model: nn.Module, parallel_dims: ParallelDims, job_config: JobConfig) -> list[str]:
     parallelism = job_config.parallelism
     refused = {
         f"tensor parallel (parallelism.tensor_parallel_degree={parallel_dims.tp})": parallel_dims.tp > 1,
@@ -25,8 +39,15 @@ def _unsupported_settings(parallel_dims: ParallelDims, job_config: JobConfig) ->
         f"DDP (parallelism.data_parallel_replicate_degree={parallel_dims.dp_replicate})": (
             parallel_dims.dp_replicate > 1
         ),
-        f"activation checkpointing (activation_checkpoint.mode={job_config.activation_checkpoint.mode!r}; "
-        'set it to "none")': job_config.activation_checkpoint.mode != "none",
+        "activation_checkpoint.mode='memory_budget' without compile (set compile.enable, model in "
+        "compile.components)": job_config.activation_checkpoint.mode == "memory_budget" and not (
+            job_config.compile.enable and "model" in job_config.compile.components
+        ),
+        "activation checkpointing with dropout that recomputes other masks (set "
+        "activation_checkpoint.preserve_rng_state = true)": (
+            job_config.activation_checkpoint.mode != "none" and model.model_args.dropout > 0
+            and not job_config.activation_checkpoint.preserve_rng_state
+        ),
         f"model converters such as float8 (model.converters={job_config.model.converters})": bool(
             job_config.model.converters
         ),
@@ -37,15 +58,20 @@ def _unsupported_settings(parallel_dims: ParallelDims, job_config: JobConfig) ->
 
 
 def parallelize_nanogpt(model: nn.Module, parallel_dims: ParallelDims, job_config: JobConfig) -> nn.Module:
-    """The TrainSpec's `parallelize_fn`: compile each block when `compile.enable` is set."""
-    refused = _unsupported_settings(parallel_dims, job_config)
+    """The TrainSpec's `parallelize_fn`: activation checkpointing per block (full or selective,
+    torchtitan's), then compile each block when `compile.enable` is set."""
+    refused = _unsupported_settings(model, parallel_dims, job_config)
     if refused:
         raise NanoGPTTitanError(
-            "The nanogpt model trains on a single device and supports only torch.compile; "
+            "The nanogpt model trains on a single device, with torch.compile and activation checkpointing; "
             "unsupported: " + "; ".join(refused)
         )
     compile_config = job_config.compile
-    if compile_config.enable and "model" in compile_config.components:
+    compile_model = compile_config.enable and "model" in compile_config.components
+    if job_config.activation_checkpoint.mode != "none":
+        apply_ac(model, job_config.activation_checkpoint, model_compile_enabled=compile_model,
+                 op_sac_save_list=SAC_SAVED_OPS, base_folder=job_config.job.dump_folder)
+    if compile_model:
         # Per block with fullgraph=True, as torchtitan's llama3, not the whole model as nanoGPT:
         # the blocks are identical, so one graph is traced and reused for all of them; it
         # compiles faster and runs as fast (measurements: docs/performance.md).
