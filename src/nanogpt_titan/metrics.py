@@ -25,10 +25,10 @@ from torchtitan.config import JobConfig
 from torchtitan.distributed import ParallelDims
 from torchtitan.tools.logging import logger
 
-from nanogpt_titan.checkpoint.write import write_vocabulary
+from nanogpt_titan.checkpoint.write import write_description
 from nanogpt_titan.errors import NanoGPTTitanError
 from nanogpt_titan.loss import STEP_LOSS
-from nanogpt_titan.model.args import MODEL_ARGS_FILE, NanoGPTModelArgs
+from nanogpt_titan.model.args import NanoGPTModelArgs
 from nanogpt_titan.tokenizer import build_char_tokenizer
 
 METRICS_FILE = "metrics.jsonl"
@@ -148,8 +148,7 @@ class NanoGPTMetricsProcessor(MetricsProcessor):
         Once the first step is done: a run that fails to start leaves nothing behind."""
         dump_folder = Path(self.job_config.job.dump_folder)
         dump_folder.mkdir(parents=True, exist_ok=True)
-        self.model_args.to_json(dump_folder / MODEL_ARGS_FILE)
-        write_vocabulary(dump_folder, build_char_tokenizer(self.job_config).chars)
+        write_description(dump_folder, self.model_args, build_char_tokenizer(self.job_config).chars)
         self.described = True
 
     def should_log(self, step: int) -> bool:

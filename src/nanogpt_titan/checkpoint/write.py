@@ -18,7 +18,7 @@ from nanogpt_titan.checkpoint.mapping import to_hf_gpt2, to_nanogpt
 from nanogpt_titan.checkpoint.read import Checkpoint, single_process_dcp
 from nanogpt_titan.errors import NanoGPTTitanError
 from nanogpt_titan.files import written_atomically
-from nanogpt_titan.model import NanoGPT
+from nanogpt_titan.model import NanoGPT, NanoGPTModelArgs
 from nanogpt_titan.model.args import MODEL_ARGS_FILE, VOCABULARY_FILE
 from nanogpt_titan.optimizer import NanoGPTAdamW
 
@@ -31,13 +31,19 @@ def write_vocabulary(folder: Path, vocabulary: list[str] | None) -> None:
         (folder / VOCABULARY_FILE).write_text(json.dumps(vocabulary) + "\n", encoding="utf-8")
 
 
+def write_description(folder: Path, args: NanoGPTModelArgs, vocabulary: list[str] | None) -> None:
+    """What a checkpoint's tensors cannot say, beside them: `model_args.json` and the vocabulary
+    (`read_checkpoint` reads both back)."""
+    args.to_json(folder / MODEL_ARGS_FILE)
+    write_vocabulary(folder, vocabulary)
+
+
 def write_dcp(checkpoint: Checkpoint, destination: Path) -> None:
     """A DCP folder that `--checkpoint.initial_load_path` loads, with `model_args.json` (and the
     vocabulary, when known) inside."""
     with written_atomically(destination, is_dir=True) as folder, single_process_dcp():
         dcp.save(checkpoint.state_dict, checkpoint_id=folder, no_dist=True)
-        checkpoint.args.to_json(folder / MODEL_ARGS_FILE)
-        write_vocabulary(folder, checkpoint.vocabulary)
+        write_description(folder, checkpoint.args, checkpoint.vocabulary)
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,6 @@ from torchtitan.tools.logging import logger
 
 from nanogpt_titan.errors import NanoGPTTitanError
 
-
 # Selective activation checkpointing "op": the outputs kept rather than recomputed are those
 # of the block's expensive ops, its matmuls (Linear is mm without bias, addmm with) and attention.
 SAC_SAVED_OPS = {

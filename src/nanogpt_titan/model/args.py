@@ -86,9 +86,9 @@ class NanoGPTModelArgs(BaseModelArgs):
 
     def update_from_config(self, job_config: JobConfig, **kwargs) -> None:
         """Take the vocabulary from the run's tokenizer; refuse contexts the model cannot hold."""
-        from nanogpt_titan.tokenizer import (
-            build_char_tokenizer,  # the run's, built once: the Trainer built it first
-        )
+        # Imported here, not with the module: building model args never reaches the data layer.
+        # The tokenizer is the run's, built once: the Trainer built it first.
+        from nanogpt_titan.tokenizer import build_char_tokenizer
 
         tokenizer = build_char_tokenizer(job_config)
         if self.vocab_size is not None:
@@ -132,7 +132,7 @@ class NanoGPTModelArgs(BaseModelArgs):
 class UnknownFlavorError(NanoGPTTitanError, KeyError):
     """A `--model.flavor` that names no flavor and no checkpoint folder (a KeyError for Mapping's sake)."""
 
-    __str__ = NanoGPTTitanError.__str__
+    __str__ = Exception.__str__  # the message as it is, not quoted as KeyError would show it
 
 
 class NanoGPTFlavors(dict[str, NanoGPTModelArgs]):
