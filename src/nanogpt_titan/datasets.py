@@ -18,6 +18,7 @@ from torchtitan.components.dataloader import ParallelAwareDataloader
 from torchtitan.config import JobConfig
 from torchtitan.tools.logging import logger
 
+from nanogpt_titan.checkpoint.read import saved_data_parallel_ranks, saved_steps
 from nanogpt_titan.errors import NanoGPTTitanError
 
 SHAKESPEARE_URL = (
@@ -137,21 +138,29 @@ def load_split_tokens(job_config: JobConfig, tokenizer, dataset_name: str) -> to
     return encoded_split(tokenizer, dataset_split(dataset_name), job_config.training.dataset_path)
 
 
+def stream_seed(seed: int, stream: int) -> int:
+    """The seed of window stream `stream`: the run's seed itself for stream 0, and above every
+    32-bit seed for the others, so no stream of one run repeats a stream of another."""
+    return seed + (stream << 32)
+
+
 class RandomBlockTokenDataset(IterableDataset):
     """Endless batches of random contiguous windows, drawn the way nanoGPT's `get_batch` does.
 
     Each batch draws `batch_size` starts uniformly from `[0, len(tokens) - seq_len)`;
-    `x = tokens[i : i + seq_len]` and `y = tokens[i + 1 : i + 1 + seq_len]`. The random
-    stream is the dataset's own generator, so `state_dict()` / `load_state_dict()` resume the
-    exact stream of windows a checkpointed run would have drawn next.
+    `x = tokens[i : i + seq_len]` and `y = tokens[i + 1 : i + 1 + seq_len]`. The starts come
+    from numbered streams, each its own generator seeded by `stream_seed(seed, stream)`, taken
+    in turn: with `streams=range(A)` batch `k` is stream `k % A`'s next. `state_dict()` /
+    `load_state_dict()` resume the exact windows a checkpointed run would have drawn next.
 
     torchtitan checkpoints no RNG, and the dataloader is the one source of randomness it does
     checkpoint (per data-parallel rank), so the state also carries the global generators that
-    dropout draws from: a resumed run then drops the same units as the uninterrupted one.
+    dropout draws from: a resumed run then drops the same units as the uninterrupted one. A
+    `dropout_seed` reseeds them when iteration starts, unless a state was loaded.
     """
 
     def __init__(self, tokens: torch.Tensor, seq_len: int, batch_size: int, seed: int,
-                 setting: str = "training.seq_len"):
+                 streams: range = range(1), dropout_seed: int | None = None, setting: str = "training.seq_len"):
         if len(tokens) <= seq_len:
             raise NanoGPTTitanError(
                 f"a split of {len(tokens)} tokens holds no window of {setting}={seq_len} plus its "
@@ -161,27 +170,72 @@ class RandomBlockTokenDataset(IterableDataset):
         self.seq_len = seq_len
         self.batch_size = batch_size
         self.window_offsets = torch.arange(seq_len + 1)
-        self.generator = torch.Generator().manual_seed(seed)
+        self.generators = [torch.Generator().manual_seed(stream_seed(seed, stream)) for stream in streams]
+        self.next_stream = 0
+        self.dropout_seed = dropout_seed
 
     def __iter__(self):
+        if self.dropout_seed is not None:
+            torch.manual_seed(self.dropout_seed)
+            self.dropout_seed = None
         while True:
-            starts = torch.randint(
-                len(self.tokens) - self.seq_len, (self.batch_size,), generator=self.generator
-            )
+            generator = self.generators[self.next_stream]
+            self.next_stream = (self.next_stream + 1) % len(self.generators)
+            starts = torch.randint(len(self.tokens) - self.seq_len, (self.batch_size,), generator=generator)
             windows = self.tokens[starts[:, None] + self.window_offsets]
             yield {"input": windows[:, :-1]}, windows[:, 1:]
 
     def state_dict(self) -> dict:
-        state = {"generator_state": self.generator.get_state(), "torch_rng_state": torch.get_rng_state()}
+        state = {
+            "generator_states": [generator.get_state() for generator in self.generators],
+            "next_stream": self.next_stream,
+            "torch_rng_state": torch.get_rng_state(),
+        }
         if torch.cuda.is_available():
             state["cuda_rng_state"] = torch.cuda.get_rng_state()
         return state
 
     def load_state_dict(self, state_dict: dict) -> None:
-        self.generator.set_state(state_dict["generator_state"])
+        for generator, generator_state in zip(self.generators, state_dict["generator_states"], strict=True):
+            generator.set_state(generator_state)
+        self.next_stream = state_dict["next_stream"]
         torch.set_rng_state(state_dict["torch_rng_state"])
         if "cuda_rng_state" in state_dict and torch.cuda.is_available():
             torch.cuda.set_rng_state(state_dict["cuda_rng_state"])
+        self.dropout_seed = None
+
+
+def refuse_data_parallel_degree_change(job_config: JobConfig, dp_world_size: int) -> None:
+    """Before anything is built: a run resumes only on the data-parallel degree that saved it,
+    since each rank checkpoints its own data streams (torchtitan would fail mid-load)."""
+    checkpoint = job_config.checkpoint
+    if not checkpoint.enable or "dataloader" in checkpoint.exclude_from_loading:
+        return
+    steps = saved_steps(Path(job_config.job.dump_folder) / checkpoint.folder)
+    step = max(steps, default=None) if checkpoint.load_step == -1 else checkpoint.load_step
+    if step not in steps:
+        return  # a fresh run, or a load_step torchtitan reports missing itself
+    saved_ranks = saved_data_parallel_ranks(steps[step])
+    if saved_ranks and saved_ranks != dp_world_size:
+        raise NanoGPTTitanError(
+            f"{steps[step]} holds the data streams of {saved_ranks} data-parallel ranks and this run has "
+            f"{dp_world_size}: a run resumes only on the degree that saved it. Resume with {saved_ranks} ranks, "
+            f"or start a new run from its weights alone: another job.dump_folder and "
+            f"--checkpoint.initial_load_path {steps[step]}"
+        )
+
+
+def accumulation_steps(job_config: JobConfig, dp_world_size: int) -> int:
+    """Micro-batches per rank and step, as torchtitan's Trainer computes them."""
+    training = job_config.training
+    per_micro_batch = training.local_batch_size * dp_world_size
+    global_batch_size = per_micro_batch if training.global_batch_size < 0 else training.global_batch_size
+    if global_batch_size % per_micro_batch:
+        raise NanoGPTTitanError(
+            f"training.global_batch_size={global_batch_size} is not a multiple of training.local_batch_size="
+            f"{training.local_batch_size} times the {dp_world_size} data-parallel ranks; make it one"
+        )
+    return global_batch_size // per_micro_batch
 
 
 def build_shakespeare_char_dataloader(
@@ -191,17 +245,24 @@ def build_shakespeare_char_dataloader(
     job_config: JobConfig,
     **kwargs,
 ) -> ParallelAwareDataloader:
-    """The TrainSpec's dataloader builder: one process, one stream of random windows."""
-    if dp_world_size > 1:  # refused before torchtitan's batch-size checks, which would point at the wrong fix
-        raise NanoGPTTitanError(
-            f"a data-parallel world of {dp_world_size} processes: nanogpt_titan trains on one process for now; "
-            "run with NGPU=1"
-        )
+    """The TrainSpec's dataloader builder: random windows, laid out so that any number of
+    data-parallel ranks trains on what one process accumulating all micro-batches would.
+
+    Each micro-batch of a step has its own stream: with A micro-batches per rank, rank r draws
+    micro-batch a from stream r * A + a, which is micro-batch r * A + a of one process that
+    accumulates all N * A. Rank 0 drops out units from where the model's initialisation left
+    the global generator, as one process does; rank r > 0 from a stream of its own.
+    """
+    refuse_data_parallel_degree_change(job_config, dp_world_size)
     training = job_config.training
+    seed = run_seed(job_config)
+    micro_batches = accumulation_steps(job_config, dp_world_size)
     dataset = RandomBlockTokenDataset(
         load_split_tokens(job_config, tokenizer, training.dataset),
         seq_len=training.seq_len,
         batch_size=training.local_batch_size,
-        seed=run_seed(job_config),
+        seed=seed,
+        streams=range(dp_rank * micro_batches, (dp_rank + 1) * micro_batches),
+        dropout_seed=stream_seed(seed, dp_rank) if dp_rank > 0 else None,
     )
     return ParallelAwareDataloader(dataset, dp_rank, dp_world_size, batch_size=None)

@@ -23,7 +23,7 @@ def random_batches(
 ) -> Iterator[Batch]:
     """nanoGPT's `get_batch` drawn `eval_iters` times from a generator seeded with `seed`;
     `setting` names the knob that sets `block_size`, for the error a too-short split gets."""
-    dataset = RandomBlockTokenDataset(tokens, block_size, batch_size, seed, setting)
+    dataset = RandomBlockTokenDataset(tokens, block_size, batch_size, seed, setting=setting)
     return ((inputs["input"], targets) for inputs, targets in islice(dataset, eval_iters))
 
 

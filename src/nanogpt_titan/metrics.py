@@ -1,11 +1,13 @@
 """torchtitan's metrics, plus `metrics.jsonl`: one JSON object per training step.
 
-Every line holds `step`, `loss` and `lr` (the rate used at that step). Every
-`metrics.log_freq` steps, torchtitan's logging cadence, the line also holds torchtitan's own
-measurements of the steps since the previous log: `grad_norm`, `tokens_per_second` (per
-device, torchtitan's tps), `mfu` (percent of the device's peak by nanoGPT's FLOP formula) and
-`time_ms` (mean wall time per step). Validation steps add `val_loss` and
-`train_loss_estimate`, and the run's last validation `val_loss_exact`.
+Every line holds `step`, `loss` (the mean over all data-parallel ranks) and `lr` (the rate
+used at that step). Every `metrics.log_freq` steps, torchtitan's logging cadence, and at the
+last step, the line also holds torchtitan's own measurements of the steps since the previous
+log: `grad_norm`, `tokens_per_second_per_device` (torchtitan's tps),
+`tokens_per_second_global` (over all data-parallel ranks), `mfu_per_device` (percent of one
+device's peak by nanoGPT's FLOP formula; every device does the same work, so it is also the
+run's) and `time_ms` (mean wall time per step). Validation steps add `val_loss` and
+`train_loss_estimate`, and the run's last validation `val_loss_exact`. Rank 0 writes the file.
 
 Between two logging steps each step's loss stays on the device (`nanogpt_titan.loss`): the
 host reads device values once per `log_freq` steps, never waiting for the device in between.
@@ -35,8 +37,8 @@ METRICS_FILE = "metrics.jsonl"
 # torchtitan's metric names -> metrics.jsonl's; validation extras keep their own names.
 RECORDED = {
     "grad_norm": "grad_norm",
-    "throughput(tps)": "tokens_per_second",
-    "mfu(%)": "mfu",
+    "throughput(tps)": "tokens_per_second_per_device",
+    "mfu(%)": "mfu_per_device",
     "validation_metrics/loss": "val_loss",
     "train_loss_estimate": "train_loss_estimate",
     "val_loss_exact": "val_loss_exact",
@@ -64,8 +66,9 @@ class MetricsFile(BaseLogger):
     rest; a run that starts over at step 1 moves an earlier file aside, never discarding it.
     """
 
-    def __init__(self, path: Path):
-        self.path = path
+    def __init__(self, path: Path | None, data_parallel_ranks: int = 1):
+        self.path = path  # None on ranks other than 0: records are kept until complete, not written
+        self.data_parallel_ranks = data_parallel_ranks
         self.records: dict[int, dict[str, Any]] = {}
         self.started = False
 
@@ -73,12 +76,17 @@ class MetricsFile(BaseLogger):
         self.records.setdefault(step, {"step": step}).update(values)
 
     def log(self, metrics: dict[str, Any], step: int) -> None:
-        self.update(step, **{RECORDED[name]: value for name, value in metrics.items() if name in RECORDED})
+        values = {RECORDED[name]: value for name, value in metrics.items() if name in RECORDED}
+        if "tokens_per_second_per_device" in values:  # synchronous ranks all process as many tokens
+            values["tokens_per_second_global"] = values["tokens_per_second_per_device"] * self.data_parallel_ranks
+        self.update(step, **values)
 
     def write_before(self, step: int | None = None) -> None:
         """Append the records of every step before `step` (all of them when None)."""
         done = sorted(s for s in self.records if step is None or s < step)
-        if not done:
+        if not done or self.path is None:
+            for s in done:
+                del self.records[s]
             return
         if not self.started:
             self._start(first_step=done[0])
@@ -116,8 +124,13 @@ class NanoGPTMetricsProcessor(MetricsProcessor):
         super().__init__(job_config, parallel_dims, tag)
         self.model_args = model_args
         self.described = False
-        self.metrics_file = MetricsFile(Path(job_config.job.dump_folder) / METRICS_FILE)
-        if torch.distributed.get_rank() == 0:
+        self.is_rank_zero = torch.distributed.get_rank() == 0
+        self.loss_mesh = parallel_dims.get_optional_mesh("loss")  # None without data parallelism
+        self.metrics_file = MetricsFile(
+            Path(job_config.job.dump_folder) / METRICS_FILE if self.is_rank_zero else None,
+            data_parallel_ranks=parallel_dims.dp_replicate * parallel_dims.dp_shard,
+        )
+        if self.is_rank_zero:
             loggers = LoggerContainer()
             loggers.add_logger(self.logger)
             loggers.add_logger(self.metrics_file)
@@ -152,7 +165,7 @@ class NanoGPTMetricsProcessor(MetricsProcessor):
         self.described = True
 
     def should_log(self, step: int) -> bool:
-        if not self.described and torch.distributed.get_rank() == 0:
+        if not self.described and self.is_rank_zero:
             self.describe_run()
         self.metrics_file.write_before(min([step, *self.unread_losses]))  # complete lines only
         loss = STEP_LOSS.take()
@@ -160,7 +173,7 @@ class NanoGPTMetricsProcessor(MetricsProcessor):
             self.unread_losses[step] = loss
         self.metrics_file.update(step, lr=self.step_lr)
         self.steps_since_last_log += 1
-        return super().should_log(step)
+        return super().should_log(step) or step == self.job_config.training.steps
 
     def log(self, step, global_avg_loss, global_max_loss, grad_norm, extra_metrics=None):
         self.read_losses()
@@ -168,6 +181,10 @@ class NanoGPTMetricsProcessor(MetricsProcessor):
         self.metrics_file.update(step, time_ms=1000 * window_seconds / self.steps_since_last_log)
         super().log(step, global_avg_loss, global_max_loss, grad_norm, extra_metrics)
         self.steps_since_last_log = 0
+        record = self.metrics_file.records[step]
+        if self.loss_mesh is not None and "tokens_per_second_global" in record:
+            logger.info(f"tps and mfu above are per device; over all {self.metrics_file.data_parallel_ranks} "
+                        f"data-parallel ranks: {round(record['tokens_per_second_global']):,} tokens/s")
 
     def log_validation(self, loss: float, step: int, extra_metrics=None):
         super().log_validation(loss, step, extra_metrics)
@@ -175,18 +192,24 @@ class NanoGPTMetricsProcessor(MetricsProcessor):
         self.validations[step] = (loss, (extra_metrics or {}).get("val_loss_exact"))
 
     def read_losses(self) -> None:
-        """Every collected step's loss, read from the device in one copy."""
+        """Every collected step's loss, averaged over the data-parallel ranks in one all-reduce
+        and read from the device in one copy. Every rank calls it at the same steps."""
         if not self.unread_losses:
             return
         steps = list(self.unread_losses)
-        losses = torch.stack([self.unread_losses.pop(step) for step in steps]).tolist()
+        losses = torch.stack([self.unread_losses.pop(step) for step in steps])
+        if self.loss_mesh is not None:  # equal token counts: the global mean is the mean of rank means
+            torch.distributed.all_reduce(losses, group=self.loss_mesh.get_group())
+            losses /= self.loss_mesh.size()
+        losses = losses.tolist()
         for step, loss in zip(steps, losses):
             self.metrics_file.update(step, loss=loss)
 
     def close(self):
-        self.read_losses()  # a run may end between two logging steps
+        if self.loss_mesh is None:
+            self.read_losses()  # a run stopped between two logging steps; ranks may not meet again to reduce
         super().close()
-        if torch.distributed.get_rank() == 0:
+        if self.is_rank_zero:
             logger.info(self.summary())
 
     def summary(self) -> str:

@@ -165,15 +165,27 @@ def _read_dcp(folder: Path, n_head: int | None) -> Checkpoint:
     return checkpoint
 
 
+def saved_steps(checkpoints: Path) -> dict[int, Path]:
+    """The `step-N` folders torchtitan saved in `checkpoints`, by step."""
+    return {int(folder.name.removeprefix("step-")): folder for folder in checkpoints.glob("step-*")
+            if folder.name.removeprefix("step-").isdigit()}
+
+
+def saved_data_parallel_ranks(step_folder: Path) -> int:
+    """How many data-parallel ranks saved their dataloader state in a Trainer's `step-N` (0: none did)."""
+    keys = dcp.FileSystemReader(step_folder).read_metadata().state_dict_metadata
+    return sum(key.startswith("dataloader.dp_rank_") for key in keys)
+
+
 def _read_run(run: Path, n_head: int | None) -> Checkpoint:
     """A training run's dump folder: its latest `checkpoint/step-N`."""
-    steps = [step for step in (run / RUN_CHECKPOINTS).glob("step-*") if step.name.removeprefix("step-").isdigit()]
+    steps = saved_steps(run / RUN_CHECKPOINTS)
     if not steps:
         raise CheckpointError(
             f"{run} is a training run with no checkpoint yet: train with --checkpoint.enable (the shipped configs "
             "save one every checkpoint.interval steps and at the end)"
         )
-    return _read_dcp(max(steps, key=lambda step: int(step.name.removeprefix("step-"))), n_head)
+    return _read_dcp(steps[max(steps)], n_head)
 
 
 def read_vocabulary(folder: Path) -> list[str] | None:

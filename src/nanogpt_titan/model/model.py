@@ -13,6 +13,7 @@ import math
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.distributed.tensor import DTensor, distribute_tensor
 from torchtitan.protocols.model import ModelProtocol
 
 from nanogpt_titan.errors import NanoGPTTitanError
@@ -21,8 +22,18 @@ from nanogpt_titan.model.args import NanoGPTModelArgs
 INIT_STD = 0.02
 
 
+def _init_normal(weight: torch.Tensor, std: float) -> None:
+    """N(0, std²), drawn whole even when FSDP has sharded the weight: each rank keeps its shard
+    of the same draw, so the initial weights are the same however many ranks share them."""
+    if isinstance(weight, DTensor):
+        full = torch.empty(weight.shape, dtype=weight.dtype, device=weight.to_local().device)
+        weight.copy_(distribute_tensor(full.normal_(0.0, std), weight.device_mesh, weight.placements))
+    else:
+        nn.init.normal_(weight, mean=0.0, std=std)
+
+
 def _init_linear(linear: nn.Linear, std: float) -> None:
-    nn.init.normal_(linear.weight, mean=0.0, std=std)
+    _init_normal(linear.weight, std)
     if linear.bias is not None:
         nn.init.zeros_(linear.bias)
 
@@ -102,8 +113,8 @@ class NanoGPT(ModelProtocol):
     def init_weights(self, buffer_device: torch.device | None = None) -> None:
         # `to_empty()` gives each module a fresh parameter and so unties the head: tie it again.
         self.lm_head.weight = self.wte.weight
-        nn.init.normal_(self.wte.weight, mean=0.0, std=INIT_STD)
-        nn.init.normal_(self.wpe.weight, mean=0.0, std=INIT_STD)
+        _init_normal(self.wte.weight, INIT_STD)
+        _init_normal(self.wpe.weight, INIT_STD)
         # GPT-2's scaled init of the projections that write into the residual stream.
         residual_std = INIT_STD / math.sqrt(2 * self.model_args.n_layer)
         for block in self.layers.values():
