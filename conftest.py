@@ -288,3 +288,25 @@ def run_trainer(make_trainer, tmp_path):
         return read_metrics_file(Path(dump_folder) / METRICS_FILE)
 
     return run
+
+
+@pytest.fixture(scope="session")
+def run_train_sh():
+    """`[NGPU=n] CONFIG_FILE=<shipped config> ./run_train.sh OVERRIDES...` from a user's shell;
+    returns the finished process (stdout and stderr captured as text).
+
+    A user's shell has none of the NCCL variables torchtitan sets in this process for its
+    Trainers, and each of several processes gets one OpenMP thread (two cores here)."""
+    import subprocess
+
+    env = {name: value for name, value in os.environ.items() if not name.startswith(("TORCH_NCCL_", "TORCH_FR_"))}
+
+    def run(*overrides: str, ngpu: int = 1, config_name: str = "debug_model.toml") -> subprocess.CompletedProcess:
+        threads = {"OMP_NUM_THREADS": "1"} if ngpu > 1 else {}
+        return subprocess.run(
+            [str(REPO_ROOT / "run_train.sh"), *overrides],
+            env={**env, **threads, "NGPU": str(ngpu), "CONFIG_FILE": str(TRAIN_CONFIGS / config_name)},
+            capture_output=True, text=True, timeout=300,
+        )
+
+    return run

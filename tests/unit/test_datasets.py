@@ -238,6 +238,47 @@ def test_the_cli_names_its_own_option_for_a_missing_text(tmp_path):
         datasets.load_text(str(tmp_path / "nope.txt"), "--data")
 
 
-def test_a_data_parallel_world_is_refused_before_torchtitans_batch_checks(parse_config, char_tokenizer):
-    with pytest.raises(NanoGPTTitanError, match="world of 2 processes.*NGPU=1"):
-        datasets.build_shakespeare_char_dataloader(2, 0, char_tokenizer, parse_config("debug_model.toml"))
+def micro_batches(loader, count: int) -> list[torch.Tensor]:
+    return [inputs["input"] for inputs, _ in take(loader, count)]
+
+
+@pytest.mark.parametrize("ranks, global_batch", [(2, 16), (2, 32), (4, 32)])
+def test_rank_r_micro_batch_a_is_one_process_micro_batch_r_times_a_plus_a(parse_config, char_tokenizer, ranks,
+                                                                          global_batch):
+    """Over two steps: the data layout that makes N ranks train as one accumulating process."""
+    job_config = parse_config("debug_model.toml", "--training.local_batch_size", "4",
+                              "--training.global_batch_size", str(global_batch))
+    per_rank = global_batch // 4 // ranks  # micro-batches per rank and step
+    one_process = micro_batches(datasets.build_shakespeare_char_dataloader(1, 0, char_tokenizer, job_config),
+                                2 * ranks * per_rank)
+    for rank in range(ranks):
+        loader = datasets.build_shakespeare_char_dataloader(ranks, rank, char_tokenizer, job_config)
+        for step in range(2):
+            for a, batch in enumerate(micro_batches(loader, per_rank)):
+                assert torch.equal(batch, one_process[step * ranks * per_rank + rank * per_rank + a])
+
+
+def test_a_global_batch_the_ranks_cannot_split_is_named(parse_config, char_tokenizer):
+    job_config = parse_config("debug_model.toml", "--training.global_batch_size", "24")
+    with pytest.raises(NanoGPTTitanError, match="global_batch_size=24 is not a multiple of training.local_batch_size=8 "
+                                                "times the 2 data-parallel ranks"):
+        datasets.build_shakespeare_char_dataloader(2, 0, char_tokenizer, job_config)
+
+
+def test_rank_0_drops_out_where_initialisation_left_off_and_others_reseed_unless_resumed():
+    def dropout_draw(dropout_seed, state=None):
+        dataset = RandomBlockTokenDataset(torch.arange(100), 8, 2, seed=1, dropout_seed=dropout_seed)
+        torch.manual_seed(0)  # the global generator as the model's initialisation leaves it
+        if state is not None:
+            dataset.load_state_dict(state)
+        next(iter(dataset))
+        return torch.rand(4)
+
+    torch.manual_seed(0)
+    after_initialisation = torch.rand(4)
+    assert torch.equal(dropout_draw(None), after_initialisation)
+    assert not torch.equal(dropout_draw(datasets.stream_seed(1, 1)), after_initialisation)
+    torch.manual_seed(5)
+    saved = RandomBlockTokenDataset(torch.arange(100), 8, 2, seed=1).state_dict()
+    after_saving = torch.rand(4)
+    assert torch.equal(dropout_draw(datasets.stream_seed(1, 1), saved), after_saving)  # the saved state wins

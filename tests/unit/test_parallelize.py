@@ -1,4 +1,5 @@
-"""`parallelize_nanogpt`: torch.compile per block (fullgraph); every other parallelism refused by name."""
+"""`parallelize_nanogpt`: activation checkpointing and torch.compile per block (fullgraph); every
+parallelism but data parallelism refused by name (data parallelism: test_data_parallel.py)."""
 
 import copy
 from dataclasses import replace
@@ -26,9 +27,8 @@ def debug_model(build_model):
         (dict(world_size=2, pp=2), [], "parallelism.pipeline_parallel_degree=2"),
         (dict(world_size=2, cp=2), [], "parallelism.context_parallel_degree=2"),
         (dict(world_size=2, dp_shard=2, ep=2), [], "parallelism.expert_parallel_degree=2"),
-        (dict(world_size=2, dp_shard=-1), [], "parallelism.data_parallel_shard_degree=2"),
-        (dict(world_size=2, dp_replicate=2), [], "parallelism.data_parallel_replicate_degree=2"),
         (dict(), ["--model.converters", "quantize.linear.float8"], "model.converters="),
+        (dict(), ["--training.enable_cpu_offload"], "training.enable_cpu_offload"),
         (dict(), [], None),
     ],
 )
@@ -39,11 +39,6 @@ def test_unsupported_parallelism_is_refused_by_name(parse_config, parallel_dims,
         return
     with pytest.raises(NanoGPTTitanError, match=setting.replace("[", r"\[").replace("(", r"\(")):
         parallelize_nanogpt(debug_model, parallel_dims(**degrees), job_config)
-
-
-def test_a_world_without_data_parallel_wrapper_is_refused(parse_config, parallel_dims, debug_model):
-    with pytest.raises(NanoGPTTitanError, match="a world of 2 processes without a data-parallel wrapper"):
-        parallelize_nanogpt(debug_model, parallel_dims(2, dp_shard=2), parse_config("debug_model.toml"))
 
 
 def test_activation_checkpointing_with_dropout_needs_the_rng_preserved(parse_config, parallel_dims, build_model):

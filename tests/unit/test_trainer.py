@@ -3,7 +3,6 @@
 import json
 import os
 import re
-import subprocess
 import sys
 
 import pytest
@@ -12,7 +11,7 @@ import torch
 from nanogpt_titan.datasets import load_text
 
 EVERY_STEP = {"step", "loss", "lr"}
-LOG_STEPS = EVERY_STEP | {"grad_norm", "tokens_per_second", "mfu", "time_ms"}
+LOG_STEPS = EVERY_STEP | {"grad_norm", "tokens_per_second_per_device", "tokens_per_second_global", "mfu_per_device", "time_ms"}
 
 
 @pytest.mark.slow
@@ -24,7 +23,9 @@ def test_debug_run_learns_validates_and_logs_every_step(run_trainer, nanogpt_get
     for record in records:  # debug_model.toml: log_freq 10
         keys = LOG_STEPS if record["step"] in (1, 10, 20, 30, 40) else EVERY_STEP
         assert record.keys() - {"val_loss", "train_loss_estimate", "val_loss_exact"} == keys, record
-    assert all(r["tokens_per_second"] > 0 and r["mfu"] > 0 and r["time_ms"] > 0 for r in records if "mfu" in r)
+    logged = [r for r in records if "mfu_per_device" in r]
+    assert all(r["tokens_per_second_per_device"] > 0 and r["mfu_per_device"] > 0 and r["time_ms"] > 0 for r in logged)
+    assert all(r["tokens_per_second_global"] == r["tokens_per_second_per_device"] for r in logged)  # one process
     assert all("train_loss_estimate" in r for r in records if "val_loss" in r)
     assert [r["step"] for r in records if "val_loss_exact" in r] == [40]  # the last validation
     first, last = records[:5], records[-5:]
@@ -127,7 +128,7 @@ def test_interrupted_run_resumes_bit_for_bit(run_trainer, tmp_path):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("nanogpt_ckpt", [False], indirect=True)
-def test_load_only_validation_of_a_converted_nanogpt_checkpoint(nanogpt_ckpt, tmp_path, repo_root):
+def test_load_only_validation_of_a_converted_nanogpt_checkpoint(nanogpt_ckpt, tmp_path, run_train_sh):
     """The documented recipe: convert, then one lr-0 step that validates the loaded weights."""
     from nanogpt_titan.checkpoint import read_checkpoint
     from nanogpt_titan.cli import main
@@ -141,12 +142,11 @@ def test_load_only_validation_of_a_converted_nanogpt_checkpoint(nanogpt_ckpt, tm
     torch.save(ckpt, path)
     dcp_folder, out = tmp_path / "dcp", tmp_path / "out"
     assert main(["convert", str(path), str(dcp_folder)]) == 0
-    result = subprocess.run(
-        [str(repo_root / "run_train.sh"), "--model.flavor", str(dcp_folder), "--checkpoint.enable",
-         "--checkpoint.load_only", "--checkpoint.initial_load_path", str(dcp_folder), "--training.steps", "1",
-         "--validation.freq", "1", "--optimizer.lr", "0", "--training.seq_len", "32", "--validation.seq_len", "32",
-         "--job.dump_folder", str(out)],
-        capture_output=True, text=True, timeout=300,
+    result = run_train_sh(
+        "--model.flavor", str(dcp_folder), "--checkpoint.enable", "--checkpoint.load_only",
+        "--checkpoint.initial_load_path", str(dcp_folder), "--training.steps", "1", "--validation.freq", "1",
+        "--optimizer.lr", "0", "--training.seq_len", "32", "--validation.seq_len", "32", "--job.dump_folder", str(out),
+        config_name="shakespeare_cpu.toml",
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     (record,) = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
@@ -158,17 +158,10 @@ def test_load_only_validation_of_a_converted_nanogpt_checkpoint(nanogpt_ckpt, tm
 
 
 @pytest.mark.slow
-def test_torchtitans_entry_point_through_run_train_sh(tmp_path, repo_root):
-    """`torchrun -m torchtitan.train` with our config: the triton guard, custom_import, overrides."""
-    config = repo_root / "src" / "nanogpt_titan" / "train_configs" / "debug_model.toml"
-    # A user's shell: without the NCCL variables that torchtitan set in this process for earlier Trainers.
-    env = {name: value for name, value in os.environ.items() if not name.startswith(("TORCH_NCCL_", "TORCH_FR_"))}
-    env["CONFIG_FILE"] = str(config)
-    result = subprocess.run(
-        [str(repo_root / "run_train.sh"), "--training.steps", "5", "--training.dataset", "shakespeare_char_train",
-         "--job.dump_folder", str(tmp_path / "out")],
-        env=env, capture_output=True, text=True, timeout=300,
-    )
+def test_torchtitans_entry_point_through_run_train_sh(tmp_path, run_train_sh):
+    """`python -m torchtitan.train` with our config: the triton guard, custom_import, overrides."""
+    result = run_train_sh("--training.steps", "5", "--training.dataset", "shakespeare_char_train",
+                          "--job.dump_folder", str(tmp_path / "out"))
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     lines = (tmp_path / "out" / "metrics.jsonl").read_text().splitlines()
     assert len(lines) == 5
@@ -184,12 +177,8 @@ def test_torchtitans_entry_point_through_run_train_sh(tmp_path, repo_root):
     (["--training.dataset_path", "/no/such/input.txt"], "training.dataset_path points at /no/such/input.txt"),
     (["--optimizer.name", "Bogus"], "optimizer.name='Bogus' is none of ['NanoGPTAdamW', 'NanoGPTAdam', 'AdamW', 'Adam']"),
 ])
-def test_a_user_error_ends_a_training_run_in_one_line_and_leaves_nothing(tmp_path, repo_root, overrides, fact):
-    config = repo_root / "src" / "nanogpt_titan" / "train_configs" / "debug_model.toml"
-    result = subprocess.run(
-        [str(repo_root / "run_train.sh"), *overrides, "--job.dump_folder", str(tmp_path / "run")],
-        env={**os.environ, "CONFIG_FILE": str(config)}, capture_output=True, text=True, timeout=300,
-    )
+def test_a_user_error_ends_a_training_run_in_one_line_and_leaves_nothing(tmp_path, run_train_sh, overrides, fact):
+    result = run_train_sh(*overrides, "--job.dump_folder", str(tmp_path / "run"))
     output = (result.stdout + result.stderr).strip().splitlines()
     assert result.returncode != 0
     assert output[-1].endswith(f"nanogpt_titan: error: {fact}") or fact in output[-1], output[-1]
