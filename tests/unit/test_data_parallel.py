@@ -6,7 +6,8 @@ import os
 import shutil
 import subprocess
 import sys
-from dataclasses import replace
+from dataclasses import dataclass, replace
+from pathlib import Path
 
 import pytest
 import torch
@@ -22,71 +23,82 @@ RUN = ("--training.steps", "10", "--validation.freq", "5", "--metrics.log_freq",
 TOLERANCE = 1e-5  # float rounding: ranks sum their partial gradients in another order
 
 
-def train(run_train_sh, folder, *overrides, ngpu=1):
+@dataclass
+class Run:
+    folder: Path
+    records: list[dict]
+    output: str = ""
+
+
+def train(run_train_sh, folder: Path, *overrides: str, ngpu: int = 1) -> Run:
     result = run_train_sh(*BATCHES, *RUN, "--job.dump_folder", str(folder), *overrides, ngpu=ngpu)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    return read_metrics_file(folder / METRICS_FILE)
+    return Run(folder, read_metrics_file(folder / METRICS_FILE), result.stdout + result.stderr)
 
 
 @pytest.fixture(scope="module")
-def one_process(run_train_sh, tmp_path_factory):
-    folder = tmp_path_factory.mktemp("one_process")
-    return folder, train(run_train_sh, folder)
+def one_process(run_train_sh, tmp_path_factory) -> Run:
+    return train(run_train_sh, tmp_path_factory.mktemp("one_process"))
 
 
 @pytest.fixture(scope="module")
-def fsdp(run_train_sh, tmp_path_factory):
-    folder = tmp_path_factory.mktemp("fsdp")
-    return folder, train(run_train_sh, folder, "--parallelism.data_parallel_shard_degree", "2",
-                         "--activation_checkpoint.mode", "selective", ngpu=2)
+def fsdp(run_train_sh, tmp_path_factory) -> Run:
+    return train(run_train_sh, tmp_path_factory.mktemp("fsdp"), "--parallelism.data_parallel_shard_degree", "2",
+                 "--activation_checkpoint.mode", "selective", ngpu=2)
 
 
-def assert_same_training(run, reference, tolerance=TOLERANCE):
-    (folder, records), (reference_folder, reference_records) = run, reference
-    assert [r["step"] for r in records] == list(range(1, 11))  # one line per step: rank 1 writes none
+def assert_same_training(run: Run, reference: Run, tolerance: float = TOLERANCE) -> None:
+    assert [r["step"] for r in run.records] == list(range(1, 11))  # one line per step: rank 1 writes none
     for key in ("loss", "lr", "grad_norm", "val_loss", "val_loss_exact"):
-        pairs = [(r[key], ref[key]) for r, ref in zip(records, reference_records, strict=True) if key in ref]
-        assert pairs and all(key in r for r, ref in zip(records, reference_records) if key in ref), key
-        assert max(abs(a - b) for a, b in pairs) <= tolerance, key
-    weights, reference_weights = read_checkpoint(folder).state_dict, read_checkpoint(reference_folder).state_dict
-    for name, tensor in reference_weights.items():
-        torch.testing.assert_close(weights[name], tensor, rtol=0, atol=tolerance, msg=name)
+        pairs = [(r.get(key), ref[key]) for r, ref in zip(run.records, reference.records, strict=True) if key in ref]
+        assert pairs and all(value is not None for value, _ in pairs), key
+        assert max(abs(value - expected) for value, expected in pairs) <= tolerance, key
+    weights = read_checkpoint(run.folder).state_dict
+    for name, expected in read_checkpoint(reference.folder).state_dict.items():
+        torch.testing.assert_close(weights[name], expected, rtol=0, atol=tolerance, msg=name)
+
+
+def test_one_process_through_torchtitans_entry_point_says_nothing_a_newcomer_must_decode(one_process):
+    assert "Training completed" in one_process.output
+    for noise in ("set_vital", "TORCH_NCCL_ASYNC_ERROR_HANDLING", "HF assets path"):
+        assert noise not in one_process.output, noise
 
 
 def test_ddp_with_full_activation_checkpointing_equals_one_process_accumulating(run_train_sh, tmp_path, one_process):
-    folder = tmp_path / "ddp"
-    records = train(run_train_sh, folder, "--parallelism.data_parallel_replicate_degree", "2",
-                    "--activation_checkpoint.mode", "full", ngpu=2)
-    assert_same_training((folder, records), one_process)
+    ddp = train(run_train_sh, tmp_path / "ddp", "--parallelism.data_parallel_replicate_degree", "2",
+                "--activation_checkpoint.mode", "full", ngpu=2)
+    assert_same_training(ddp, one_process)
 
 
 def test_fsdp_with_selective_activation_checkpointing_equals_one_process_accumulating(fsdp, one_process):
     assert_same_training(fsdp, one_process)
-    assert {"tokens_per_second_per_device", "tokens_per_second_global", "mfu_per_device"} <= fsdp[1][-1].keys()
-    assert fsdp[1][-1]["tokens_per_second_global"] == 2 * fsdp[1][-1]["tokens_per_second_per_device"]
+    last = fsdp.records[-1]
+    assert {"tokens_per_second_per_device", "tokens_per_second_global", "mfu_per_device"} <= last.keys()
+    assert last["tokens_per_second_global"] == 2 * last["tokens_per_second_per_device"]
+    assert "over all 2 data-parallel ranks" in fsdp.output
 
 
 def test_fsdp_run_resumed_from_a_checkpoint_equals_the_uninterrupted_run(run_train_sh, tmp_path, fsdp):
     folder = tmp_path / "resumed"
-    shutil.copytree(fsdp[0] / "checkpoint" / "step-5", folder / "checkpoint" / "step-5")
-    records = train(run_train_sh, folder, "--parallelism.data_parallel_shard_degree", "2",
+    shutil.copytree(fsdp.folder / "checkpoint" / "step-5", folder / "checkpoint" / "step-5")
+    resumed = train(run_train_sh, folder, "--parallelism.data_parallel_shard_degree", "2",
                     "--activation_checkpoint.mode", "selective", ngpu=2)
-    assert records[0]["step"] == 6
-    resumed = (folder, [*fsdp[1][:5], *records])
+    assert resumed.records[0]["step"] == 6
+    resumed.records[:0] = fsdp.records[:5]
     assert_same_training(resumed, fsdp, tolerance=0)
 
 
 def test_resuming_on_another_number_of_ranks_is_refused_in_one_line(run_train_sh, tmp_path, fsdp):
     folder = tmp_path / "one_rank"
-    shutil.copytree(fsdp[0] / "checkpoint", folder / "checkpoint")
+    shutil.copytree(fsdp.folder / "checkpoint", folder / "checkpoint")
     result = run_train_sh(*BATCHES, *RUN, "--training.steps", "20", "--job.dump_folder", str(folder))
     assert result.returncode == 1
     last_line = (result.stdout + result.stderr).strip().splitlines()[-1]
+    step_10 = folder / "checkpoint" / "step-10"
     assert last_line.endswith(  # after torch's "[rank0]: "
-        f"nanogpt_titan: error: {folder / 'checkpoint' / 'step-10'} holds the data streams of 2 data-parallel "
-        "ranks and this run has 1: a run resumes only on the degree that saved it. Resume with 2 ranks, or start "
-        "a new run from its weights alone: another job.dump_folder and --checkpoint.initial_load_path "
-        f"{folder / 'checkpoint' / 'step-10'}"
+        f"nanogpt_titan: error: {step_10} holds the data streams of 2 data-parallel ranks and this run has 1: a run "
+        "resumes only on the degree that saved it. Resume with 2 ranks, or start a new run from its weights alone: "
+        f"another job.dump_folder and --checkpoint.initial_load_path {step_10}"
     )
 
 
