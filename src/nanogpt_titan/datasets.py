@@ -138,10 +138,16 @@ def load_split_tokens(job_config: JobConfig, tokenizer, dataset_name: str) -> to
     return encoded_split(tokenizer, dataset_split(dataset_name), job_config.training.dataset_path)
 
 
-def stream_seed(seed: int, stream: int) -> int:
-    """The seed of window stream `stream`: the run's seed itself for stream 0, and above every
-    32-bit seed for the others, so no stream of one run repeats a stream of another."""
-    return seed + (stream << 32)
+def derived_seed(seed: int, purpose: str, index: int) -> int:
+    """A seed for the `index`-th stream of `purpose` in the run seeded with `seed`: 32 bits of a
+    hash, as torch's CPU generator keeps only the low 32 bits of a seed (`seed + k * 2**32` would
+    repeat the run seed's stream)."""
+    return int.from_bytes(hashlib.sha256(f"{seed}/{purpose}/{index}".encode()).digest()[:4], "little")
+
+
+def window_stream_seed(seed: int, stream: int) -> int:
+    """Window stream 0 is the run seed's own, as nanoGPT draws; the others are derived from it."""
+    return seed if stream == 0 else derived_seed(seed, "windows", stream)
 
 
 class RandomBlockTokenDataset(IterableDataset):
@@ -149,7 +155,7 @@ class RandomBlockTokenDataset(IterableDataset):
 
     Each batch draws `batch_size` starts uniformly from `[0, len(tokens) - seq_len)`;
     `x = tokens[i : i + seq_len]` and `y = tokens[i + 1 : i + 1 + seq_len]`. The starts come
-    from numbered streams, each its own generator seeded by `stream_seed(seed, stream)`, taken
+    from numbered streams, each its own generator seeded by `window_stream_seed(seed, stream)`, taken
     in turn: with `streams=range(A)` batch `k` is stream `k % A`'s next. `state_dict()` /
     `load_state_dict()` resume the exact windows a checkpointed run would have drawn next.
 
@@ -170,7 +176,7 @@ class RandomBlockTokenDataset(IterableDataset):
         self.seq_len = seq_len
         self.batch_size = batch_size
         self.window_offsets = torch.arange(seq_len + 1)
-        self.generators = [torch.Generator().manual_seed(stream_seed(seed, stream)) for stream in streams]
+        self.generators = [torch.Generator().manual_seed(window_stream_seed(seed, stream)) for stream in streams]
         self.next_stream = 0
         self.dropout_seed = dropout_seed
 
@@ -263,6 +269,6 @@ def build_shakespeare_char_dataloader(
         batch_size=training.local_batch_size,
         seed=seed,
         streams=range(dp_rank * micro_batches, (dp_rank + 1) * micro_batches),
-        dropout_seed=stream_seed(seed, dp_rank) if dp_rank > 0 else None,
+        dropout_seed=derived_seed(seed, "dropout", dp_rank) if dp_rank > 0 else None,
     )
     return ParallelAwareDataloader(dataset, dp_rank, dp_world_size, batch_size=None)

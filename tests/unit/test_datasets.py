@@ -101,12 +101,20 @@ def test_same_seed_same_stream_other_seed_other_stream(seed):
     assert not torch.equal(first, other)
 
 
+@given(seed=st.integers(0, 2**31))
+def test_the_streams_of_a_run_differ_and_stream_0_is_the_run_seeds(seed):
+    tokens = torch.arange(5000)
+    first_batches = [inputs["input"] for inputs, _ in take(RandomBlockTokenDataset(tokens, 8, 4, seed, range(4)), 4)]
+    assert torch.equal(first_batches[0], next(iter(RandomBlockTokenDataset(tokens, 8, 4, seed)))[0]["input"])
+    assert len({tuple(batch[:, 0].tolist()) for batch in first_batches}) == 4
+
+
 @given(consumed=st.integers(0, 6), resumed=st.integers(1, 6))
 def test_resume_continues_the_identical_stream(consumed, resumed):
     """Through torchtitan's stateful dataloader, as a checkpoint does it."""
 
     def loader():
-        dataset = RandomBlockTokenDataset(torch.arange(3000), 16, 4, seed=1337)
+        dataset = RandomBlockTokenDataset(torch.arange(3000), 16, 4, seed=1337, streams=range(3))
         return ParallelAwareDataloader(dataset, dp_rank=0, dp_world_size=1, batch_size=None)
 
     uninterrupted = take(loader(), consumed + resumed)
@@ -277,8 +285,8 @@ def test_rank_0_drops_out_where_initialisation_left_off_and_others_reseed_unless
     torch.manual_seed(0)
     after_initialisation = torch.rand(4)
     assert torch.equal(dropout_draw(None), after_initialisation)
-    assert not torch.equal(dropout_draw(datasets.stream_seed(1, 1)), after_initialisation)
+    assert not torch.equal(dropout_draw(datasets.derived_seed(1, "dropout", 1)), after_initialisation)
     torch.manual_seed(5)
     saved = RandomBlockTokenDataset(torch.arange(100), 8, 2, seed=1).state_dict()
     after_saving = torch.rand(4)
-    assert torch.equal(dropout_draw(datasets.stream_seed(1, 1), saved), after_saving)  # the saved state wins
+    assert torch.equal(dropout_draw(datasets.derived_seed(1, "dropout", 1), saved), after_saving)  # the saved state wins

@@ -143,6 +143,26 @@ def validation_on_train_data(patch):
     patch.setitem(datasets.SPLITS, "shakespeare_char_validation", "train")
 
 
+def every_rank_draws_the_first_streams(patch):
+    """Each data-parallel rank draws streams 0..A-1 as if it were alone: all ranks see the same windows."""
+    init = datasets.RandomBlockTokenDataset.__init__
+
+    def first_streams(self, *args, streams=range(1), **kwargs):
+        init(self, *args, streams=range(len(streams)), **kwargs)
+
+    patch.setattr(datasets.RandomBlockTokenDataset, "__init__", first_streams)
+
+
+def every_rank_drops_the_same_units(patch):
+    """No rank reseeds dropout: torchtitan seeds every rank alike, so all ranks drop the same units."""
+    init = datasets.RandomBlockTokenDataset.__init__
+
+    def never_reseeded(self, *args, dropout_seed=None, **kwargs):
+        init(self, *args, **kwargs)
+
+    patch.setattr(datasets.RandomBlockTokenDataset, "__init__", never_reseeded)
+
+
 # --- the tokenizer ----------------------------------------------------------------------------
 
 
@@ -221,6 +241,11 @@ ORACLES = {
     last_window_never_drawn: [f"{UNIT}/test_datasets.py::test_every_window_start_is_reachable_including_the_last"],
     resume_restarts_window_stream: [f"{UNIT}/test_datasets.py::test_resume_continues_the_identical_stream"],
     validation_on_train_data: [f"{UNIT}/test_datasets.py::test_validation_dataset_is_the_last_tenth"],
+    every_rank_draws_the_first_streams: [
+        f"{UNIT}/test_datasets.py::test_rank_r_micro_batch_a_is_one_process_micro_batch_r_times_a_plus_a"],
+    every_rank_drops_the_same_units: [
+        f"{UNIT}/test_datasets.py::"
+        "test_rank_0_drops_out_where_initialisation_left_off_and_others_reseed_unless_resumed"],
     vocab_not_sorted: [f"{UNIT}/test_tokenizer.py::test_vocabulary_is_sorted_set_of_the_whole_text"],
     bos_eos_inserted: [f"{UNIT}/test_tokenizer.py::test_round_trip_and_no_special_tokens"],
     torchtitan_style_warmup: [f"{UNIT}/test_lr_scheduler.py::test_factor_is_get_lr_over_learning_rate"],
