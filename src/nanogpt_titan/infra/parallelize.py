@@ -137,14 +137,15 @@ def parallelize_nanogpt(model: nn.Module, parallel_dims: ParallelDims, job_confi
     if parallel_dims.fsdp_enabled:
         training = job_config.training
         on_cpu = tt_utils.device_type == "cpu"  # CPU runs train in float32, as the rest of the CPU path
+        param_dtype = torch.float32 if on_cpu else TORCH_DTYPE_MAP[training.mixed_precision_param]
+        reduce_dtype = TORCH_DTYPE_MAP[training.mixed_precision_reduce]
         apply_fsdp(
             model,
             parallel_dims.get_mesh(["dp_replicate", "fsdp"] if parallel_dims.dp_replicate_enabled else "fsdp"),
-            param_dtype=torch.float32 if on_cpu else TORCH_DTYPE_MAP[training.mixed_precision_param],
-            reduce_dtype=TORCH_DTYPE_MAP[training.mixed_precision_reduce],
-            reshard_after_forward_policy=job_config.parallelism.fsdp_reshard_after_forward,
+            param_dtype, reduce_dtype, job_config.parallelism.fsdp_reshard_after_forward,
         )
-        logger.info(f"Applied {'HSDP' if parallel_dims.dp_replicate_enabled else 'FSDP'} to the nanoGPT model")
+        logger.info(f"Applied {'HSDP' if parallel_dims.dp_replicate_enabled else 'FSDP'} to the nanoGPT model: "
+                    f"computes in {param_dtype}, reduces gradients in {reduce_dtype}")
     elif parallel_dims.dp_replicate_enabled:
         dp_mesh = parallel_dims.get_mesh("dp_replicate")
         apply_ddp(model, dp_mesh, enable_compile=compile_model)
