@@ -202,9 +202,17 @@ class RandomBlockTokenDataset(IterableDataset):
         return state
 
     def load_state_dict(self, state_dict: dict) -> None:
-        for generator, generator_state in zip(self.generators, state_dict["generator_states"], strict=True):
+        # A checkpoint of nanogpt_titan 0.1 holds the state of its one stream.
+        generator_states = state_dict.get("generator_states") or [state_dict["generator_state"]]
+        if len(generator_states) != len(self.generators):
+            raise NanoGPTTitanError(
+                f"the checkpoint holds {len(generator_states)} window streams per rank and this run draws from "
+                f"{len(self.generators)}: resume with the saved training.global_batch_size and "
+                "training.local_batch_size, or start a new run from its weights (--checkpoint.initial_load_path)"
+            )
+        for generator, generator_state in zip(self.generators, generator_states):
             generator.set_state(generator_state)
-        self.next_stream = state_dict["next_stream"]
+        self.next_stream = state_dict.get("next_stream", 0)
         torch.set_rng_state(state_dict["torch_rng_state"])
         if "cuda_rng_state" in state_dict and torch.cuda.is_available():
             torch.cuda.set_rng_state(state_dict["cuda_rng_state"])

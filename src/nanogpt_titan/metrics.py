@@ -181,10 +181,11 @@ class NanoGPTMetricsProcessor(MetricsProcessor):
         self.metrics_file.update(step, time_ms=1000 * window_seconds / self.steps_since_last_log)
         super().log(step, global_avg_loss, global_max_loss, grad_norm, extra_metrics)
         self.steps_since_last_log = 0
-        record = self.metrics_file.records[step]
-        if self.loss_mesh is not None and "tokens_per_second_global" in record:
-            logger.info(f"tps and mfu above are per device; over all {self.metrics_file.data_parallel_ranks} "
-                        f"data-parallel ranks: {round(record['tokens_per_second_global']):,} tokens/s")
+        ranks = self.metrics_file.data_parallel_ranks
+        if ranks > 1 and self.is_rank_zero:  # the only rank whose metrics file receives torchtitan's
+            global_rate = self.metrics_file.records[step]["tokens_per_second_global"]
+            logger.info(f"tps and mfu above are per device; over all {ranks} data-parallel ranks: "
+                        f"{round(global_rate):,} tokens/s")
 
     def log_validation(self, loss: float, step: int, extra_metrics=None):
         super().log_validation(loss, step, extra_metrics)

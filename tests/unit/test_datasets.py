@@ -129,6 +129,22 @@ def test_resume_continues_the_identical_stream(consumed, resumed):
         assert torch.equal(expected["input"], got["input"])
 
 
+def test_a_checkpoint_of_one_stream_from_version_0_1_resumes():
+    old = RandomBlockTokenDataset(torch.arange(3000), 16, 4, seed=3)
+    next(iter(old))
+    state = {"generator_state": old.generators[0].get_state(), "torch_rng_state": torch.get_rng_state()}
+    resumed = RandomBlockTokenDataset(torch.arange(3000), 16, 4, seed=3)
+    resumed.load_state_dict(state)
+    assert torch.equal(next(iter(resumed))[0]["input"], next(iter(old))[0]["input"])
+
+
+def test_resuming_with_another_number_of_micro_batches_is_named():
+    saved = RandomBlockTokenDataset(torch.arange(3000), 16, 4, seed=3, streams=range(2)).state_dict()
+    with pytest.raises(NanoGPTTitanError, match="holds 2 window streams per rank and this run draws from 4: resume "
+                                                "with the saved training.global_batch_size"):
+        RandomBlockTokenDataset(torch.arange(3000), 16, 4, seed=3, streams=range(4)).load_state_dict(saved)
+
+
 @pytest.mark.parametrize("overrides, seed", [([], 1337), (["--debug.seed", "7"], 7)])
 def test_the_loader_draws_the_stream_of_the_run_seed(parse_config, char_tokenizer, overrides, seed):
     job_config = parse_config("debug_model.toml", *overrides)
