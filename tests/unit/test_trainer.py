@@ -1,6 +1,5 @@
 """End to end through torchtitan's own Trainer and entry point, on CPU."""
 
-import json
 import os
 import re
 import sys
@@ -128,10 +127,9 @@ def test_interrupted_run_resumes_bit_for_bit(run_trainer, tmp_path):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("nanogpt_ckpt", [False], indirect=True)
-def test_load_only_validation_of_a_converted_nanogpt_checkpoint(nanogpt_ckpt, tmp_path, run_train_sh):
+def test_load_only_validation_of_a_converted_nanogpt_checkpoint(nanogpt_ckpt, tmp_path, run_trainer, cli):
     """The documented recipe: convert, then one lr-0 step that validates the loaded weights."""
     from nanogpt_titan.checkpoint import read_checkpoint
-    from nanogpt_titan.cli import main
     from nanogpt_titan.datasets import encoded_split
     from nanogpt_titan.evaluate import mean_loss, random_batches
     from nanogpt_titan.tokenizer import NanoGPTCharTokenizer
@@ -141,15 +139,12 @@ def test_load_only_validation_of_a_converted_nanogpt_checkpoint(nanogpt_ckpt, tm
     ckpt["model"]["_orig_mod.transformer.wte.weight"].mul_(30)  # a loss no fresh init comes near
     torch.save(ckpt, path)
     dcp_folder, out = tmp_path / "dcp", tmp_path / "out"
-    assert main(["convert", str(path), str(dcp_folder)]) == 0
-    result = run_train_sh(
-        "--model.flavor", str(dcp_folder), "--checkpoint.enable", "--checkpoint.load_only",
+    assert cli("convert", path, dcp_folder) == 0
+    (record,) = run_trainer(
+        "shakespeare_cpu.toml", "--model.flavor", str(dcp_folder), "--checkpoint.enable", "--checkpoint.load_only",
         "--checkpoint.initial_load_path", str(dcp_folder), "--training.steps", "1", "--validation.freq", "1",
-        "--optimizer.lr", "0", "--training.seq_len", "32", "--validation.seq_len", "32", "--job.dump_folder", str(out),
-        config_name="shakespeare_cpu.toml",
+        "--optimizer.lr", "0", "--training.seq_len", "32", "--validation.seq_len", "32", dump_folder=out,
     )
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    (record,) = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
     model = read_checkpoint(dcp_folder).build_model()
     val = encoded_split(NanoGPTCharTokenizer(load_text()), "val")
     direct = mean_loss(model, random_batches(val, 32, 12, 20, seed=1337))  # shakespeare_cpu.toml: batch 12, 20 steps
