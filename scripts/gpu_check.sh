@@ -157,8 +157,8 @@ if metrics.is_file():
     steady = logged[len(logged) // 10:] or logged  # past compile and warm-up
     print(f"mini-gpt: {len(records)} steps recorded, last step {records[-1]['step']}; "
           f"median {statistics.median(r['time_ms'] for r in steady):.1f} ms/step, "
-          f"{statistics.median(r['tokens_per_second'] for r in steady):.0f} tokens/s, "
-          f"MFU {statistics.median(r['mfu'] for r in steady):.2f}%"
+          f"{statistics.median(r['tokens_per_second_per_device'] for r in steady):.0f} tokens/s per device, "
+          f"MFU {statistics.median(r['mfu_per_device'] for r in steady):.2f}%"
           + (f"; val_loss {vals[-1]['val_loss']:.4f} at step {vals[-1]['step']}" if vals else ""))
 else:
     print("no mini-gpt/metrics.jsonl")

@@ -245,9 +245,12 @@ def accumulation_steps(job_config: JobConfig, dp_world_size: int) -> int:
     per_micro_batch = training.local_batch_size * dp_world_size
     global_batch_size = per_micro_batch if training.global_batch_size < 0 else training.global_batch_size
     if global_batch_size % per_micro_batch:
+        same_run = global_batch_size // dp_world_size
+        hint = (f"; --training.local_batch_size {same_run} keeps this global batch"
+                if global_batch_size % dp_world_size == 0 else "")
         raise NanoGPTTitanError(
             f"training.global_batch_size={global_batch_size} is not a multiple of training.local_batch_size="
-            f"{training.local_batch_size} times the {dp_world_size} data-parallel ranks; make it one"
+            f"{training.local_batch_size} times the {dp_world_size} data-parallel ranks{hint}"
         )
     return global_batch_size // per_micro_batch
 

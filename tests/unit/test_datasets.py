@@ -282,11 +282,14 @@ def test_rank_r_micro_batch_a_is_one_process_micro_batch_r_times_a_plus_a(parse_
                 assert torch.equal(batch, one_process[step * ranks * per_rank + rank * per_rank + a])
 
 
-def test_a_global_batch_the_ranks_cannot_split_is_named(parse_config, char_tokenizer):
-    job_config = parse_config("debug_model.toml", "--training.global_batch_size", "24")
-    with pytest.raises(NanoGPTTitanError, match="global_batch_size=24 is not a multiple of training.local_batch_size=8 "
-                                                "times the 2 data-parallel ranks"):
+@pytest.mark.parametrize("global_batch, hint", [(24, "; --training.local_batch_size 12 keeps this global batch"),
+                                                 (25, "")])
+def test_a_global_batch_the_ranks_cannot_split_is_named(parse_config, char_tokenizer, global_batch, hint):
+    job_config = parse_config("debug_model.toml", "--training.global_batch_size", str(global_batch))
+    with pytest.raises(NanoGPTTitanError) as error:
         datasets.build_shakespeare_char_dataloader(2, 0, char_tokenizer, job_config)
+    assert str(error.value) == (f"training.global_batch_size={global_batch} is not a multiple of "
+                                f"training.local_batch_size=8 times the 2 data-parallel ranks{hint}")
 
 
 def test_rank_0_drops_out_where_initialisation_left_off_and_others_reseed_unless_resumed():
