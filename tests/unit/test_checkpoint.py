@@ -131,6 +131,10 @@ def test_trainer_checkpoint_reads_its_model_keys_only(run_trainer, tmp_path, cap
     assert cli("export", step, tmp_path / "ckpt.pt", "--n-head", 2) == 0
     exported = torch.load(tmp_path / "ckpt.pt", weights_only=True)
     assert exported["model_args"]["n_layer"] == 2 and len(exported["model"]) == 2 + 2 * 12 + 3
+    (tmp_path / "run" / "checkpoint" / "step-4").mkdir()  # a save killed before its .metadata
+    (tmp_path / "run" / "checkpoint" / "step-4" / "__0_0.distcp").write_bytes(b"partial")
+    latest = to_nanogpt(read_checkpoint(tmp_path / "run").state_dict)  # the last complete save, as torchtitan resumes
+    assert all(torch.equal(latest[name], exported["model"][name]) for name in exported["model"])
 
 
 # --- bad input: one error line, nothing written ------------------------------------------------

@@ -166,9 +166,10 @@ def _read_dcp(folder: Path, n_head: int | None) -> Checkpoint:
 
 
 def saved_steps(checkpoints: Path) -> dict[int, Path]:
-    """The `step-N` folders torchtitan saved in `checkpoints`, by step."""
+    """The complete `step-N` DCP folders in `checkpoints`, by step: as torchtitan's own search,
+    those with DCP's `.metadata`, which a save interrupted by a kill never wrote."""
     return {int(folder.name.removeprefix("step-")): folder for folder in checkpoints.glob("step-*")
-            if folder.name.removeprefix("step-").isdigit()}
+            if folder.name.removeprefix("step-").isdigit() and (folder / ".metadata").is_file()}
 
 
 def saved_data_parallel_ranks(step_folder: Path) -> int:
