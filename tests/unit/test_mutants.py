@@ -7,9 +7,11 @@ imported), and asserts that they fail; the same oracles pass on the unpatched li
 """
 
 import functools
+import multiprocessing
 import os
 import subprocess
 import sys
+import traceback
 import types
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -256,26 +258,54 @@ ORACLES = {
 MUTANTS = {mutant.__name__: mutant for mutant in ORACLES}
 
 
-def run_oracles(repo_root: Path, tests: list[str], mutant: str | None = None) -> subprocess.CompletedProcess:
+# Each run of oracles is a fresh pytest, so that its mutant is applied before any test module is
+# imported; but not a fresh interpreter: the runs fork from one server process that has imported
+# the heavy libraries once (torch, torchtitan: 5 s per interpreter). The server runs no torch op,
+# so no OpenMP thread pool is forked.
+FORK_SERVER = multiprocessing.get_context("forkserver")
+FORK_SERVER.set_forkserver_preload(["torch", "torchtitan.train"])
+
+
+def _pytest_in_this_process(repo_root: Path, tests: list[str], mutant: str | None, log: Path) -> None:
+    """A forked run's body: pytest on the oracles, output to `log`, its exit status the process's."""
+    os.chdir(repo_root)
     # A killed mutant needs one failing example, not the smallest: no shrinking (conftest's profile).
-    # One OpenMP thread: two of these processes share the machine's cores.
-    env = {key: value for key, value in os.environ.items() if key != MUTANT_ENV_VAR}
-    env |= {"HYPOTHESIS_PROFILE": "ci-no-shrink", "OMP_NUM_THREADS": "1"}
+    os.environ["HYPOTHESIS_PROFILE"] = "ci-no-shrink"
+    os.environ.pop(MUTANT_ENV_VAR, None)
     if mutant:
-        env[MUTANT_ENV_VAR] = mutant
-    return subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-x", *tests],
-        cwd=repo_root, env=env, capture_output=True, text=True, timeout=600,
-    )
+        os.environ[MUTANT_ENV_VAR] = mutant
+    torch.set_num_threads(1)  # two runs share the machine's cores
+    with log.open("w") as output:
+        os.dup2(output.fileno(), sys.stdout.fileno())
+        os.dup2(output.fileno(), sys.stderr.fileno())
+    # torchtitan imported pytest plugins (anyio) in the server, too early for assertion rewriting in them.
+    rewrite_notice = ["-W", "ignore::pytest.PytestAssertRewriteWarning"]
+    try:
+        status = pytest.main(["-q", "-p", "no:cacheprovider", "-x", *rewrite_notice, *tests])
+    except Exception:  # an exception would exit with 1, pytest's "tests failed": a mutant wrongly killed
+        traceback.print_exc()
+        status = pytest.ExitCode.INTERNAL_ERROR
+    sys.exit(int(status))
+
+
+def run_oracles(repo_root: Path, logs: Path, tests: list[str], mutant: str | None = None) -> subprocess.CompletedProcess:
+    log = logs / f"{mutant or 'library'}.log"
+    run = FORK_SERVER.Process(target=_pytest_in_this_process, args=(repo_root, tests, mutant, log))
+    run.start()
+    run.join(timeout=600)
+    if run.exitcode is None:
+        run.kill()
+    return subprocess.CompletedProcess(tests, run.exitcode, log.read_text() if log.exists() else "")
 
 
 @pytest.fixture(scope="module")
-def oracle_runs(repo_root):
+def oracle_runs(repo_root, tmp_path_factory):
     """The oracles' runs, on the library (key None) and under each mutant, two processes at a time."""
+    logs = tmp_path_factory.mktemp("oracle_runs")
     all_oracles = sorted({test for tests in ORACLES.values() for test in tests})
     with ThreadPoolExecutor(max_workers=2) as pool:
-        runs = {None: pool.submit(run_oracles, repo_root, all_oracles)}
-        runs |= {mutant.__name__: pool.submit(run_oracles, repo_root, tests, mutant.__name__)
+        runs = {None: pool.submit(run_oracles, repo_root, logs, all_oracles)}
+        runs |= {mutant.__name__: pool.submit(run_oracles, repo_root, logs, tests, mutant.__name__)
                  for mutant, tests in ORACLES.items()}
         yield runs
 
