@@ -299,9 +299,8 @@ def run_train_sh():
     Trainers, and each of several processes gets one OpenMP thread (two cores here)."""
     import subprocess
 
-    env = {name: value for name, value in os.environ.items() if not name.startswith(("TORCH_NCCL_", "TORCH_FR_"))}
-
     def run(*overrides: str, ngpu: int = 1, config_name: str = "debug_model.toml") -> subprocess.CompletedProcess:
+        env = {name: value for name, value in os.environ.items() if not name.startswith(("TORCH_NCCL_", "TORCH_FR_"))}
         threads = {"OMP_NUM_THREADS": "1"} if ngpu > 1 else {}
         return subprocess.run(
             [str(REPO_ROOT / "run_train.sh"), *overrides],
