@@ -1,6 +1,6 @@
-"""Data parallelism launched as users launch it (`NGPU=2 ./run_train.sh`, gloo on CPU): DDP and
-FSDP train exactly as one process accumulating the same micro-batches, resume exactly, and
-refuse to resume on another number of ranks."""
+"""Data parallelism launched as users launch it (`NGPU=2 ./run_train.sh`, gloo on CPU): DDP, FSDP
+and HSDP, with activation checkpointing and compile, train exactly as one process accumulating
+the same micro-batches, resume exactly, and refuse to resume on another number of ranks."""
 
 import os
 import shutil
@@ -64,10 +64,21 @@ def test_one_process_through_torchtitans_entry_point_says_nothing_a_newcomer_mus
         assert noise not in one_process.output, noise
 
 
-def test_ddp_with_full_activation_checkpointing_equals_one_process_accumulating(run_train_sh, tmp_path, one_process):
+def test_compiled_ddp_with_full_activation_checkpointing_equals_one_process_accumulating(run_train_sh, tmp_path,
+                                                                                       one_process):
     ddp = train(run_train_sh, tmp_path / "ddp", "--parallelism.data_parallel_replicate_degree", "2",
-                "--activation_checkpoint.mode", "full", ngpu=2)
+                "--activation_checkpoint.mode", "full", "--compile.enable", ngpu=2)
     assert_same_training(ddp, one_process)
+
+
+def test_hsdp_with_activation_checkpointing_every_block_equals_one_process_accumulating(run_train_sh, tmp_path,
+                                                                                       one_process):
+    """2 replicas of 2 shards, one micro-batch each: the four micro-batches of the one process."""
+    hsdp = train(run_train_sh, tmp_path / "hsdp", "--parallelism.data_parallel_replicate_degree", "2",
+                 "--parallelism.data_parallel_shard_degree", "2", "--activation_checkpoint.mode", "selective",
+                 "--activation_checkpoint.selective_ac_option", "1", ngpu=4)
+    assert_same_training(hsdp, one_process)
+    assert "Applied HSDP to the nanoGPT model" in hsdp.output
 
 
 def test_fsdp_with_selective_activation_checkpointing_equals_one_process_accumulating(fsdp, one_process):
