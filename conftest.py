@@ -8,6 +8,7 @@ import gc
 import math
 import os
 import socket
+import sys
 from pathlib import Path
 
 import pytest
@@ -38,6 +39,14 @@ settings.register_profile(
     phases=[Phase.explicit, Phase.generate], suppress_health_check=[HealthCheck.too_slow],
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+# mutmut tests its mutated copy of the package (mutants/src, put first on sys.path), but the
+# triton guard's .pth imported the installed package at interpreter start: forget that import,
+# so that the tests import the package beside this file. (A no-op wherever they are the same.)
+_imported = sys.modules.get("nanogpt_titan")
+if _imported is not None and Path(_imported.__file__).resolve().parent != REPO_ROOT / "src" / "nanogpt_titan":
+    for _name in [name for name in sys.modules if name.split(".")[0] == "nanogpt_titan"]:
+        del sys.modules[_name]
 
 if "NANOGPT_TITAN_DATA" not in os.environ and SHARED_SHAKESPEARE is not None:
     os.environ["NANOGPT_TITAN_DATA"] = str(SHARED_SHAKESPEARE)

@@ -244,6 +244,11 @@ def accumulation_steps(job_config: JobConfig, dp_world_size: int) -> int:
     training = job_config.training
     per_micro_batch = training.local_batch_size * dp_world_size
     global_batch_size = per_micro_batch if training.global_batch_size < 0 else training.global_batch_size
+    if global_batch_size == 0:
+        raise NanoGPTTitanError(
+            "training.global_batch_size=0: set a multiple of training.local_batch_size times the data-parallel "
+            "ranks, or -1 for one micro-batch per rank"
+        )
     if global_batch_size % per_micro_batch:
         same_run = global_batch_size // dp_world_size
         hint = (f"; --training.local_batch_size {same_run} keeps this global batch"

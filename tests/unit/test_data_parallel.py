@@ -105,12 +105,9 @@ def test_resuming_on_another_number_of_ranks_is_refused_in_one_line(run_train_sh
     result = run_train_sh(*BATCHES, *RUN, "--training.steps", "20", "--job.dump_folder", str(folder))
     assert result.returncode == 1
     last_line = (result.stdout + result.stderr).strip().splitlines()[-1]
-    step_10 = folder / "checkpoint" / "step-10"
-    assert last_line.endswith(  # after torch's "[rank0]: "
-        f"nanogpt_titan: error: {step_10} holds the data streams of 2 data-parallel ranks and this run has 1: a run "
-        "resumes only on the degree that saved it. Resume with 2 ranks, or start a new run from its weights alone: "
-        f"another job.dump_folder and --checkpoint.initial_load_path {step_10}"
-    )
+    step_10 = folder / "checkpoint" / "step-10"  # the message in full: test_datasets.py
+    assert f"nanogpt_titan: error: {step_10} holds the data streams of 2 data-parallel ranks and this run has 1" in (
+        last_line)
 
 
 def test_fsdp_initial_weights_are_one_process_weights_and_ranks_drop_different_units(repo_root, tmp_path, build_model):

@@ -105,8 +105,11 @@ def test_same_seed_same_stream_other_seed_other_stream(seed):
 def test_the_streams_of_a_run_differ_and_stream_0_is_the_run_seeds(seed):
     tokens = torch.arange(5000)
     first_batches = [inputs["input"] for inputs, _ in take(RandomBlockTokenDataset(tokens, 8, 4, seed, range(4)), 4)]
-    assert torch.equal(first_batches[0], next(iter(RandomBlockTokenDataset(tokens, 8, 4, seed)))[0]["input"])
+    nanogpt_starts = torch.randint(5000 - 8, (4,), generator=torch.Generator().manual_seed(seed))
+    assert torch.equal(first_batches[0][:, 0], nanogpt_starts)
     assert len({tuple(batch[:, 0].tolist()) for batch in first_batches}) == 4
+    other_seed = [inputs["input"] for inputs, _ in take(RandomBlockTokenDataset(tokens, 8, 4, seed + 1, range(4)), 4)]
+    assert not any(torch.equal(mine, other) for mine, other in zip(first_batches[1:], other_seed[1:]))
 
 
 @given(consumed=st.integers(0, 6), resumed=st.integers(1, 6))
@@ -140,9 +143,13 @@ def test_a_checkpoint_of_one_stream_from_version_0_1_resumes():
 
 def test_resuming_with_another_number_of_micro_batches_is_named():
     saved = RandomBlockTokenDataset(torch.arange(3000), 16, 4, seed=3, streams=range(2)).state_dict()
-    with pytest.raises(NanoGPTTitanError, match="holds 2 window streams per rank and this run draws from 4: resume "
-                                                "with the saved training.global_batch_size"):
+    with pytest.raises(NanoGPTTitanError) as error:
         RandomBlockTokenDataset(torch.arange(3000), 16, 4, seed=3, streams=range(4)).load_state_dict(saved)
+    assert str(error.value) == (
+        "the checkpoint holds 2 window streams per rank and this run draws from 4: resume with the saved "
+        "training.global_batch_size and training.local_batch_size, or start a new run from its weights "
+        "(--checkpoint.initial_load_path)"
+    )
 
 
 @pytest.mark.parametrize("overrides, seed", [([], 1337), (["--debug.seed", "7"], 7)])
@@ -290,6 +297,68 @@ def test_a_global_batch_the_ranks_cannot_split_is_named(parse_config, char_token
         datasets.build_shakespeare_char_dataloader(2, 0, char_tokenizer, job_config)
     assert str(error.value) == (f"training.global_batch_size={global_batch} is not a multiple of "
                                 f"training.local_batch_size=8 times the 2 data-parallel ranks{hint}")
+
+
+def test_a_zero_global_batch_is_named(parse_config, char_tokenizer):
+    job_config = parse_config("debug_model.toml", "--training.global_batch_size", "0")
+    with pytest.raises(NanoGPTTitanError, match="^training.global_batch_size=0: set a multiple"):
+        datasets.build_shakespeare_char_dataloader(1, 0, char_tokenizer, job_config)
+
+
+def test_each_rank_drops_out_from_its_own_stream_of_the_run_seed(parse_config, char_tokenizer):
+    def dropout_draw(rank, seed="1337"):
+        job_config = parse_config("debug_model.toml", "--training.global_batch_size", "24", "--debug.seed", seed)
+        loader = datasets.build_shakespeare_char_dataloader(3, rank, char_tokenizer, job_config)
+        assert loader.state_dict()["world_size"] == 3
+        torch.manual_seed(0)  # the global generator as the model's initialisation leaves it
+        next(iter(loader))
+        return torch.rand(8)
+
+    torch.manual_seed(0)
+    after_initialisation = torch.rand(8)
+    rank0, rank1, rank2 = (dropout_draw(rank) for rank in range(3))
+    assert torch.equal(rank0, after_initialisation)
+    assert not any(torch.equal(a, b) for a, b in ((rank1, rank0), (rank2, rank0), (rank1, rank2)))
+    assert not torch.equal(dropout_draw(1, seed="7"), rank1)
+
+
+@pytest.fixture
+def saved_by_two_ranks(tmp_path):
+    """A dump folder whose checkpoint/step-5 holds the dataloader states of two data-parallel ranks,
+    beside a step-10 folder that a kill cut short (no .metadata)."""
+    from nanogpt_titan.checkpoint.read import single_process_dcp
+
+    step_5, step_10 = tmp_path / "checkpoint" / "step-5", tmp_path / "checkpoint" / "step-10"
+    with single_process_dcp():
+        torch.distributed.checkpoint.save({"dataloader.dp_rank_0": torch.zeros(1), "dataloader.dp_rank_1": torch.zeros(1),
+                                           "model.wte.weight": torch.zeros(2)}, checkpoint_id=step_5, no_dist=True)
+    step_10.mkdir()
+    return tmp_path
+
+
+@pytest.mark.parametrize("overrides, refused", [
+    ([], True),
+    (["--checkpoint.load_step", "5"], True),
+    (["--checkpoint.load_step", "7"], False),  # torchtitan reports a missing step itself
+    (["--checkpoint.no-enable"], False),
+    (["--checkpoint.exclude_from_loading", "dataloader"], False),
+])
+def test_resuming_on_another_number_of_ranks_is_refused_before_anything_is_built(
+        parse_config, char_tokenizer, saved_by_two_ranks, overrides, refused):
+    job_config = parse_config("debug_model.toml", "--job.dump_folder", str(saved_by_two_ranks), *overrides)
+    step_5 = saved_by_two_ranks / "checkpoint" / "step-5"
+    if not refused:
+        datasets.build_shakespeare_char_dataloader(1, 0, char_tokenizer, job_config)
+        return
+    with pytest.raises(NanoGPTTitanError) as error:
+        datasets.build_shakespeare_char_dataloader(1, 0, char_tokenizer, job_config)
+    assert str(error.value) == (
+        f"{step_5} holds the data streams of 2 data-parallel ranks and this run has 1: a run resumes only on the "
+        "degree that saved it. Resume with 2 ranks, or start a new run from its weights alone: another "
+        f"job.dump_folder and --checkpoint.initial_load_path {step_5}"
+    )
+    datasets.build_shakespeare_char_dataloader(2, 1, char_tokenizer, parse_config(  # the same degree resumes
+        "debug_model.toml", "--job.dump_folder", str(saved_by_two_ranks), "--training.global_batch_size", "16", *overrides))
 
 
 def test_rank_0_drops_out_where_initialisation_left_off_and_others_reseed_unless_resumed():
