@@ -126,3 +126,32 @@ def test_trainer_with_compile_enabled_matches_eager(run_trainer, tmp_path):
         logged = [(c[key], e[key]) for c, e in zip(compiled, eager) if key in e]
         assert logged and [key in c for c in compiled] == [key in e for e in eager], key
         assert [c for c, _ in logged] == pytest.approx([e for _, e in logged], rel=1e-5), key
+
+
+def test_fsdp_initialises_sharded_weights_as_the_plain_model(build_model):
+    """FSDP on a one-rank gloo mesh, in this process: every weight a DTensor, drawn whole (two ranks:
+    test_data_parallel.py's probe)."""
+    import torch.distributed as dist
+    from torch.distributed.device_mesh import init_device_mesh
+    from torch.distributed.tensor import DTensor
+
+    from nanogpt_titan.infra.parallelize import apply_fsdp
+    from nanogpt_titan.model import NanoGPT
+
+    args = replace(nanogpt_args["debugmodel"], vocab_size=65)
+    torch.manual_seed(3)
+    plain = build_model(args).state_dict()
+    dist.init_process_group("gloo", store=dist.HashStore(), rank=0, world_size=1)
+    try:
+        with torch.device("meta"):
+            model = NanoGPT(args)
+        apply_fsdp(model, init_device_mesh("cpu", (1,)), torch.float32, torch.float32, "default")
+        model.to_empty(device="cpu")
+        torch.manual_seed(3)
+        with torch.no_grad():
+            model.init_weights()
+        assert all(isinstance(weight, DTensor) for weight in model.state_dict().values())
+        for name, weight in model.state_dict().items():
+            assert torch.equal(weight.full_tensor(), plain[name]), name
+    finally:
+        dist.destroy_process_group()
