@@ -12,7 +12,9 @@ This module is the only place where nanogpt_titan changes torchtitan. Importing 
   - the peak-FLOPs lookup, which shells out to `lspci`: a CPU run reports MFU against the
     A100 bf16 peak (312 TFLOP/s), exactly as nanoGPT's `estimate_mfu` does on any device;
   - bf16 autocast, which `training.mixed_precision_param = "bfloat16"` (torchtitan's default)
-    would turn on for a single CPU process: slower and different numbers, so CPU runs stay fp32.
+    would turn on for a single CPU process: slower and different numbers, so CPU runs stay fp32;
+  - and, at exit, a moment for gloo's worker threads to release their last collective before
+    the interpreter shuts down (`let_gloo_release_its_last_work`).
 
 A user error (`NanoGPTTitanError`) that stops a run ends it with one line naming the bad value
 and the fix, not a traceback. It also keeps two messages that are no news from greeting every run: torchdata's deprecation
@@ -23,10 +25,12 @@ The other CPU-only break, the triton import, must be handled before torchtitan i
 imported: `nanogpt_titan.triton_guard`, loaded at interpreter start by `nanogpt_titan.pth`.
 """
 
+import atexit
 import contextlib
 import os
 import resource
 import sys
+import time
 import warnings
 from datetime import timedelta
 
@@ -45,6 +49,7 @@ TRAIN_SPEC_NAME = "nanogpt"
 TORCHRUN_NCCL_DEFAULT = ("TORCH_NCCL_ASYNC_ERROR_HANDLING", "1")
 NANOGPT_REFERENCE_PEAK_FLOPS = 312e12
 """A100 bf16 dense peak: the denominator nanoGPT's `estimate_mfu` uses on every device."""
+GLOO_RELEASE_SECONDS = 0.05
 
 _GIB = 1024**3
 
@@ -83,6 +88,19 @@ def _fp32_on_cpu(parallel_dims, mixed_precision_param: str, device_type: str):
     return contextlib.nullcontext()
 
 
+def let_gloo_release_its_last_work(seconds: float = GLOO_RELEASE_SECONDS) -> None:
+    """atexit: hand the GIL over for a moment before the interpreter shuts down.
+
+    gloo's worker thread frees a finished collective's tensors after the caller has returned,
+    and that takes the GIL. While a device mesh is alive (torchtitan keeps its meshes to the
+    end), `destroy_process_group` leaves that thread running, so a rank that exits right after
+    its last collective (every rank but torchtitan's rank 0, which sleeps 2 s) can begin
+    shutting down first: the thread then dies taking the GIL and the process aborts
+    ("terminate called without an active exception") after a successful run.
+    """
+    time.sleep(seconds)
+
+
 def report_user_errors_in_one_line(error_type, error, traceback, report_others=sys.excepthook) -> None:
     """`sys.excepthook`: a user error is one line; any other exception keeps its traceback."""
     if isinstance(error, NanoGPTTitanError):
@@ -101,6 +119,7 @@ def adapt_torchtitan_to_cpu() -> None:
     tt_metrics.build_device_memory_monitor = CPUMemoryMonitor
     tt_dist_utils.set_pg_timeouts = _set_pg_timeouts_gloo
     tt_dist_utils.maybe_enable_amp = _fp32_on_cpu
+    atexit.register(let_gloo_release_its_last_work)
 
 
 if not torch.cuda.is_available():

@@ -42,10 +42,7 @@ with torch.no_grad():
 weights = {name: tensor.full_tensor() for name, tensor in model.state_dict().items()}
 next(iter(build_shakespeare_char_dataloader(world_size, rank, tokenizer, job_config)))
 masks = [torch.empty(256) for _ in range(world_size)]
-# Keep the work: were gloo's worker thread to drop the last reference to it, it would release the
-# tensors, which takes the GIL, and aborts the process if the interpreter is already shutting down.
-gathered = dist.all_gather(masks, F.dropout(torch.ones(256), p=0.5), async_op=True)
-gathered.wait()
+dist.all_gather(masks, F.dropout(torch.ones(256), p=0.5))
 if rank == 0:
     torch.save({"weights": weights, "masks": masks}, sys.argv[1])
 dist.destroy_process_group()

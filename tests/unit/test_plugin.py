@@ -1,8 +1,10 @@
 """The torchtitan plugin: the one module that changes torchtitan, and only when imported."""
 
+import atexit
 import contextlib
 import subprocess
 import sys
+import threading
 
 import pytest
 import torch
@@ -65,6 +67,30 @@ def test_memory_monitor_and_peak_flops_need_no_gpu():
     stats = monitor.get_peak_stats()
     assert 0 < stats.max_reserved_gib < monitor.device_capacity_gib
     assert tt_utils.get_peak_flops(monitor.device_name) == plugin.NANOGPT_REFERENCE_PEAK_FLOPS == 312e12
+
+
+@cpu_only
+def test_cpu_adaptation_gives_gloo_its_moment_at_exit(monkeypatch):
+    registered = []
+    monkeypatch.setattr(atexit, "register", registered.append)
+    plugin.adapt_torchtitan_to_cpu()
+    assert registered == [plugin.let_gloo_release_its_last_work]
+
+
+def test_exit_hook_hands_the_gil_to_a_thread_waiting_for_it():
+    switch_interval = sys.getswitchinterval()
+    sys.setswitchinterval(1000)  # this thread never hands the GIL over on its own
+    start, ran = threading.Lock(), []
+    start.acquire()
+    waiting = threading.Thread(target=lambda: (start.acquire(), ran.append(True)))
+    waiting.start()
+    try:
+        start.release()  # `waiting` now needs only the GIL, as gloo's worker thread at exit
+        plugin.let_gloo_release_its_last_work()
+        assert ran == [True]
+    finally:
+        sys.setswitchinterval(switch_interval)
+        waiting.join()
 
 
 def test_torchtitan_imports_without_triton_in_a_fresh_interpreter():
