@@ -156,7 +156,7 @@ def test_model_args_json_round_trip_and_unknown_fields(tmp_path):
     args.to_json(tmp_path / "args.json")
     assert NanoGPTModelArgs.from_json(tmp_path / "args.json") == args
     (tmp_path / "bad.json").write_text('{"n_layer": 2, "n_kv_heads": 1}')
-    with pytest.raises(ValueError, match=r"unknown model args \['n_kv_heads'\]"):
+    with pytest.raises(ValueError, match=r"bad\.json: unknown model args \['n_kv_heads'\]"):
         NanoGPTModelArgs.from_json(tmp_path / "bad.json")
 
 

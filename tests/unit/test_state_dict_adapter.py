@@ -29,7 +29,8 @@ def test_an_hf_folder_trains_and_validates_as_its_dcp_conversion(run_trainer, tm
     assert main(["convert", str(hf), str(dcp)]) == 0
     load_only = ["--checkpoint.enable", "--checkpoint.load_only", "--training.steps", "1", "--validation.freq", "1",
                  "--optimizer.lr", "0"]
-    (from_hf,) = run_trainer("debug_model.toml", "--model.flavor", str(hf), "--checkpoint.initial_load_path", str(hf),
+    # torchtitan finds HF weights through the adapter's `hf_assets_path`, given by `--model.hf_assets_path`
+    (from_hf,) = run_trainer("debug_model.toml", "--model.flavor", str(hf), "--model.hf_assets_path", str(hf),
                              "--checkpoint.initial_load_in_hf", *load_only, dump_folder=tmp_path / "from_hf")
     (from_dcp,) = run_trainer("debug_model.toml", "--model.flavor", str(dcp), "--checkpoint.initial_load_path",
                               str(dcp), *load_only, dump_folder=tmp_path / "from_dcp")

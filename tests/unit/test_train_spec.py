@@ -60,10 +60,11 @@ def test_flavor_may_name_a_converted_checkpoint(tmp_path):
     assert nanogpt_args[str(tmp_path / "model_args.json")] == args
 
 
-@pytest.mark.parametrize("flavor", ["tiny", "config.toml"])
+@pytest.mark.parametrize("flavor", ["tiny", "config.toml", "outputs"])
 def test_unknown_flavor_lists_the_choices(tmp_path, monkeypatch, flavor):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "config.toml").write_text("[model]\n")  # an existing file that is no model_args.json
+    (tmp_path / "outputs").mkdir()  # a folder with neither model_args.json nor config.json
     with pytest.raises(KeyError) as raised:  # the Mapping contract: a KeyError, which is also our error type
         nanogpt_args[flavor]
     assert isinstance(raised.value, NanoGPTTitanError)
