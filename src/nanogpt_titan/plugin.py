@@ -88,7 +88,7 @@ def _fp32_on_cpu(parallel_dims, mixed_precision_param: str, device_type: str):
     return contextlib.nullcontext()
 
 
-def let_gloo_release_its_last_work(seconds: float = GLOO_RELEASE_SECONDS) -> None:
+def let_gloo_release_its_last_work() -> None:
     """atexit: hand the GIL over for a moment before the interpreter shuts down.
 
     gloo's worker thread frees a finished collective's tensors after the caller has returned,
@@ -98,7 +98,7 @@ def let_gloo_release_its_last_work(seconds: float = GLOO_RELEASE_SECONDS) -> Non
     shutting down first: the thread then dies taking the GIL and the process aborts
     ("terminate called without an active exception") after a successful run.
     """
-    time.sleep(seconds)
+    time.sleep(GLOO_RELEASE_SECONDS)
 
 
 def report_user_errors_in_one_line(error_type, error, traceback, report_others=sys.excepthook) -> None:
