@@ -102,6 +102,13 @@ def test_torchtitan_loss_is_nanogpts_mean_loss(random_model, char_tokenizer, sha
     assert (cross_entropy_loss(logits, y) / y.numel()).item() == pytest.approx(nanogpt_loss.item(), rel=1e-6)
 
 
+# The oracle multiplies in another order (Conv1D's addmm), and Adam's normalised update turns
+# that rounding into up to 1.1e-6 after five steps where a gradient is near zero (measured on
+# an AMD EPYC; 2e-7 on other CPUs). One update moves a weight by up to lr = 1e-3, and weight
+# decay put on the LayerNorm weights (1.0) would move them by about 3e-4 over these steps.
+ORACLE_ROUNDING_AFTER_FIVE_STEPS = 3e-6
+
+
 @pytest.mark.slow
 def test_five_trainer_steps_equal_a_plain_nanogpt_loop(make_trainer, hf_oracle, char_tokenizer, shakespeare_text, nanogpt_get_lr):
     """torchtitan's Trainer.train_step vs nanoGPT's loop on the oracle, same weights and batches."""
@@ -139,4 +146,4 @@ def test_five_trainer_steps_equal_a_plain_nanogpt_loop(make_trainer, hf_oracle, 
     ours = dict(model.named_parameters())
     for name, param in checkpoint.from_hf_gpt2(dict(oracle.named_parameters())).items():
         if name in ours:
-            torch.testing.assert_close(ours[name], param, rtol=0, atol=1e-6, msg=name)
+            torch.testing.assert_close(ours[name], param, rtol=0, atol=ORACLE_ROUNDING_AFTER_FIVE_STEPS, msg=name)
