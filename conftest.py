@@ -209,6 +209,39 @@ def nanogpt_ckpt(request, tmp_path, random_model):
     return path, model
 
 
+@pytest.fixture
+def nanogpt_hub_folder(tmp_path, random_model):
+    """A folder like sosier/nanoGPT-shakespeare-char-tied-weights: nanoGPT's GPTConfig in
+    config.json (model_type "nanoGPT", remote code), nanoGPT's names in pytorch_model.bin (both
+    tied names) and in model.safetensors (the tied matrix once, under `stored_head`). Returns
+    (folder, model)."""
+    import json
+
+    import torch
+    from safetensors.torch import save_file
+
+    from nanogpt_titan.checkpoint import to_nanogpt
+    from nanogpt_titan.model import NanoGPTModelArgs
+
+    def make(stored_head: str = "lm_head.weight", safetensors: bool = True, bias: bool = False):
+        model = random_model(NanoGPTModelArgs(**TINY_CHAR_MODEL, bias=bias))
+        folder = tmp_path / "hub" / stored_head
+        folder.mkdir(parents=True)
+        config = {"architectures": ["nanoGPT"], "model_type": "nanoGPT",
+                  "auto_map": {"AutoConfig": "configuration_nanogpt.NanoGPTConfig",
+                               "AutoModelForCausalLM": "modeling_nanogpt.NanoGPT"},
+                  **model.model_args.gpt_config()}
+        (folder / "config.json").write_text(json.dumps(config))
+        weights = {name: tensor.clone() for name, tensor in to_nanogpt(model.state_dict()).items()}
+        torch.save(weights, folder / "pytorch_model.bin")
+        if safetensors:
+            dropped = {"lm_head.weight": "transformer.wte.weight", "transformer.wte.weight": "lm_head.weight"}
+            save_file({k: v for k, v in weights.items() if k != dropped[stored_head]}, folder / "model.safetensors")
+        return folder, model
+
+    return make
+
+
 @pytest.fixture(scope="session")
 def parallel_dims():
     """torchtitan's ParallelDims: a single device unless degrees are given."""
@@ -276,7 +309,12 @@ def make_trainer(tmp_path, monkeypatch, parse_config):
     def make(config_name: str, *overrides: str, dump_folder: Path = tmp_path / "run"):
         if trainers:
             close()
-        trainers.append(Trainer(parse_config(config_name, "--job.dump_folder", str(dump_folder), *overrides)))
+        try:
+            trainers.append(Trainer(parse_config(config_name, "--job.dump_folder", str(dump_folder), *overrides)))
+        except BaseException:  # refused while being built: the process group is up already
+            if dist.is_initialized():
+                dist.destroy_process_group()
+            raise
         return trainers[-1]
 
     make.close = close

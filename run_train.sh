@@ -10,6 +10,10 @@ LOG_RANK=${LOG_RANK:-0}
 PYTHON=$(command -v python || command -v python3)  # CUDA images often have only python3
 CONFIG_DIR=$("${PYTHON}" -c "import importlib.util as u; print(u.find_spec('nanogpt_titan').submodule_search_locations[0])")/train_configs
 CONFIG_FILE=${CONFIG_FILE:-${CONFIG_DIR}/shakespeare_cpu.toml}
+if [[ ! -f ${CONFIG_FILE} ]]; then
+    echo "run_train.sh: error: CONFIG_FILE=${CONFIG_FILE} is not a file; name a TOML config, e.g. one of ${CONFIG_DIR}/*.toml" >&2
+    exit 2
+fi
 
 export PYTORCH_ALLOC_CONF="expandable_segments:True"
 if [[ ${NGPU} == 1 ]]; then

@@ -5,12 +5,14 @@ Results go to stdout; progress, notes and errors to stderr. A failing command pr
 """
 
 import argparse
+import shlex
 import sys
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from nanogpt_titan.errors import NanoGPTTitanError  # imports nothing: --help stays fast
 
+TRAIN_CONFIGS = Path(__file__).parent / "train_configs"
 SRC_HELP = (
     "a DCP folder, a Hugging Face folder (config.json + model.safetensors or pytorch_model.bin), "
     "a nanoGPT ckpt.pt, or a bare state dict (.pt/.bin/.safetensors)"
@@ -34,6 +36,16 @@ def _read(args: argparse.Namespace):
     return checkpoint
 
 
+def _recipe_config(block_size: int) -> Path:
+    """The shipped recipe whose context length is the model's (its validation batches are that
+    recipe's, nanoGPT's eval_iters x batch_size), else the CPU recipe."""
+    from torchtitan.config import ConfigManager
+
+    recipes = [TRAIN_CONFIGS / "shakespeare_cpu.toml", TRAIN_CONFIGS / "mini-gpt.toml"]
+    context = {recipe: ConfigManager().parse_args(["--job.config_file", str(recipe)]).training.seq_len for recipe in recipes}
+    return next((recipe for recipe in recipes if context[recipe] == block_size), recipes[0])
+
+
 def _convert(args: argparse.Namespace) -> None:
     from nanogpt_titan.checkpoint import write_dcp
     from nanogpt_titan.files import refuse_existing
@@ -41,16 +53,20 @@ def _convert(args: argparse.Namespace) -> None:
     refuse_existing(args.dst)
     checkpoint = _read(args)
     write_dcp(checkpoint, args.dst)
-    block = checkpoint.args.block_size
-    print(f"wrote DCP checkpoint {args.dst} (with model_args.json)", file=sys.stderr)
+    destination, block = args.dst.resolve(), checkpoint.args.block_size
+    print(f"wrote DCP checkpoint {destination} (with model_args.json)", file=sys.stderr)
+    validate = [
+        "torchrun", "--standalone", "--nproc_per_node=1", "-m", "torchtitan.train",
+        "--job.config_file", str(_recipe_config(block)), "--model.flavor", str(destination),
+        "--checkpoint.enable", "--checkpoint.load_only", "--checkpoint.initial_load_path", str(destination),
+        "--job.dump_folder", str(Path.cwd() / "outputs" / f"validate-{destination.name}"),
+        "--training.steps", "1", "--validation.freq", "1", "--optimizer.lr", "0",
+        "--training.seq_len", str(block), "--validation.seq_len", str(block),
+    ]
     print(
-        "validate it in torchtitan (load only):\n"
-        f"  ./run_train.sh --model.flavor {args.dst} --checkpoint.enable --checkpoint.load_only "
-        f"--checkpoint.initial_load_path {args.dst} --job.dump_folder ./outputs/{args.dst.name} "
-        f"--training.steps 1 --validation.freq 1 --optimizer.lr 0 "
-        f"--training.seq_len {block} --validation.seq_len {block}\n"
-        "train from it: the same flavor and initial_load_path, without --checkpoint.load_only "
-        "and --optimizer.lr 0"
+        f"validate it in torchtitan (load only), from any directory:\n  {shlex.join(validate)}\n"
+        "train from it: the same flavor and initial_load_path, without --checkpoint.load_only and --optimizer.lr 0, "
+        "in a --job.dump_folder of its own"
     )
 
 

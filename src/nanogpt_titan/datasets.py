@@ -18,8 +18,8 @@ from torchtitan.components.dataloader import ParallelAwareDataloader
 from torchtitan.config import JobConfig
 from torchtitan.tools.logging import logger
 
-from nanogpt_titan.checkpoint.read import saved_data_parallel_ranks, saved_steps
 from nanogpt_titan.errors import NanoGPTTitanError
+from nanogpt_titan.run_folder import check_run_folder
 
 SHAKESPEARE_URL = (
     "https://raw.githubusercontent.com/karpathy/char-rnn/master/data/tinyshakespeare/input.txt"
@@ -39,13 +39,10 @@ def cache_path() -> Path:
     return Path(cache_root) / "nanogpt_titan" / "tinyshakespeare" / "input.txt"
 
 
-def _download(url: str, destination: Path) -> None:
+def _download(url: str, destination: Path, setting: str) -> None:
     destination.parent.mkdir(parents=True, exist_ok=True)
     logger.info(f"Downloading tiny Shakespeare from {url} to {destination}")
-    offline_hint = (
-        f"Offline? Point {DATA_ENV_VAR}=/path/to/input.txt or pass "
-        "--training.dataset_path /path/to/input.txt at a local copy."
-    )
+    offline_hint = f"Offline? Point {DATA_ENV_VAR}=/path/to/input.txt or pass {setting} /path/to/input.txt at a local copy."
     try:
         response = requests.get(url, timeout=DOWNLOAD_TIMEOUT_S)
         response.raise_for_status()
@@ -63,7 +60,7 @@ def _download(url: str, destination: Path) -> None:
     os.replace(partial.name, destination)
 
 
-def resolve_text_path(explicit_path: str | None = None, setting: str = "training.dataset_path") -> Path:
+def resolve_text_path(explicit_path: str | None = None, setting: str = "--training.dataset_path") -> Path:
     """Where the text is: explicit path (given by `setting`, for messages), then $NANOGPT_TITAN_DATA,
     then the cache (downloading)."""
     for source, candidate in (
@@ -77,7 +74,7 @@ def resolve_text_path(explicit_path: str | None = None, setting: str = "training
             return path
     cached = cache_path()
     if not cached.is_file():
-        _download(SHAKESPEARE_URL, cached)
+        _download(SHAKESPEARE_URL, cached, setting)
     return cached
 
 
@@ -94,7 +91,7 @@ def _read_text(path: Path) -> str:
     return text
 
 
-def load_text(explicit_path: str | None = None, setting: str = "training.dataset_path") -> str:
+def load_text(explicit_path: str | None = None, setting: str = "--training.dataset_path") -> str:
     """The whole text, read once per process however many components ask for it."""
     return _read_text(resolve_text_path(explicit_path, setting).resolve())
 
@@ -219,26 +216,6 @@ class RandomBlockTokenDataset(IterableDataset):
         self.dropout_seed = None
 
 
-def refuse_data_parallel_degree_change(job_config: JobConfig, dp_world_size: int) -> None:
-    """Before anything is built: a run resumes only on the data-parallel degree that saved it,
-    since each rank checkpoints its own data streams (torchtitan would fail mid-load)."""
-    checkpoint = job_config.checkpoint
-    if not checkpoint.enable or "dataloader" in checkpoint.exclude_from_loading:
-        return
-    steps = saved_steps(Path(job_config.job.dump_folder) / checkpoint.folder)
-    step = max(steps, default=None) if checkpoint.load_step == -1 else checkpoint.load_step
-    if step not in steps:
-        return  # a fresh run, or a load_step torchtitan reports missing itself
-    saved_ranks = saved_data_parallel_ranks(steps[step])
-    if saved_ranks and saved_ranks != dp_world_size:
-        raise NanoGPTTitanError(
-            f"{steps[step]} holds the data streams of {saved_ranks} data-parallel ranks and this run has "
-            f"{dp_world_size}: a run resumes only on the degree that saved it. Resume with {saved_ranks} ranks, "
-            f"or start a new run from its weights alone: another job.dump_folder and "
-            f"--checkpoint.initial_load_path {steps[step]}"
-        )
-
-
 def accumulation_steps(job_config: JobConfig, dp_world_size: int) -> int:
     """Micro-batches per rank and step, as torchtitan's Trainer computes them."""
     training = job_config.training
@@ -275,7 +252,7 @@ def build_shakespeare_char_dataloader(
     accumulates all N * A. Rank 0 drops out units from where the model's initialisation left
     the global generator, as one process does; rank r > 0 from a stream of its own.
     """
-    refuse_data_parallel_degree_change(job_config, dp_world_size)
+    check_run_folder(job_config, dp_world_size)
     training = job_config.training
     seed = run_seed(job_config)
     micro_batches = accumulation_steps(job_config, dp_world_size)

@@ -1,4 +1,4 @@
-"""The error type for everything a user controls: settings, paths, files, checkpoints."""
+"""The error types for everything a user controls: settings, paths, files, checkpoints."""
 
 
 class NanoGPTTitanError(ValueError):
@@ -7,3 +7,7 @@ class NanoGPTTitanError(ValueError):
     The command-line tools and the training entry point report it as that one line; any other
     exception is a bug and keeps its traceback.
     """
+
+
+class CheckpointError(NanoGPTTitanError):
+    """A checkpoint that cannot be read as a nanoGPT model, with the reason and the fix."""

@@ -31,6 +31,7 @@ from nanogpt_titan.checkpoint.write import write_description
 from nanogpt_titan.errors import NanoGPTTitanError
 from nanogpt_titan.loss import STEP_LOSS
 from nanogpt_titan.model.args import NanoGPTModelArgs
+from nanogpt_titan.run_folder import loaded_checkpoint
 from nanogpt_titan.tokenizer import build_char_tokenizer
 
 METRICS_FILE = "metrics.jsonl"
@@ -137,8 +138,9 @@ class NanoGPTMetricsProcessor(MetricsProcessor):
             self.logger = loggers
         self.unread_losses: dict[int, torch.Tensor] = {}
         self.steps_since_last_log = 0
+        self.steps_trained = 0  # by this process: 0 when a finished run is started again
+        self.loaded = loaded_checkpoint(job_config)  # before the checkpointer loads or saves anything
         self.step_lr: float | None = None
-        self.validations: dict[int, tuple[float, float | None]] = {}  # step -> (val loss, exact val loss)
         STEP_LOSS.reset()
 
     @property
@@ -173,6 +175,7 @@ class NanoGPTMetricsProcessor(MetricsProcessor):
             self.unread_losses[step] = loss
         self.metrics_file.update(step, lr=self.step_lr)
         self.steps_since_last_log += 1
+        self.steps_trained += 1
         return super().should_log(step) or step == self.job_config.training.steps
 
     def log(self, step, global_avg_loss, global_max_loss, grad_norm, extra_metrics=None):
@@ -190,7 +193,6 @@ class NanoGPTMetricsProcessor(MetricsProcessor):
     def log_validation(self, loss: float, step: int, extra_metrics=None):
         super().log_validation(loss, step, extra_metrics)
         self.steps_since_last_log = 0  # torchtitan restarts its throughput window here
-        self.validations[step] = (loss, (extra_metrics or {}).get("val_loss_exact"))
 
     def read_losses(self) -> None:
         """Every collected step's loss, averaged over the data-parallel ranks in one all-reduce
@@ -211,18 +213,37 @@ class NanoGPTMetricsProcessor(MetricsProcessor):
             self.read_losses()  # a run stopped between two logging steps; ranks may not meet again to reduce
         super().close()
         if self.is_rank_zero:
+            if self.steps_trained == 0:
+                logger.info(self.nothing_trained())
             logger.info(self.summary())
 
+    def records(self) -> list[dict]:
+        path = self.metrics_file.path
+        return read_metrics_file(path) if path is not None and path.is_file() else []
+
+    def nothing_trained(self) -> str:
+        """Why a run ended without a step: it had already reached training.steps."""
+        steps, last = self.job_config.training.steps, max((r["step"] for r in self.records()), default=0)
+        if last < steps:
+            return "No training step ran."
+        return (f"The run in {self.job_config.job.dump_folder} is complete (step {last} of training.steps={steps}): "
+                "nothing left to train. Raise --training.steps to train on, or give another --job.dump_folder to "
+                "start over.")
+
     def summary(self) -> str:
-        """The run in a few lines: its validation losses, where its records are, what to run next."""
+        """The whole run (earlier sessions of a resumed run included) in a few lines: what it
+        loaded, its validation losses, where its records are, what to run next."""
         dump_folder = Path(self.job_config.job.dump_folder)
         lines = [f"metrics: {dump_folder / METRICS_FILE}"]
-        if self.validations:
-            last, best = max(self.validations), min(self.validations, key=lambda step: self.validations[step][0])
-            final_loss, exact = self.validations[last]
-            lines.insert(0, f"val loss: final {final_loss:.4f} at step {last}"
-                         + ("" if exact is None else f" (exact {exact:.4f})")
-                         + f", best {self.validations[best][0]:.4f} at step {best}")
+        if self.loaded is not None:
+            lines.insert(0, f"loaded: {self.loaded}")
+        validations = {r["step"]: r for r in self.records() if "val_loss" in r}
+        if validations:
+            last = validations[max(validations)]
+            best = min(validations.values(), key=lambda record: record["val_loss"])
+            exact = f" (exact {last['val_loss_exact']:.4f})" if "val_loss_exact" in last else ""
+            lines.insert(0, f"val loss: final {last['val_loss']:.4f} at step {last['step']}{exact}, "
+                            f"best {best['val_loss']:.4f} at step {best['step']}")
         checkpoint = self.job_config.checkpoint
         if checkpoint.enable and not checkpoint.load_only:
             lines += [f"checkpoints: {dump_folder / checkpoint.folder}",

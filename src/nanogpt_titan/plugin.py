@@ -72,11 +72,15 @@ class CPUMemoryMonitor:
         """The kernel keeps one peak RSS per process; it cannot be reset."""
 
 
+# torch 2.14 made the private setter public (and deprecated the old name).
+_set_pg_timeout = getattr(torch.distributed, "set_timeout", None) or torch.distributed.distributed_c10d._set_pg_timeout
+
+
 def _set_pg_timeouts_gloo(timeout: timedelta, parallel_dims) -> None:
     torch.distributed.barrier()
     groups = [mesh.get_group() for mesh in parallel_dims.get_all_one_dimensional_meshes().values()]
     for group in [*groups, None]:
-        torch.distributed.distributed_c10d._set_pg_timeout(timeout, group)
+        _set_pg_timeout(timeout, group)
 
 
 def _fp32_on_cpu(parallel_dims, mixed_precision_param: str, device_type: str):

@@ -39,6 +39,18 @@ def test_nanogpt_ckpt_converts_to_a_dcp_folder_with_its_args(nanogpt_ckpt, tmp_p
     assert converted.state_dict["lm_head.weight"] is converted.state_dict["wte.weight"]
 
 
+@pytest.mark.parametrize("block_size, recipe", [(256, "mini-gpt.toml"), (64, "shakespeare_cpu.toml"),
+                                                (32, "shakespeare_cpu.toml")])
+def test_convert_prints_the_recipe_whose_context_the_model_has(random_model, tmp_path, capsys, cli, block_size, recipe):
+    args = NanoGPTModelArgs(n_layer=1, n_head=1, n_embd=8, block_size=block_size, vocab_size=65)
+    torch.save(random_model(args).state_dict(), tmp_path / "weights.pt")
+    capsys.readouterr()
+    assert cli("convert", tmp_path / "weights.pt", tmp_path / "dcp", "--n-head", 1) == 0
+    command = capsys.readouterr().out.splitlines()[1]
+    assert f"train_configs/{recipe} " in command
+    assert f"--training.seq_len {block_size} --validation.seq_len {block_size}" in command
+
+
 def test_export_to_nanogpt_round_trips_every_tensor_and_claims_nothing_else(nanogpt_ckpt, tmp_path, cli):
     path, model = nanogpt_ckpt
     assert cli("convert", path, tmp_path / "dcp") == 0
@@ -238,19 +250,24 @@ def test_vocabulary_of_another_text_is_refused(nanogpt_ckpt, tmp_path, capsys, c
     assert "vocab_size=65 but the text's character vocabulary has 5" in capsys.readouterr().err
 
 
-def test_nanogpt_pushed_to_the_hub_converts(nanogpt_ckpt, tmp_path, cli):
-    """A folder like sosier/nanoGPT-shakespeare-char-tied-weights: nanoGPT's GPTConfig as
-    config.json, nanoGPT's names in model.safetensors, the tied matrix stored once as lm_head."""
-    _, model = nanogpt_ckpt
-    folder = tmp_path / "hub"
-    folder.mkdir()
-    (folder / "config.json").write_text(json.dumps(model.model_args.gpt_config()))
-    weights = {k: v.clone() for k, v in to_nanogpt(model.state_dict()).items() if k != "transformer.wte.weight"}
-    save_file(weights, folder / "model.safetensors")
+@pytest.mark.parametrize("safetensors", [True, False], ids=["safetensors", "pytorch_model.bin"])
+def test_nanogpt_pushed_to_the_hub_converts(nanogpt_hub_folder, tmp_path, cli, safetensors):
+    folder, model = nanogpt_hub_folder(safetensors=safetensors)
     assert cli("convert", folder, tmp_path / "dcp") == 0
     converted = read_checkpoint(tmp_path / "dcp")
     assert converted.args == model.model_args
     assert_same_weights(model, converted.state_dict)
+
+
+def test_a_hugging_face_folder_of_unknown_layout_is_refused_by_its_config(nanogpt_hub_folder, tmp_path, cli, capsys):
+    folder, _ = nanogpt_hub_folder()
+    (folder / "config.json").write_text(json.dumps({"model_type": "llama", "n_layer": 2}))
+    assert cli("convert", folder, tmp_path / "dcp") == 2
+    assert capsys.readouterr().err.strip() == (
+        f"nanogpt-titan convert: error: {folder / 'config.json'} describes neither GPT-2 (model_type 'gpt2') nor a "
+        "nanoGPT model (model_type 'nanoGPT', or nanoGPT's block_size), so the layout of its weights is unknown "
+        "(model_type='llama')"
+    )
 
 
 @pytest.mark.parametrize("damage", ["truncate the data file", "remove the metadata's data file"])

@@ -36,12 +36,17 @@ def test_every_trainable_param_in_exactly_one_group_decay_iff_matrix(optimizer_c
         ("shakespeare-cpu", [(18, 802_944, 0.1), (9, 1_152, 0.0)]),
     ],
 )
-def test_nanogpt_group_counts(build_model, flavor, expected):
+def test_nanogpt_group_counts_and_its_log_lines(build_model, flavor, expected, caplog):
+    import logging
     from dataclasses import replace
 
     model = build_model(replace(nanogpt_args[flavor], vocab_size=65))
-    optimizer = NanoGPTAdamW(model.parameters(), lr=1e-3, weight_decay=0.1)
+    with caplog.at_level(logging.INFO):
+        optimizer = NanoGPTAdamW(model.parameters(), lr=1e-3, weight_decay=0.1)
     assert group_summary(optimizer) == expected
+    (decayed, count, _), (not_decayed, not_count, _) = expected
+    assert caplog.messages == [f"num decayed parameter tensors: {decayed}, with {count:,} parameters",
+                               f"num non-decayed parameter tensors: {not_decayed}, with {not_count:,} parameters"]
 
 
 def test_param_groups_are_refused():

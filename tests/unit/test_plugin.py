@@ -2,6 +2,7 @@
 
 import atexit
 import contextlib
+import importlib.util
 import subprocess
 import sys
 import threading
@@ -93,9 +94,28 @@ def test_exit_hook_hands_the_gil_to_a_thread_waiting_for_it():
         waiting.join()
 
 
+# Run first in a fresh interpreter (after the .pth installed the guard): the path finder no
+# longer finds triton, as on a CPU wheel of torch, wherever triton is installed.
+WITHOUT_TRITON = (
+    "import importlib.machinery as m, sys\n"
+    "class PathFinderWithoutTriton:\n"
+    "    def find_spec(self, name, path=None, target=None):\n"
+    "        return None if name.partition('.')[0] == 'triton' else m.PathFinder.find_spec(name, path, target)\n"
+    "sys.meta_path = [PathFinderWithoutTriton() if f is m.PathFinder else f for f in sys.meta_path]\n"
+)
+KERNELS_AND_TRITON = (
+    "import importlib.util, torchtitan.models.moe.kernels as k\n"
+    "print(k.generate_permute_indices.__module__, importlib.util.find_spec('triton') is not None)"
+)
+
+
 def test_torchtitan_imports_without_triton_in_a_fresh_interpreter():
-    code = "import importlib.util, torchtitan.models.moe.kernels as k; print(importlib.util.find_spec('triton'))"
-    assert run_python(code) == "None"
+    assert run_python(WITHOUT_TRITON + KERNELS_AND_TRITON) == "nanogpt_titan.triton_guard False"
+
+
+@pytest.mark.skipif(importlib.util.find_spec("triton") is None, reason="triton is not installed here (a CPU wheel)")
+def test_where_triton_is_installed_torchtitan_imports_its_real_kernels():
+    assert run_python(KERNELS_AND_TRITON) == "torchtitan.models.moe.kernels True"
 
 
 def modules_imported_by(module: str, importtime_lines: list[str]) -> list[str]:

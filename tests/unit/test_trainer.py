@@ -3,11 +3,14 @@
 import os
 import re
 import sys
+from pathlib import Path
 
 import pytest
 import torch
 
+import nanogpt_titan
 from nanogpt_titan.datasets import load_text
+from nanogpt_titan.errors import NanoGPTTitanError
 
 EVERY_STEP = {"step", "loss", "lr"}
 LOG_STEPS = EVERY_STEP | {"grad_norm", "tokens_per_second_per_device", "tokens_per_second_global", "mfu_per_device", "time_ms"}
@@ -70,18 +73,27 @@ def test_train_then_sample_and_evaluate_the_run_folder(run_trainer, tmp_path, cl
     and vocabulary, so the commands need no --n-head and sample needs no text."""
     import logging
 
-    run = tmp_path / "run"
+    run, command = tmp_path / "run", ("debug_model.toml", "--training.steps", "5", "--validation.freq", "2",
+                                       "--checkpoint.interval", "2")
     with caplog.at_level(logging.INFO):
-        run_trainer("debug_model.toml", "--training.steps", "4", "--validation.freq", "2", dump_folder=run)
+        run_trainer(*command, dump_folder=run)
     assert "Run summary:" in caplog.text and f"sample the model: nanogpt-titan sample {run}" in caplog.text
-    assert re.search(r"val loss: final \d\.\d{4} at step 4 \(exact \d\.\d{4}\), best \d\.\d{4} at step \d", caplog.text)
-    assert [p.name for p in (run / "checkpoint").iterdir()] == ["step-4"]  # debug_model.toml saves every 50 and last
+    summary = re.search(r"val loss: final \d\.\d{4} at step 4 \(exact \d\.\d{4}\), best \d\.\d{4} at step \d",
+                        caplog.text)
+    assert summary
+    # The README's promise: the last keep_latest_k (2) interval saves, and the final step's beside them.
+    assert sorted(p.name for p in (run / "checkpoint").iterdir()) == ["step-2", "step-4", "step-5"]
+    caplog.clear()
+    with caplog.at_level(logging.INFO):
+        assert run_trainer(*command, dump_folder=run)[-1]["step"] == 5  # the same command again: nothing to do
+    assert (f"The run in {run} is complete (step 5 of training.steps=5): nothing left to train." in caplog.text
+            and summary[0] in caplog.text)
     capsys.readouterr()
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("NANOGPT_TITAN_DATA", str(tmp_path / "no-such-text.txt"))  # sample reads the recorded vocabulary
         assert cli("sample", run, "--num-samples", 1, "--max-new-tokens", 20, "--start", "ROMEO:") == 0
     out = capsys.readouterr()
-    assert out.out.startswith("ROMEO:") and "step-4" in out.err
+    assert out.out.startswith("ROMEO:") and "step-5" in out.err
     assert cli("evaluate", run, "--eval-iters", 2, "--batch-size", 4) == 0
     assert "exact val loss" in capsys.readouterr().out
 
@@ -127,8 +139,15 @@ def test_interrupted_run_resumes_bit_for_bit(run_trainer, tmp_path):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("nanogpt_ckpt", [False], indirect=True)
-def test_load_only_validation_of_a_converted_nanogpt_checkpoint(nanogpt_ckpt, tmp_path, run_trainer, cli):
-    """The documented recipe: convert, then one lr-0 step that validates the loaded weights."""
+def test_load_only_validation_of_a_converted_nanogpt_checkpoint(nanogpt_ckpt, tmp_path, run_trainer, cli, capsys,
+                                                                caplog, monkeypatch):
+    """The lab's steps: convert, then the command convert prints, from another directory: one
+    lr-0 step that validates the loaded weights with the CPU recipe's batches (the model's
+    context is neither recipe's), and never another model: in the folder of an earlier run it
+    is refused, naming both."""
+    import logging
+    import shlex
+
     from nanogpt_titan.checkpoint import read_checkpoint
     from nanogpt_titan.datasets import encoded_split
     from nanogpt_titan.evaluate import mean_loss, random_batches
@@ -138,18 +157,30 @@ def test_load_only_validation_of_a_converted_nanogpt_checkpoint(nanogpt_ckpt, tm
     ckpt = torch.load(path, weights_only=True)
     ckpt["model"]["_orig_mod.transformer.wte.weight"].mul_(30)  # a loss no fresh init comes near
     torch.save(ckpt, path)
-    dcp_folder, out = tmp_path / "dcp", tmp_path / "out"
+    dcp_folder, earlier_run = tmp_path / "dcp", tmp_path / "earlier"
+    capsys.readouterr()
+    monkeypatch.chdir(tmp_path)
     assert cli("convert", path, dcp_folder) == 0
-    (record,) = run_trainer(
-        "shakespeare_cpu.toml", "--model.flavor", str(dcp_folder), "--checkpoint.enable", "--checkpoint.load_only",
-        "--checkpoint.initial_load_path", str(dcp_folder), "--training.steps", "1", "--validation.freq", "1",
-        "--optimizer.lr", "0", "--training.seq_len", "32", "--validation.seq_len", "32", dump_folder=out,
-    )
+    printed = shlex.split(capsys.readouterr().out.splitlines()[1])
+    launcher, (config_flag, config, *overrides) = printed[:5], printed[5:]
+    assert launcher == ["torchrun", "--standalone", "--nproc_per_node=1", "-m", "torchtitan.train"]
+    assert config_flag == "--job.config_file" and Path(config) == Path(nanogpt_titan.__file__).parent / "train_configs" / "shakespeare_cpu.toml"
+    dump_folder = Path(overrides[overrides.index("--job.dump_folder") + 1])
+    assert dump_folder == tmp_path / "outputs" / "validate-dcp"  # under the directory convert ran in
+
+    run_trainer("debug_model.toml", "--training.steps", "2", "--validation.no-enable", dump_folder=earlier_run)
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    with pytest.raises(NanoGPTTitanError, match=f"names {dcp_folder}, but .* holds {earlier_run / 'checkpoint' / 'step-2'}"):
+        run_trainer(config, *overrides, "--job.dump_folder", str(earlier_run))
+    with caplog.at_level(logging.INFO):
+        (record,) = run_trainer(config, *overrides, dump_folder=dump_folder)
+    assert f"loaded: {dcp_folder}" in caplog.text
     model = read_checkpoint(dcp_folder).build_model()
     val = encoded_split(NanoGPTCharTokenizer(load_text()), "val")
     direct = mean_loss(model, random_batches(val, 32, 12, 20, seed=1337))  # shakespeare_cpu.toml: batch 12, 20 steps
     assert abs(record["val_loss"] - direct) <= 1e-4
-    assert not (out / "checkpoint").exists()  # load_only saves nothing
+    assert not (dump_folder / "checkpoint").exists()  # load_only saves nothing
 
 
 @pytest.mark.slow
@@ -164,3 +195,13 @@ def test_a_user_error_ends_a_training_run_in_one_line_and_leaves_nothing(tmp_pat
     assert [line for line in output if "nanogpt_titan: error:" in line] == [output[-1]]  # said once
     assert not any("Traceback" in line for line in output)
     assert not (tmp_path / "run").exists()
+
+
+def test_a_missing_config_file_is_one_line(tmp_path, run_train_sh):
+    missing = tmp_path / "nope.toml"
+    result = run_train_sh(config_name=str(missing))
+    assert result.returncode == 2
+    assert (result.stdout + result.stderr).splitlines() == [
+        f"run_train.sh: error: CONFIG_FILE={missing} is not a file; name a TOML config, e.g. one of "
+        f"{Path(nanogpt_titan.__file__).parent / 'train_configs'}/*.toml"
+    ]

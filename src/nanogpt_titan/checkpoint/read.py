@@ -17,7 +17,7 @@ import json
 import pickle
 import warnings
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,20 +28,17 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file
 from torch.distributed.checkpoint.api import CheckpointException
 
+from nanogpt_titan.checkpoint import hf_folder
+from nanogpt_titan.checkpoint.hf_folder import HF_WEIGHT_FILES
 from nanogpt_titan.checkpoint.mapping import StateDict, from_hf_gpt2, from_nanogpt
-from nanogpt_titan.errors import NanoGPTTitanError
+from nanogpt_titan.errors import CheckpointError
 from nanogpt_titan.model import NanoGPT, NanoGPTModelArgs
 from nanogpt_titan.model.args import HF_CONFIG_FILE, MODEL_ARGS_FILE, VOCABULARY_FILE
 
-HF_WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
 RUN_CHECKPOINTS = "checkpoint"  # torchtitan's checkpoint.folder inside a run's dump folder
 NANOGPT_META_FILE = "meta.pkl"
 MODEL_KEY_ROOTS = ("wte.", "wpe.", "layers.", "ln_f.", "lm_head.")
 LISTED_KEYS = 8
-
-
-class CheckpointError(NanoGPTTitanError):
-    """A checkpoint that cannot be read as a nanoGPT model, with the reason and the fix."""
 
 
 @dataclass
@@ -85,17 +82,18 @@ def read_checkpoint(path: str | Path, n_head: int | None = None, trust_pickle: b
             "(a Hugging Face model)"
         )
     if path.suffix == ".safetensors":
-        return _checkpoint(_load_safetensors(path), {"n_head": n_head}, f"state dict {path}")
+        tensors = _load_safetensors(path)
+        return _checkpoint(tensors, _bare_state_dict_mapping(tensors), {"n_head": n_head}, f"state dict {path}")
     loaded = _torch_load(path, trust_pickle)
     if isinstance(loaded, dict) and isinstance(loaded.get("model"), dict):
         if not isinstance(loaded.get("model_args"), dict):
             raise CheckpointError(f"{path} has a 'model' entry but no 'model_args': not a nanoGPT ckpt.pt")
         known = {"n_head": n_head, **loaded["model_args"]}
-        checkpoint = _checkpoint(loaded["model"], known, f"nanoGPT checkpoint {path}")
+        checkpoint = _checkpoint(loaded["model"], from_nanogpt, known, f"nanoGPT checkpoint {path}")
         checkpoint.vocabulary = _read_nanogpt_meta(path.parent / NANOGPT_META_FILE)
         return checkpoint
     if isinstance(loaded, dict) and loaded and all(isinstance(t, torch.Tensor) for t in loaded.values()):
-        return _checkpoint(loaded, {"n_head": n_head}, f"state dict {path}")
+        return _checkpoint(loaded, _bare_state_dict_mapping(loaded), {"n_head": n_head}, f"state dict {path}")
     raise CheckpointError(
         f"{path} is neither a nanoGPT ckpt.pt (a dict with 'model' and 'model_args') nor a state "
         f"dict of tensors (it holds a {type(loaded).__name__})"
@@ -127,13 +125,14 @@ def _load_safetensors(path: Path) -> StateDict:
 
 
 def _read_hf_folder(folder: Path, n_head: int | None) -> Checkpoint:
-    config = json.loads((folder / HF_CONFIG_FILE).read_text())
+    config = hf_folder.read_config(folder)
+    _, to_ours = hf_folder.LAYOUTS[hf_folder.layout(folder)]
     known = {"n_head": n_head, **NanoGPTModelArgs.fields_from_hf_config(config)}
     weight_file = next((folder / name for name in HF_WEIGHT_FILES if (folder / name).is_file()), None)
     if weight_file is None:
         raise CheckpointError(f"{folder} has config.json but none of {HF_WEIGHT_FILES}")
     tensors = _load_safetensors(weight_file) if weight_file.suffix == ".safetensors" else _torch_load(weight_file, False)
-    checkpoint = _checkpoint(tensors, known, f"Hugging Face model {folder}")
+    checkpoint = _checkpoint(tensors, to_ours, known, f"Hugging Face model {folder}")
     checkpoint.vocabulary = read_vocabulary(folder)
     if config.get("activation_function", "gelu") != "gelu":
         checkpoint.notes.append(
@@ -160,7 +159,7 @@ def _read_dcp(folder: Path, n_head: int | None) -> Checkpoint:
     described_in = folder.parent.parent if folder.parent.name == RUN_CHECKPOINTS else folder  # a run's step-N
     args_file = described_in / MODEL_ARGS_FILE
     known = NanoGPTModelArgs.from_json(args_file).gpt_config() if args_file.is_file() else {"n_head": n_head}
-    checkpoint = _checkpoint(tensors, known, f"DCP checkpoint {folder}")
+    checkpoint = _checkpoint(tensors, from_nanogpt, known, f"DCP checkpoint {folder}")  # our names pass through
     checkpoint.vocabulary = read_vocabulary(described_in)
     return checkpoint
 
@@ -217,12 +216,17 @@ def _read_nanogpt_meta(path: Path) -> list[str] | None:
         raise CheckpointError(f"{path} is not a nanoGPT meta.pkl (a dict with 'itos'): {error}") from None
 
 
-def _checkpoint(tensors: StateDict, known: dict, source: str) -> Checkpoint:
-    """Map the names, infer what `known` does not give, and check every key and shape."""
+def _bare_state_dict_mapping(tensors: StateDict) -> Callable[[StateDict], StateDict]:
+    """A bare state dict says nothing of its layout but its shapes: GPT-2's Conv1D `c_attn` is
+    `(C, 3C)`, nanoGPT's Linear one `(3C, C)`, never square."""
     c_attn = next((t for name, t in tensors.items() if name.endswith("attn.c_attn.weight")), None)
     hf_conv1d_layout = c_attn is not None and c_attn.dim() == 2 and c_attn.shape[1] == 3 * c_attn.shape[0]
-    ours = (from_hf_gpt2 if hf_conv1d_layout else from_nanogpt)(tensors)
-    ours = {name: tensor.float().contiguous() for name, tensor in ours.items()}
+    return from_hf_gpt2 if hf_conv1d_layout else from_nanogpt
+
+
+def _checkpoint(tensors: StateDict, to_ours: Callable[[StateDict], StateDict], known: dict, source: str) -> Checkpoint:
+    """Map the names, infer what `known` does not give, and check every key and shape."""
+    ours = {name: tensor.float().contiguous() for name, tensor in to_ours(tensors).items()}
     args = _model_args(_shape_args(ours, source) | {k: v for k, v in known.items() if v is not None}, source)
     _check_matches_model(ours, args, source)
     if not torch.equal(ours["lm_head.weight"], ours["wte.weight"]):
