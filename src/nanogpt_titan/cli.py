@@ -7,7 +7,6 @@ Results go to stdout; progress, notes and errors to stderr. A failing command pr
 import argparse
 import shlex
 import sys
-from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from nanogpt_titan.errors import NanoGPTTitanError  # imports nothing: --help stays fast
@@ -96,17 +95,10 @@ def _tokenizer(args: argparse.Namespace, checkpoint, needs_text: bool):
     return tokenizer
 
 
-def _progress(batches: Iterable, total: int, label: str) -> Iterator:
-    """Pass `batches` through, reporting on stderr at every tenth of the way."""
-    for done, batch in enumerate(batches, start=1):
-        yield batch
-        if done == total or done % max(1, total // 10) == 0:
-            print(f"{label}: {done}/{total} batches", file=sys.stderr)
-
-
 def _evaluate(args: argparse.Namespace) -> None:
     from nanogpt_titan.datasets import encoded_split
     from nanogpt_titan.evaluate import mean_loss, random_batches, window_batches
+    from nanogpt_titan.progress import progress
 
     device = _device(args.device)  # before the read: a bad device fails fast
     checkpoint = _read(args)
@@ -116,17 +108,18 @@ def _evaluate(args: argparse.Namespace) -> None:
     tokens = encoded_split(_tokenizer(args, checkpoint, needs_text=True), "val", args.data)
     model = checkpoint.build_model(device)
     estimate = random_batches(tokens, block_size, args.batch_size, args.eval_iters, args.seed)
-    print(f"val loss {mean_loss(model, _progress(estimate, args.eval_iters, 'estimate')):.4f}")
+    print(f"val loss {mean_loss(model, progress(estimate, args.eval_iters, 'estimate', 'batches')):.4f}")
     windows = list(window_batches(tokens, block_size, args.batch_size))  # views of the split: cheap
     n_windows = sum(len(inputs) for inputs, _ in windows)
-    exact = mean_loss(model, _progress(windows, len(windows), "exact"))
+    exact = mean_loss(model, progress(windows, len(windows), "exact", "batches"))
     print(f"exact val loss {exact:.4f} ({n_windows} windows of {block_size} tokens)")
 
 
 def _sample(args: argparse.Namespace) -> None:
     import torch
 
-    from nanogpt_titan.sample import generate
+    from nanogpt_titan.progress import progress
+    from nanogpt_titan.sample import generation
 
     device = _device(args.device)  # before the read: a bad device fails fast
     checkpoint = _read(args)
@@ -137,10 +130,13 @@ def _sample(args: argparse.Namespace) -> None:
     model = checkpoint.build_model(device)
     generator = torch.Generator(device=device).manual_seed(args.seed)
     context = torch.tensor([tokenizer.encode(start)], device=device)
-    for _ in range(args.num_samples):
-        ids = generate(model, context, args.max_new_tokens, args.temperature, args.top_k, generator)
-        print(tokenizer.decode(ids[0].tolist()))
-        print("---------------")
+    for sample in range(1, args.num_samples + 1):
+        steps = generation(model, context, args.max_new_tokens, args.temperature, args.top_k, generator)
+        ids = context
+        for ids in progress(steps, args.max_new_tokens, f"sample {sample}/{args.num_samples}", "tokens"):
+            pass
+        print(tokenizer.decode(ids[0].tolist()), flush=True)
+        print("---------------", flush=True)
 
 
 def _device(name: str):

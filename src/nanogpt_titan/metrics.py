@@ -16,13 +16,14 @@ written when a later step starts, so training and validation results of a step e
 line whatever order torchtitan reports them in.
 """
 
+import importlib.util
 import json
 import time
 from pathlib import Path
 from typing import Any
 
 import torch
-from torchtitan.components.metrics import BaseLogger, LoggerContainer, MetricsProcessor
+from torchtitan.components.metrics import BaseLogger, LoggerContainer, MetricsProcessor, WandBLogger
 from torchtitan.config import JobConfig
 from torchtitan.distributed import ParallelDims
 from torchtitan.tools.logging import logger
@@ -60,16 +61,77 @@ def read_metrics_file(path: Path) -> list[dict]:
     return records
 
 
+class WandbRows:
+    """The W&B run torchtitan started, written from metrics.jsonl's complete records, in step
+    order (torchtitan would log a step's metrics as they come, and W&B drops a step that comes
+    after a later one): each row holds torchtitan's keys of its step and nanoGPT's.
+
+    nanoGPT's keys are those of nanoGPT's iteration i, our step i + 1, against `iter` (i) as the
+    x axis: `train/loss` and `lr` of the iteration, `mfu` (percent) where torchtitan measured
+    it, and the evaluation of the weights after i updates, our validation at step i: `val/loss`
+    and `train/loss_estimate` (which nanoGPT's own evaluation logs as `train/loss`). An
+    evaluation after the last update gets a row of its own.
+    """
+
+    KEYS = {"loss": "train/loss", "lr": "lr", "mfu_per_device": "mfu"}
+    EVALUATION_KEYS = {"val_loss": "val/loss", "train_loss_estimate": "train/loss_estimate"}
+
+    def __init__(self, wandb_logger: WandBLogger):
+        self.wandb_logger = wandb_logger
+        wandb_logger.wandb.define_metric("iter")
+        for key in [*self.KEYS.values(), *self.EVALUATION_KEYS.values()]:
+            wandb_logger.wandb.define_metric(key, step_metric="iter")
+        self.torchtitan_metrics: dict[int, dict[str, Any]] = {}
+        self.evaluation: dict[str, float] = {}
+        self.last_step = 0
+
+    def log(self, metrics: dict[str, Any], step: int) -> None:
+        """torchtitan's metrics of a step, held until the step's record is complete."""
+        self.torchtitan_metrics.setdefault(step, {}).update(metrics)
+
+    def add(self, record: dict[str, Any]) -> None:
+        """A step's complete metrics.jsonl record."""
+        step = record["step"]
+        nanogpt = {key: record[ours] for ours, key in self.KEYS.items() if ours in record}
+        self.wandb_logger.log({**self.torchtitan_metrics.pop(step, {}), "iter": step - 1, **self.evaluation, **nanogpt},
+                              step)
+        self.evaluation = {key: record[ours] for ours, key in self.EVALUATION_KEYS.items() if ours in record}
+        self.last_step = step
+
+    def close(self) -> None:
+        if self.evaluation:
+            self.wandb_logger.log({"iter": self.last_step, **self.evaluation}, self.last_step + 1)
+        self.wandb_logger.close()
+
+
+def take_over_wandb(loggers: BaseLogger, enabled: bool) -> WandbRows | None:
+    """torchtitan's W&B logger out of its `loggers`, to be written through `WandbRows`. A run
+    asked to log to W&B without wandb installed is refused; one whose W&B run could not start
+    (torchtitan has said why) logs without it."""
+    wandb_logger = next((each for each in getattr(loggers, "_loggers", []) if isinstance(each, WandBLogger)), None)
+    if wandb_logger is not None:
+        loggers._loggers.remove(wandb_logger)
+        return WandbRows(wandb_logger)
+    if enabled and importlib.util.find_spec("wandb") is None:
+        raise NanoGPTTitanError(
+            "metrics.enable_wandb is set but wandb is not installed: pip install 'nanogpt-titan[wandb]', "
+            "or drop --metrics.enable_wandb"
+        )
+    return None
+
+
 class MetricsFile(BaseLogger):
-    """metrics.jsonl, written as torchtitan logs: complete lines only, one per step.
+    """metrics.jsonl, written as torchtitan logs: complete lines only, one per step, each also
+    handed to `wandb_rows` (with torchtitan's metrics of the step) when W&B is on.
 
     A run that resumes keeps the earlier run's lines before its first step and rewrites the
     rest; a run that starts over at step 1 moves an earlier file aside, never discarding it.
     """
 
-    def __init__(self, path: Path | None, data_parallel_ranks: int = 1):
+    def __init__(self, path: Path | None, data_parallel_ranks: int = 1, wandb_rows: WandbRows | None = None):
         self.path = path  # None on ranks other than 0: records are kept until complete, not written
         self.data_parallel_ranks = data_parallel_ranks
+        self.wandb_rows = wandb_rows
         self.records: dict[int, dict[str, Any]] = {}
         self.started = False
 
@@ -77,6 +139,8 @@ class MetricsFile(BaseLogger):
         self.records.setdefault(step, {"step": step}).update(values)
 
     def log(self, metrics: dict[str, Any], step: int) -> None:
+        if self.wandb_rows is not None:
+            self.wandb_rows.log(metrics, step)
         values = {RECORDED[name]: value for name, value in metrics.items() if name in RECORDED}
         if "tokens_per_second_per_device" in values:  # synchronous ranks all process as many tokens
             values["tokens_per_second_global"] = values["tokens_per_second_per_device"] * self.data_parallel_ranks
@@ -91,11 +155,17 @@ class MetricsFile(BaseLogger):
             return
         if not self.started:
             self._start(first_step=done[0])
+        records = [self.records.pop(s) for s in done]
         with self.path.open("a") as file:
-            file.writelines(json.dumps(self.records.pop(s)) + "\n" for s in done)
+            file.writelines(json.dumps(record) + "\n" for record in records)
+        if self.wandb_rows is not None:
+            for record in records:
+                self.wandb_rows.add(record)
 
     def close(self) -> None:
         self.write_before(None)
+        if self.wandb_rows is not None:
+            self.wandb_rows.close()
 
     def _start(self, first_step: int) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -130,6 +200,7 @@ class NanoGPTMetricsProcessor(MetricsProcessor):
         self.metrics_file = MetricsFile(
             Path(job_config.job.dump_folder) / METRICS_FILE if self.is_rank_zero else None,
             data_parallel_ranks=parallel_dims.dp_replicate * parallel_dims.dp_shard,
+            wandb_rows=take_over_wandb(self.logger, job_config.metrics.enable_wandb),
         )
         if self.is_rank_zero:
             loggers = LoggerContainer()

@@ -1,6 +1,7 @@
 """nanoGPT's `sample.py`: autoregressive sampling with temperature and top-k."""
 
 import math
+from collections.abc import Iterator
 
 import torch
 from torch import nn
@@ -8,7 +9,6 @@ from torch import nn
 from nanogpt_titan.errors import NanoGPTTitanError
 
 
-@torch.no_grad()
 def generate(
     model: nn.Module,
     ids: torch.Tensor,
@@ -21,6 +21,22 @@ def generate(
 
     The context fed to the model is cropped to its last `block_size` tokens, as in nanoGPT.
     """
+    extended = ids
+    for extended in generation(model, ids, max_new_tokens, temperature, top_k, generator):
+        pass
+    return extended
+
+
+@torch.no_grad()
+def generation(
+    model: nn.Module,
+    ids: torch.Tensor,
+    max_new_tokens: int,
+    temperature: float = 1.0,
+    top_k: int | None = None,
+    generator: torch.Generator | None = None,
+) -> Iterator[torch.Tensor]:
+    """`generate`, one token at a time: yields the extended `ids` after each new token."""
     if not 0 < temperature < math.inf:  # NaN fails this too
         raise NanoGPTTitanError(f"temperature={temperature} must be a finite number > 0 (lower is more conservative, e.g. 0.8)")
     if top_k is not None and top_k < 1:
@@ -37,4 +53,4 @@ def generate(
         probs = torch.softmax(logits, dim=-1)
         next_ids = torch.multinomial(probs, num_samples=1, generator=generator)
         ids = torch.cat((ids, next_ids), dim=1)
-    return ids
+        yield ids

@@ -7,10 +7,12 @@ import torch.nn as nn
 from torchtitan.components.metrics import MetricsProcessor
 from torchtitan.components.validate import BaseValidator
 from torchtitan.config import JobConfig
+from torchtitan.tools.logging import logger
 
 from nanogpt_titan.datasets import load_split_tokens, run_seed
 from nanogpt_titan.errors import NanoGPTTitanError
 from nanogpt_titan.evaluate import mean_loss, random_batches, window_batches
+from nanogpt_titan.progress import progress
 
 
 class NanoGPTValidator(BaseValidator):
@@ -56,8 +58,10 @@ class NanoGPTValidator(BaseValidator):
         results = {"train_loss_estimate": mean_loss(model, self.batches(self.train_tokens), self.autocast)}
         if step == self.last_validation_step:
             validation = self.job_config.validation
-            windows = window_batches(self.val_tokens, validation.seq_len, validation.local_batch_size, "validation.seq_len")
-            results["val_loss_exact"] = mean_loss(model, windows, self.autocast)
+            windows = list(window_batches(self.val_tokens, validation.seq_len, validation.local_batch_size,
+                                          "validation.seq_len"))
+            batches = progress(windows, len(windows), "exact validation loss", "batches", report=logger.info)
+            results["val_loss_exact"] = mean_loss(model, batches, self.autocast)
         val_loss = mean_loss(model, self.batches(self.val_tokens), self.autocast)
         self.metrics_processor.log_validation(loss=val_loss, step=step, extra_metrics=results)
 

@@ -19,6 +19,15 @@ def test_sample_is_reproducible_by_seed(nanogpt_ckpt, capsys, cli):
     assert first.count("---------------") == 2 and first.startswith("ROMEO:")
 
 
+def test_sample_reports_its_progress_on_stderr_and_prints_each_sample_when_done(nanogpt_ckpt, capsys, cli):
+    path, _ = nanogpt_ckpt
+    assert cli("sample", path, "--num-samples", 2, "--max-new-tokens", 20, "--start", "ROMEO:") == 0
+    out, err = capsys.readouterr()
+    reports = [line.split(" (")[0] for line in err.splitlines() if line.startswith("sample ")]
+    assert reports == [f"sample {k}/2: {done}/20 tokens" for k in (1, 2) for done in range(2, 21, 2)]
+    assert "s left" in err and out.count("---------------") == 2
+
+
 def test_sample_reads_the_prompt_from_a_file(nanogpt_ckpt, tmp_path, capsys, cli):
     path, _ = nanogpt_ckpt
     (tmp_path / "prompt.txt").write_text("JULIET:\n")

@@ -98,19 +98,56 @@ def test_train_then_sample_and_evaluate_the_run_folder(run_trainer, tmp_path, cl
     assert "exact val loss" in capsys.readouterr().out
 
 
+def wandb_history(run_file: Path) -> dict[int, dict]:
+    """The history rows of an offline W&B run, by step. The file is a 7-byte header, then
+    LevelDB-log records (32 KiB blocks; a 7-byte header each: checksum, length, type) whose
+    payloads, joined from first to last fragment, are wandb's `Record` protobufs."""
+    import json
+
+    from wandb.proto.wandb_internal_pb2 import Record
+
+    data, block, position, payload, rows = run_file.read_bytes(), 32 * 1024, 7, b"", {}
+    while position + 7 <= len(data):
+        if block - position % block < 7:  # a block's zero-filled tail
+            position += block - position % block
+            continue
+        length, kind = int.from_bytes(data[position + 4 : position + 6], "little"), data[position + 6]
+        payload += data[position + 7 : position + 7 + length]
+        position += 7 + length
+        if kind in (1, 4):  # a whole record, or its last fragment
+            record, payload = Record.FromString(payload), b""
+            if record.WhichOneof("record_type") == "history":
+                rows[record.history.step.num] = {
+                    item.key or "/".join(item.nested_key): json.loads(item.value_json) for item in record.history.item
+                }
+    return rows
+
+
 @pytest.mark.slow
-def test_tensorboard_and_offline_wandb_receive_the_metrics(run_trainer, tmp_path, monkeypatch):
+def test_tensorboard_and_offline_wandb_receive_the_metrics_and_wandb_nanogpts_keys(run_trainer, tmp_path, monkeypatch):
+    """W&B holds torchtitan's keys and nanoGPT's, at nanoGPT's iterations: the row of iteration
+    i (our step i + 1) has that step's loss and lr and the evaluation after i updates."""
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
     monkeypatch.setenv("WANDB_MODE", "offline")
     monkeypatch.setenv("WANDB_SILENT", "true")
     dump = tmp_path / "logged"
-    run_trainer("debug_model.toml", "--training.steps", "3", "--validation.freq", "3", "--metrics.log_freq", "1",
-                "--metrics.enable_tensorboard", "--metrics.enable_wandb", dump_folder=dump)
+    records = run_trainer("debug_model.toml", "--training.steps", "4", "--validation.freq", "2",
+                          "--metrics.log_freq", "2", "--metrics.enable_tensorboard", "--metrics.enable_wandb",
+                          dump_folder=dump)
     (events,) = (dump / "tb").rglob("events.out.tfevents.*")
     tags = set(EventAccumulator(str(events.parent)).Reload().Tags()["scalars"])
     assert {"loss_metrics/global_avg_loss", "lr", "validation_metrics/loss", "train_loss_estimate"} <= tags
-    assert list((dump / "tb").rglob("run-*.wandb")), "wandb wrote no offline run"
+    (run_file,) = (dump / "tb").rglob("wandb/offline-run-*/run-*.wandb")
+    rows = wandb_history(run_file)
+    assert {"loss_metrics/global_avg_loss", "validation_metrics/loss"} <= rows[2].keys()
+    for record in records:
+        row = rows[record["step"]]
+        assert (row["iter"], row["train/loss"], row["lr"]) == (record["step"] - 1, record["loss"], record["lr"])
+        assert row.get("mfu") == record.get("mfu_per_device")
+    assert [(rows[step]["iter"], rows[step]["val/loss"]) for step in (3, 5)] == [
+        (2, records[1]["val_loss"]), (4, records[3]["val_loss"])]
+    assert rows[3]["train/loss_estimate"] == records[1]["train_loss_estimate"]
 
 
 @pytest.mark.slow

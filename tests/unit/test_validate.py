@@ -1,5 +1,6 @@
 """nanoGPT's validation: estimate_loss on both splits, the exact loss at the end, from the run's seed."""
 
+import logging
 import pytest
 import torch
 import torch.nn.functional as F
@@ -8,7 +9,7 @@ from nanogpt_titan.datasets import load_split_tokens
 from nanogpt_titan.errors import NanoGPTTitanError
 
 
-def test_validator_reports_direct_evaluations_of_both_splits(parse_config, build_model, char_tokenizer):
+def test_validator_reports_direct_evaluations_of_both_splits(parse_config, build_model, char_tokenizer, caplog):
     from contextlib import nullcontext
     from dataclasses import replace
 
@@ -54,8 +55,12 @@ def test_validator_reports_direct_evaluations_of_both_splits(parse_config, build
     assert model.training  # evaluation restores train mode
     assert "val_loss_exact" not in recorder.logged
 
-    validator.validate([model], step=100)  # debug_model.toml's last step: the exact loss as well
+    with caplog.at_level(logging.INFO):
+        validator.validate([model], step=100)  # debug_model.toml's last step: the exact loss as well
     val = splits["shakespeare_char_validation"]
+    batches = -(-((len(val) - 1) // 64) // 8)  # windows of 64 tokens, in batches of 8
+    assert [m.split(" (")[0] for m in caplog.messages if m.startswith("exact validation loss")] == [
+        f"exact validation loss: {done:,}/{batches} batches" for done in (*range(21, batches, 21), batches)]
     covered = (len(val) - 1) // 64 * 64
     with torch.no_grad():
         model.eval()
