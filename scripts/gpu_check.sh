@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The whole GPU check in one command, for a borrowed CUDA machine (docs/performance.md, "GPU"):
+# The whole GPU check in one command, on a CUDA machine (docs/performance.md, "GPU"):
 #
 #   NANOGPT_TITAN_DATA=/path/to/input.txt scripts/gpu_check.sh OUTDIR
 #
@@ -9,16 +9,15 @@
 #   bench.log, bench.json          pytest tests/bench -k mini-gpt       (GPU_CHECK_BENCH_TIMEOUT, 200 s)
 #   mini-gpt.log, mini-gpt/metrics.jsonl   mini-gpt.toml, 5001 steps, compiled (GPU_CHECK_RUN_TIMEOUT, 240 s)
 #   summary.txt                    versions, then each part's status and wall time, then the numbers
-# Seven files, at most one folder down: with OUTDIR=$OUT the device tool brings all of them back.
-# The limits add up to 540 s (plus at most 10 s each to stop), inside the device's 10 minutes
-# for one command. A part that fails or times out does not stop the next; the exit status is 0
-# only if every part passed.
+# Seven files, at most one folder down. The limits add up to 540 s (plus at most 10 s each to
+# stop): the check ends within 10 minutes. A part that fails or times out does not stop the
+# next; the exit status is 0 only if every part passed.
 #
-# On a bare CUDA image (python3 only, torch preinstalled, nothing of ours) the wheels that
+# On an offline CUDA machine (python3 and torch installed, nothing of ours) the wheels that
 # scripts/gpu_wheels.sh put into .whl/ are installed with `pip --target` and found through
 # PYTHONPATH. A .pth is not processed there, so nanogpt_titan.pth (which installs the triton
 # guard at interpreter start) does nothing. Not needed: the guard only stands in for
-# torchtitan's MoE kernels where triton is missing, and a CUDA image has triton.
+# torchtitan's MoE kernels where triton is missing, and a CUDA build of torch comes with triton.
 #
 # GPU_CHECK_SMOKE=1: a CPU dry run of the same plumbing (no CUDA needed): debugmodel-sized
 # benchmarks and a 3-step mini-gpt run with small batches; the GPU tests skip themselves.
@@ -117,7 +116,7 @@ part() {
 }
 
 # Warnings: pyproject's `filterwarnings = error` keeps the CPU suite strict, but here it would
-# turn any unfamiliar warning of this image's other packages (transformers, datasets, hypothesis,
+# turn any unfamiliar warning of the machine's other packages (transformers, datasets, hypothesis,
 # pytest plugins) into a failure. `-W default` comes after the ini filters, so it wins over them:
 # every warning is shown once and listed in the log's warnings summary, none fails a test, and
 # real failures stay failures. A test's own `filterwarnings` mark still applies (marks come last);

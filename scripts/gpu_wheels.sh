@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Fill .whl/ (repo root, git-ignored) with every wheel scripts/gpu_check.sh needs on the device's
-# bare CUDA image, which reaches no package registry. Run it here, where pip reaches PyPI:
+# Fill .whl/ (repo root, git-ignored) with every wheel scripts/gpu_check.sh needs on a CUDA
+# machine that reaches no package registry. Run it where pip reaches PyPI:
 #
 #   scripts/gpu_wheels.sh [NAME==VERSION ...]    # extra arguments: more wheels to carry
 #
@@ -8,12 +8,12 @@
 # the checkout) to .whl/input.txt, so that carrying .whl/ alone brings everything; there,
 # NANOGPT_TITAN_DATA=.whl/input.txt.
 #
-# The image (/work/.library/device/KINDS.md: Python 3.12, torch 2.11 + triton, numpy, pandas,
-# pyarrow, huggingface-hub, tokenizers, tensorboard, einops, pillow, requests, matplotlib,
-# pytest, hypothesis, transformers, safetensors...) lacks torchtitan and the part of its
-# dependency closure listed below. Versions are those this project is tested with. The check at
-# the end reads every carried wheel's Requires-Dist (as on Python 3.12, Linux x86-64) and
-# fails if one names a distribution that is neither carried nor known to be on the image.
+# The machine is expected to have Python 3.12 and a CUDA build of torch with triton, and the
+# packages ON_IMAGE lists below (numpy, pandas, pyarrow, huggingface-hub, tokenizers,
+# tensorboard, ...), but not torchtitan and the part of its dependency closure listed in
+# WHEELS. Versions are those this project is tested with. The check at the end reads every
+# carried wheel's Requires-Dist (as on Python 3.12, Linux x86-64) and fails if one names a
+# distribution that is neither carried nor in ON_IMAGE.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -22,14 +22,14 @@ WHEELS=(
     torchdata==0.11.0                        # torchtitan
     datasets==5.2.0 dill==0.4.1 multiprocess==0.70.19                  # torchtitan -> datasets
     tyro==1.0.17 docstring-parser==0.18.0 typeguard==4.6.1             # torchtitan -> tyro
-    # The image has pytest and pytest-benchmark, but pytest-benchmark before 5.3 breaks under
+    # Such a machine may have pytest and pytest-benchmark, but pytest-benchmark before 5.3 breaks under
     # pytest 9.2 (AttributeError: 'Function' object has no attribute '_nodeid'): carry a pair
     # tested together.
     pytest==9.2.0 pytest-benchmark==5.3.1
 )
-# Distributions the carried wheels require that the image already has (KINDS.md, 2026-11-17).
+# Distributions the carried wheels require that such a machine already has.
 # tomli is required by torchtitan but imported only on Python < 3.11; py-cpuinfo2 is what
-# pytest-benchmark 5.3 names, while its `cpuinfo` module comes with the image's py-cpuinfo.
+# pytest-benchmark 5.3 names, while its `cpuinfo` module comes with py-cpuinfo.
 ON_IMAGE="torch triton numpy filelock fsspec requests urllib3 pyarrow pandas tqdm xxhash huggingface-hub
     packaging pyyaml typing-extensions tokenizers tensorboard einops pillow pluggy iniconfig pygments
     matplotlib tomli py-cpuinfo2"
@@ -70,7 +70,7 @@ for wheel in wheels:
         if (requirement.marker is None or requirement.marker.evaluate(env)) and canonicalize_name(requirement.name) not in available:
             missing.add(f"{requirement.name} (for {wheel.name})")
 if missing:
-    sys.exit("gpu_wheels: required, neither carried nor on the image: " + ", ".join(sorted(missing)))
+    sys.exit("gpu_wheels: required, neither carried nor listed as installed: " + ", ".join(sorted(missing)))
 EOF
 
 ls -l .whl | awk 'NR > 1 {printf "%10d  %s\n", $5, $9}'
