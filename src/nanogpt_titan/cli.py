@@ -118,8 +118,8 @@ def _evaluate(args: argparse.Namespace) -> None:
 def _sample(args: argparse.Namespace) -> None:
     import torch
 
-    from nanogpt_titan.progress import progress
-    from nanogpt_titan.sample import generation
+    from nanogpt_titan.progress import Meter
+    from nanogpt_titan.sample import generate
 
     device = _device(args.device)  # before the read: a bad device fails fast
     checkpoint = _read(args)
@@ -131,10 +131,8 @@ def _sample(args: argparse.Namespace) -> None:
     generator = torch.Generator(device=device).manual_seed(args.seed)
     context = torch.tensor([tokenizer.encode(start)], device=device)
     for sample in range(1, args.num_samples + 1):
-        steps = generation(model, context, args.max_new_tokens, args.temperature, args.top_k, generator)
-        ids = context
-        for ids in progress(steps, args.max_new_tokens, f"sample {sample}/{args.num_samples}", "tokens"):
-            pass
+        tokens = Meter(args.max_new_tokens, f"sample {sample}/{args.num_samples}", "tokens")
+        ids = generate(model, context, args.max_new_tokens, args.temperature, args.top_k, generator, tokens.advance)
         print(tokenizer.decode(ids[0].tolist()), flush=True)
         print("---------------", flush=True)
 

@@ -1,7 +1,7 @@
 """nanoGPT's `sample.py`: autoregressive sampling with temperature and top-k."""
 
 import math
-from collections.abc import Iterator
+from collections.abc import Callable
 
 import torch
 from torch import nn
@@ -9,6 +9,7 @@ from torch import nn
 from nanogpt_titan.errors import NanoGPTTitanError
 
 
+@torch.no_grad()
 def generate(
     model: nn.Module,
     ids: torch.Tensor,
@@ -16,27 +17,13 @@ def generate(
     temperature: float = 1.0,
     top_k: int | None = None,
     generator: torch.Generator | None = None,
+    on_token: Callable[[], None] | None = None,
 ) -> torch.Tensor:
-    """Extend `ids` (batch, length) by `max_new_tokens` sampled tokens.
+    """Extend `ids` (batch, length) by `max_new_tokens` sampled tokens, calling `on_token` after
+    each (for progress).
 
     The context fed to the model is cropped to its last `block_size` tokens, as in nanoGPT.
     """
-    extended = ids
-    for extended in generation(model, ids, max_new_tokens, temperature, top_k, generator):
-        pass
-    return extended
-
-
-@torch.no_grad()
-def generation(
-    model: nn.Module,
-    ids: torch.Tensor,
-    max_new_tokens: int,
-    temperature: float = 1.0,
-    top_k: int | None = None,
-    generator: torch.Generator | None = None,
-) -> Iterator[torch.Tensor]:
-    """`generate`, one token at a time: yields the extended `ids` after each new token."""
     if not 0 < temperature < math.inf:  # NaN fails this too
         raise NanoGPTTitanError(f"temperature={temperature} must be a finite number > 0 (lower is more conservative, e.g. 0.8)")
     if top_k is not None and top_k < 1:
@@ -53,4 +40,6 @@ def generation(
         probs = torch.softmax(logits, dim=-1)
         next_ids = torch.multinomial(probs, num_samples=1, generator=generator)
         ids = torch.cat((ids, next_ids), dim=1)
-        yield ids
+        if on_token is not None:
+            on_token()
+    return ids

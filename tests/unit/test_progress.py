@@ -3,7 +3,7 @@
 import pytest
 
 from nanogpt_titan import progress as progress_module
-from nanogpt_titan.progress import progress
+from nanogpt_titan.progress import Meter, progress
 
 
 @pytest.fixture
@@ -33,3 +33,13 @@ def test_lines_go_to_stderr_by_default(capsys):
     list(progress([1], 1, "one", "items"))
     out, err = capsys.readouterr()
     assert out == "" and err.startswith("one: 1/1 items (100%) in ")
+
+
+def test_a_meter_advances_by_amounts_and_shows_them_scaled(clock):
+    lines = []
+    meter = Meter(4_000_000, "prepare", "MB", report=lines.append, scale=1e6)
+    for amount in (1_500_000, 1_500_000, 1_000_000):  # past several tenths at once: one line, not one per tenth
+        meter.advance(amount)
+    assert lines == ["prepare: 1.5/4.0 MB (38%) in 0.5 s, 3.0 MB/s, 1 s left",
+                     "prepare: 3.0/4.0 MB (75%) in 1.0 s, 3.0 MB/s, 0 s left",
+                     "prepare: 4.0/4.0 MB (100%) in 1.5 s, 2.7 MB/s"]
