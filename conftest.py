@@ -78,18 +78,53 @@ def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool 
     return None if named or asked else True
 
 
+@pytest.fixture(scope="session", autouse=True)
+def prepared_data_cache(tmp_path_factory):
+    """Texts are prepared into a cache of the session's (inherited by the processes tests start),
+    never into the user's: `$NANOGPT_TITAN_CACHE`."""
+    from nanogpt_titan.data.text import CACHE_ENV_VAR
+
+    previous = os.environ.get(CACHE_ENV_VAR)
+    os.environ[CACHE_ENV_VAR] = str(tmp_path_factory.mktemp("cache"))
+    yield
+    if previous is None:
+        del os.environ[CACHE_ENV_VAR]
+    else:
+        os.environ[CACHE_ENV_VAR] = previous
+
+
 @pytest.fixture(scope="session")
 def shakespeare_text() -> str:
-    from nanogpt_titan.datasets import load_text
+    from nanogpt_titan.data.text import resolve_text_path
 
-    return load_text()
+    return resolve_text_path().read_text(encoding="utf-8")
 
 
 @pytest.fixture(scope="session")
-def char_tokenizer(shakespeare_text):
-    from nanogpt_titan.tokenizer import NanoGPTCharTokenizer
+def shakespeare():
+    """Tiny Shakespeare's character data folder (prepared once into the session's cache)."""
+    from nanogpt_titan.data.text import data_folder
 
-    return NanoGPTCharTokenizer(shakespeare_text)
+    return data_folder()
+
+
+@pytest.fixture(scope="session")
+def token_file(tmp_path_factory):
+    """`token_file(ids, id_limit=2**16)`: a split holding `ids` (uint16), in a file of its own."""
+    import itertools
+
+    import numpy as np
+
+    from nanogpt_titan.data.folder import TokenFile
+
+    folder, numbers = tmp_path_factory.mktemp("splits"), itertools.count()
+
+    def make(ids, id_limit: int = 2**16) -> TokenFile:
+        path = folder / f"{next(numbers)}.bin"
+        np.asarray(ids, dtype=np.uint16).tofile(path)
+        return TokenFile(path, id_limit)
+
+    return make
 
 
 @pytest.fixture(scope="session")

@@ -79,24 +79,18 @@ def _export(args: argparse.Namespace) -> None:
     print(f"wrote {kind} {args.dst}", file=sys.stderr)
 
 
-def _tokenizer(args: argparse.Namespace, checkpoint, needs_text: bool):
-    """The text's tokenizer, checked against the checkpoint's vocabulary; without --data, a
-    command that needs no text (sample) takes the vocabulary the checkpoint records."""
-    from nanogpt_titan.datasets import load_text
-    from nanogpt_titan.tokenizer import NanoGPTCharTokenizer
+def _data(args: argparse.Namespace, checkpoint):
+    """The data folder `--data` names (a nanoGPT data folder, or a text prepared into one;
+    default tiny Shakespeare), refused if its vocabulary is not the checkpoint's."""
+    from nanogpt_titan.data.text import data_folder
 
-    if not needs_text and args.data is None and checkpoint.vocabulary is not None:
-        return NanoGPTCharTokenizer("".join(checkpoint.vocabulary))
-    tokenizer = NanoGPTCharTokenizer(load_text(args.data, "--data"))
-    tokenizer.check_model_vocabulary(
-        checkpoint.args.vocab_size, checkpoint.vocabulary, checkpoint.source,
-        "pass --data with the text the model was trained on",
-    )
-    return tokenizer
+    folder = data_folder(args.data, "--data")
+    folder.vocabulary.check_model(checkpoint.args.vocab_size, checkpoint.vocabulary, checkpoint.source,
+                                  "pass --data with the data the model was trained on")
+    return folder
 
 
 def _evaluate(args: argparse.Namespace) -> None:
-    from nanogpt_titan.datasets import encoded_split
     from nanogpt_titan.evaluate import mean_loss, random_batches, window_batches
     from nanogpt_titan.progress import progress
 
@@ -105,14 +99,13 @@ def _evaluate(args: argparse.Namespace) -> None:
     block_size = args.block_size or checkpoint.args.block_size
     if not 0 < block_size <= checkpoint.args.block_size:
         raise NanoGPTTitanError(f"--block-size {block_size} must be in [1, {checkpoint.args.block_size}] (the model's block_size)")
-    tokens = encoded_split(_tokenizer(args, checkpoint, needs_text=True), "val", args.data)
+    tokens = _data(args, checkpoint).split("val")
     model = checkpoint.build_model(device)
     estimate = random_batches(tokens, block_size, args.batch_size, args.eval_iters, args.seed)
     print(f"val loss {mean_loss(model, progress(estimate, args.eval_iters, 'estimate', 'batches')):.4f}")
-    windows = list(window_batches(tokens, block_size, args.batch_size))  # views of the split: cheap
-    n_windows = sum(len(inputs) for inputs, _ in windows)
+    windows = window_batches(tokens, block_size, args.batch_size)
     exact = mean_loss(model, progress(windows, len(windows), "exact", "batches"))
-    print(f"exact val loss {exact:.4f} ({n_windows} windows of {block_size} tokens)")
+    print(f"exact val loss {exact:.4f} ({windows.n_windows} windows of {block_size} tokens)")
 
 
 def _sample(args: argparse.Namespace) -> None:
@@ -123,18 +116,25 @@ def _sample(args: argparse.Namespace) -> None:
 
     device = _device(args.device)  # before the read: a bad device fails fast
     checkpoint = _read(args)
-    tokenizer = _tokenizer(args, checkpoint, needs_text=False)
+    # Without --data, the vocabulary the checkpoint records: sampling needs no data.
+    vocabulary = checkpoint.vocabulary if args.data is None and checkpoint.vocabulary else _data(args, checkpoint).vocabulary
     start = Path(args.start[5:]).read_text(encoding="utf-8") if args.start.startswith("FILE:") else args.start
     if not start:
         raise NanoGPTTitanError("--start is empty; give at least one character of context (nanoGPT's default is a newline)")
     model = checkpoint.build_model(device)
     generator = torch.Generator(device=device).manual_seed(args.seed)
-    context = torch.tensor([tokenizer.encode(start)], device=device)
+    context = torch.tensor([vocabulary.encode(start)], device=device)
     for sample in range(1, args.num_samples + 1):
         tokens = Meter(args.max_new_tokens, f"sample {sample}/{args.num_samples}", "tokens")
         ids = generate(model, context, args.max_new_tokens, args.temperature, args.top_k, generator, tokens.advance)
-        print(tokenizer.decode(ids[0].tolist()), flush=True)
+        print(vocabulary.decode(ids[0].tolist()), flush=True)
         print("---------------", flush=True)
+
+
+def _prepare(args: argparse.Namespace) -> None:
+    from nanogpt_titan.data.prepare import prepare
+
+    prepare(args.inputs, args.out, args.tokenizer)
 
 
 def _device(name: str):
@@ -167,8 +167,9 @@ def _add_source(parser: argparse.ArgumentParser) -> None:
 
 
 def _add_data_and_device(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--data", help="the training text (default: $NANOGPT_TITAN_DATA, else the downloaded tiny "
-                        "Shakespeare); sample needs none when the checkpoint records its vocabulary")
+    parser.add_argument("--data", help="the training data: a nanoGPT data folder, or a text file (default: "
+                        "$NANOGPT_TITAN_DATA, else the downloaded tiny Shakespeare); sample needs none when the "
+                        "checkpoint records its vocabulary")
     parser.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda")
     parser.add_argument("--seed", type=int, default=1337)
 
@@ -219,6 +220,13 @@ def _parser() -> argparse.ArgumentParser:
     sample.add_argument("--temperature", type=float, default=0.8)
     sample.add_argument("--top-k", type=_positive_int, default=200)
     sample.set_defaults(run=_sample)
+
+    prepare = commands.add_parser("prepare", help="text files -> a nanoGPT data folder (train.bin, val.bin, meta.pkl)")
+    prepare.add_argument("inputs", type=Path, nargs="+", metavar="INPUT", help="UTF-8 text files, read as one text")
+    prepare.add_argument("--out", type=Path, required=True, help="the data folder to create")
+    prepare.add_argument("--tokenizer", choices=["char", "gpt2"], default="char",
+                         help="char: nanoGPT's shakespeare_char (meta.pkl); gpt2: GPT-2 BPE via tiktoken")
+    prepare.set_defaults(run=_prepare)
     return parser
 
 

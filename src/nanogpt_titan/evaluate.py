@@ -6,20 +6,22 @@ exact loss averages every token of the split, cut into non-overlapping windows.
 
 from collections.abc import Iterable, Iterator
 from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass
 from itertools import islice
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from nanogpt_titan.datasets import RandomBlockTokenDataset
+from nanogpt_titan.data.folder import TokenFile
+from nanogpt_titan.data.windows import RandomBlockTokenDataset
 from nanogpt_titan.errors import NanoGPTTitanError
 
 Batch = tuple[torch.Tensor, torch.Tensor]
 
 
 def random_batches(
-    tokens: torch.Tensor, block_size: int, batch_size: int, eval_iters: int, seed: int, setting: str = "--block-size"
+    tokens: TokenFile, block_size: int, batch_size: int, eval_iters: int, seed: int, setting: str = "--block-size"
 ) -> Iterator[Batch]:
     """nanoGPT's `get_batch` drawn `eval_iters` times from a generator seeded with `seed`;
     `setting` names the knob that sets `block_size`, for the error a too-short split gets."""
@@ -27,17 +29,34 @@ def random_batches(
     return ((inputs["input"], targets) for inputs, targets in islice(dataset, eval_iters))
 
 
-def window_batches(tokens: torch.Tensor, block_size: int, batch_size: int, setting: str = "--block-size") -> Iterator[Batch]:
-    """Every non-overlapping window `tokens[i*T : (i+1)*T]` whose shifted target fits."""
+@dataclass(frozen=True)
+class WindowBatches:
+    """Every non-overlapping window `tokens[i*T : (i+1)*T]` whose shifted target fits, in batches
+    of `batch_size` windows, each read from the split when it is asked for."""
+
+    tokens: TokenFile
+    block_size: int
+    batch_size: int
+    n_windows: int
+
+    def __len__(self) -> int:
+        return -(-self.n_windows // self.batch_size)
+
+    def __iter__(self) -> Iterator[Batch]:
+        for first in range(0, self.n_windows, self.batch_size):
+            count = min(self.batch_size, self.n_windows - first)
+            ids = self.tokens.read(first * self.block_size, (first + count) * self.block_size + 1)
+            yield ids[:-1].view(count, self.block_size), ids[1:].view(count, self.block_size)
+
+
+def window_batches(tokens: TokenFile, block_size: int, batch_size: int, setting: str = "--block-size") -> WindowBatches:
     n_windows = (len(tokens) - 1) // block_size
     if n_windows == 0:
         raise NanoGPTTitanError(
-            f"{len(tokens)} tokens hold no window of {setting}={block_size} plus its target; lower {setting}"
+            f"{tokens.path} holds {len(tokens):,} tokens, no window of {setting}={block_size} plus its target; "
+            f"lower {setting}"
         )
-    covered = n_windows * block_size
-    inputs = tokens[:covered].view(n_windows, block_size)
-    targets = tokens[1 : covered + 1].view(n_windows, block_size)
-    return zip(inputs.split(batch_size), targets.split(batch_size))
+    return WindowBatches(tokens, block_size, batch_size, n_windows)
 
 
 @torch.no_grad()

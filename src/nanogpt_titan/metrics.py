@@ -29,11 +29,11 @@ from torchtitan.distributed import ParallelDims
 from torchtitan.tools.logging import logger
 
 from nanogpt_titan.checkpoint.write import write_description
+from nanogpt_titan.dataloader import run_data
 from nanogpt_titan.errors import NanoGPTTitanError
 from nanogpt_titan.loss import STEP_LOSS
 from nanogpt_titan.model.args import NanoGPTModelArgs
 from nanogpt_titan.run_folder import loaded_checkpoint
-from nanogpt_titan.tokenizer import build_char_tokenizer
 
 METRICS_FILE = "metrics.jsonl"
 # torchtitan's metric names -> metrics.jsonl's; validation extras keep their own names.
@@ -234,7 +234,7 @@ class NanoGPTMetricsProcessor(MetricsProcessor):
         Once the first step is done: a run that fails to start leaves nothing behind."""
         dump_folder = Path(self.job_config.job.dump_folder)
         dump_folder.mkdir(parents=True, exist_ok=True)
-        write_description(dump_folder, self.model_args, build_char_tokenizer(self.job_config).chars)
+        write_description(dump_folder, self.model_args, run_data(self.job_config).vocabulary)
         self.described = True
 
     def should_log(self, step: int) -> bool:

@@ -3,16 +3,19 @@
 torchtitan's checkpointer resumes from `{dump_folder}/{checkpoint.folder}` whenever that folder
 exists, and then ignores `checkpoint.initial_load_path` (and `initial_load_in_hf`) with a
 warning. `check_run_folder` refuses every start where that would train or validate another
-model than the one the settings name, or resume on a data-parallel degree the checkpoint
-cannot serve; `loaded_checkpoint` names what a run loads, for its summary.
+model than the one the settings name, resume on a data-parallel degree the checkpoint cannot
+serve, or resume on data of another vocabulary; `loaded_checkpoint` names what a run loads,
+for its summary.
 """
 
 from pathlib import Path
 
 from torchtitan.config import JobConfig
 
-from nanogpt_titan.checkpoint.read import saved_data_parallel_ranks, saved_steps
+from nanogpt_titan.checkpoint.read import read_vocabulary, saved_data_parallel_ranks, saved_steps
+from nanogpt_titan.data.vocabulary import Vocabulary
 from nanogpt_titan.errors import NanoGPTTitanError
+from nanogpt_titan.model.args import VOCABULARY_FILE
 
 
 def initial_checkpoint(job_config: JobConfig) -> Path | None:
@@ -39,9 +42,10 @@ def loaded_checkpoint(job_config: JobConfig) -> Path | None:
     return initial_checkpoint(job_config)
 
 
-def check_run_folder(job_config: JobConfig, dp_world_size: int) -> None:
+def check_run_folder(job_config: JobConfig, dp_world_size: int, vocabulary: Vocabulary) -> None:
     """Refuse, in one line naming the paths and the way forward, a start that would load
-    another model than the settings name, validate nothing, or fail mid-load."""
+    another model than the settings name, validate nothing, fail mid-load, or resume on data
+    of another vocabulary than the run's (`vocabulary`, the data's now)."""
     checkpoint = job_config.checkpoint
     folder = Path(job_config.job.dump_folder) / checkpoint.folder
     if not checkpoint.enable or not folder.exists():
@@ -56,6 +60,12 @@ def check_run_folder(job_config: JobConfig, dp_world_size: int) -> None:
         _refuse_load_only_resume(job_config, initial, resumed)
     if resumed is not None and "dataloader" not in checkpoint.exclude_from_loading:
         _refuse_data_parallel_degree_change(resumed, dp_world_size)
+    if resumed is not None and read_vocabulary(Path(job_config.job.dump_folder)) not in (None, vocabulary):
+        raise NanoGPTTitanError(
+            f"{Path(job_config.job.dump_folder) / VOCABULARY_FILE} records another vocabulary than that of the data "
+            f"at training.dataset_path={job_config.training.dataset_path!r}: resume {resumed} with the run's data, "
+            "or start a new run in another --job.dump_folder"
+        )
 
 
 def _refuse_load_only_resume(job_config: JobConfig, initial: Path | None, resumed: Path) -> None:

@@ -5,7 +5,7 @@ Defining them changes nothing; registering them with torchtitan is `nanogpt_tita
 
 from torchtitan.protocols.train_spec import TrainSpec
 
-from nanogpt_titan.datasets import build_shakespeare_char_dataloader
+from nanogpt_titan.dataloader import build_nanogpt_dataloader
 from nanogpt_titan.infra.parallelize import parallelize_nanogpt
 from nanogpt_titan.loss import build_nanogpt_loss_fn
 from nanogpt_titan.lr_scheduler import build_nanogpt_lr_schedulers
@@ -14,7 +14,7 @@ from nanogpt_titan.model import NanoGPT, NanoGPTModelArgs
 from nanogpt_titan.model.args import NanoGPTFlavors
 from nanogpt_titan.model.state_dict_adapter import NanoGPTStateDictAdapter
 from nanogpt_titan.optimizer import build_nanogpt_optimizers
-from nanogpt_titan.tokenizer import build_char_tokenizer
+from nanogpt_titan.tokenizer import build_nanogpt_tokenizer
 from nanogpt_titan.validate import build_nanogpt_validator
 
 __all__ = ["get_train_spec", "nanogpt_args"]
@@ -40,8 +40,8 @@ def get_train_spec() -> TrainSpec:
         pipelining_fn=None,
         build_optimizers_fn=build_nanogpt_optimizers,
         build_lr_schedulers_fn=build_nanogpt_lr_schedulers,
-        build_dataloader_fn=build_shakespeare_char_dataloader,
-        build_tokenizer_fn=build_char_tokenizer,
+        build_dataloader_fn=build_nanogpt_dataloader,
+        build_tokenizer_fn=build_nanogpt_tokenizer,
         build_loss_fn=build_nanogpt_loss_fn,
         build_validator_fn=build_nanogpt_validator,
         build_metrics_processor_fn=build_nanogpt_metrics_processor,

@@ -9,7 +9,8 @@ from torchtitan.components.validate import BaseValidator
 from torchtitan.config import JobConfig
 from torchtitan.tools.logging import logger
 
-from nanogpt_titan.datasets import load_split_tokens, run_seed
+from nanogpt_titan.data.folder import TokenFile
+from nanogpt_titan.dataloader import run_seed, split_tokens
 from nanogpt_titan.errors import NanoGPTTitanError
 from nanogpt_titan.evaluate import mean_loss, random_batches, window_batches
 from nanogpt_titan.progress import progress
@@ -31,8 +32,8 @@ class NanoGPTValidator(BaseValidator):
     def __init__(
         self,
         job_config: JobConfig,
-        val_tokens: torch.Tensor,
-        train_tokens: torch.Tensor,
+        val_tokens: TokenFile,
+        train_tokens: TokenFile,
         autocast: AbstractContextManager,
         metrics_processor: MetricsProcessor,
     ):
@@ -47,7 +48,7 @@ class NanoGPTValidator(BaseValidator):
         for tokens in (val_tokens, train_tokens):
             self.batches(tokens)  # a split too short for validation.seq_len is refused now, not mid-run
 
-    def batches(self, tokens: torch.Tensor):
+    def batches(self, tokens: TokenFile):
         validation = self.job_config.validation
         return random_batches(
             tokens, validation.seq_len, validation.local_batch_size, validation.steps, self.seed, "validation.seq_len"
@@ -58,8 +59,8 @@ class NanoGPTValidator(BaseValidator):
         results = {"train_loss_estimate": mean_loss(model, self.batches(self.train_tokens), self.autocast)}
         if step == self.last_validation_step:
             validation = self.job_config.validation
-            windows = list(window_batches(self.val_tokens, validation.seq_len, validation.local_batch_size,
-                                          "validation.seq_len"))
+            windows = window_batches(self.val_tokens, validation.seq_len, validation.local_batch_size,
+                                     "validation.seq_len")
             batches = progress(windows, len(windows), "exact validation loss", "batches", report=logger.info)
             results["val_loss_exact"] = mean_loss(model, batches, self.autocast)
         val_loss = mean_loss(model, self.batches(self.val_tokens), self.autocast)
@@ -87,13 +88,13 @@ def build_nanogpt_validator(
         )
     if validation.dataset_path not in (None, job_config.training.dataset_path):
         raise NanoGPTTitanError(
-            f"validation.dataset_path={validation.dataset_path!r}: the validation split is the "
-            "last 10% of the training text, so set training.dataset_path only"
+            f"validation.dataset_path={validation.dataset_path!r}: the validation split is val.bin of the training "
+            "data's folder (the last 10% of a text), so set training.dataset_path only"
         )
     return NanoGPTValidator(
         job_config,
-        load_split_tokens(job_config, tokenizer, validation.dataset),
-        load_split_tokens(job_config, tokenizer, job_config.training.dataset),
+        split_tokens(job_config, validation.dataset),
+        split_tokens(job_config, job_config.training.dataset),
         maybe_enable_amp,
         metrics_processor,
     )

@@ -23,7 +23,7 @@ import torch
 from torchtitan.components.loss import build_cross_entropy_loss, cross_entropy_loss
 from torchtitan.config import TORCH_DTYPE_MAP
 
-from nanogpt_titan.datasets import RandomBlockTokenDataset, encoded_split
+from nanogpt_titan.data.windows import RandomBlockTokenDataset
 from nanogpt_titan.infra.parallelize import parallelize_nanogpt
 from nanogpt_titan.optimizer import NanoGPTAdamW
 from nanogpt_titan.train_spec import nanogpt_args
@@ -130,12 +130,12 @@ def measure(benchmark):
 
 
 @pytest.fixture
-def train_batches(char_tokenizer):
+def train_batches(shakespeare):
     """nanoGPT's `get_batch` on the train split: pinned and copied asynchronously on CUDA."""
 
     def batches(job_config):
         training = job_config.training
-        tokens = encoded_split(char_tokenizer, "train")
+        tokens = shakespeare.split("train")
         for inputs, targets in RandomBlockTokenDataset(tokens, training.seq_len, training.local_batch_size, seed=1337):
             if CUDA:
                 yield (inputs["input"].pin_memory().to(DEVICE, non_blocking=True),

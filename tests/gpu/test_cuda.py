@@ -84,9 +84,8 @@ def test_mini_gpt_trains_with_fused_adamw_and_its_loss_falls(make_trainer, tmp_p
 def test_load_only_validation_on_cuda(nanogpt_ckpt, run_trainer, tmp_path):
     from nanogpt_titan.checkpoint import read_checkpoint
     from nanogpt_titan.cli import main
-    from nanogpt_titan.datasets import encoded_split, load_text
+    from nanogpt_titan.data.text import data_folder
     from nanogpt_titan.evaluate import mean_loss, random_batches
-    from nanogpt_titan.tokenizer import NanoGPTCharTokenizer
 
     path, _ = nanogpt_ckpt
     assert main(["convert", str(path), str(tmp_path / "dcp")]) == 0
@@ -96,17 +95,17 @@ def test_load_only_validation_on_cuda(nanogpt_ckpt, run_trainer, tmp_path):
         "--checkpoint.initial_load_path", dcp, "--training.steps", "1", "--validation.freq", "1",
         "--optimizer.lr", "0", "--training.seq_len", "32", "--validation.seq_len", "32",
     )
-    val = encoded_split(NanoGPTCharTokenizer(load_text()), "val")
+    val = data_folder().split("val")
     direct = mean_loss(read_checkpoint(dcp).build_model(), random_batches(val, 32, 8, 5, seed=1337))
     assert abs(record["val_loss"] - direct) <= 1e-4
 
 
 
-def test_dataset_state_restores_the_cuda_generator():
+def test_dataset_state_restores_the_cuda_generator(token_file):
     """Dropout on CUDA draws from the CUDA generator: a resumed run must get it back."""
-    from nanogpt_titan.datasets import RandomBlockTokenDataset
+    from nanogpt_titan.data.windows import RandomBlockTokenDataset
 
-    dataset = RandomBlockTokenDataset(torch.arange(100), seq_len=8, batch_size=2, seed=0)
+    dataset = RandomBlockTokenDataset(token_file(range(100)), seq_len=8, batch_size=2, seed=0)
     state = dataset.state_dict()
     expected = torch.rand(4, device="cuda")
     dataset.load_state_dict(state)

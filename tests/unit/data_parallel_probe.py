@@ -16,10 +16,10 @@ from torchtitan.distributed import ParallelDims
 from torchtitan.distributed.utils import set_determinism
 
 import nanogpt_titan.plugin  # noqa: F401  (CPU adaptations, as custom_import does)
-from nanogpt_titan.datasets import build_shakespeare_char_dataloader
+from nanogpt_titan.dataloader import build_nanogpt_dataloader
 from nanogpt_titan.infra.parallelize import parallelize_nanogpt
 from nanogpt_titan.model import NanoGPT
-from nanogpt_titan.tokenizer import build_char_tokenizer
+from nanogpt_titan.tokenizer import build_nanogpt_tokenizer
 from nanogpt_titan.train_spec import nanogpt_args
 
 dist.init_process_group("gloo")
@@ -30,7 +30,7 @@ job_config = ConfigManager().parse_args([
 ])
 parallel_dims = ParallelDims(dp_replicate=1, dp_shard=world_size, cp=1, tp=1, pp=1, ep=1, etp=1, world_size=world_size)
 set_determinism(parallel_dims, torch.device("cpu"), job_config.debug, distinct_seed_mesh_dims=["pp"])
-tokenizer = build_char_tokenizer(job_config)
+tokenizer = build_nanogpt_tokenizer(job_config)
 args = nanogpt_args.get("debugmodel")
 args.update_from_config(job_config)
 with torch.device("meta"):
@@ -40,7 +40,7 @@ model.to_empty(device="cpu")
 with torch.no_grad():
     model.init_weights()
 weights = {name: tensor.full_tensor() for name, tensor in model.state_dict().items()}
-next(iter(build_shakespeare_char_dataloader(world_size, rank, tokenizer, job_config)))
+next(iter(build_nanogpt_dataloader(world_size, rank, tokenizer, job_config)))
 masks = [torch.empty(256) for _ in range(world_size)]
 dist.all_gather(masks, F.dropout(torch.ones(256), p=0.5))
 if rank == 0:

@@ -247,7 +247,7 @@ def test_vocabulary_of_another_text_is_refused(nanogpt_ckpt, tmp_path, capsys, c
     path, _ = nanogpt_ckpt
     (tmp_path / "other.txt").write_text("abc abc abc\n" * 100)
     assert cli(command, path, "--data", tmp_path / "other.txt") == 2
-    assert "vocab_size=65 but the text's character vocabulary has 5" in capsys.readouterr().err
+    assert "vocab_size=65 but the data's character vocabulary has 5" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("safetensors", [True, False], ids=["safetensors", "pytorch_model.bin"])
@@ -305,20 +305,18 @@ def test_interrupted_write_leaves_nothing(nanogpt_ckpt, tmp_path, monkeypatch):
 
 
 def test_the_vocabulary_of_a_nanogpt_meta_pkl_travels_with_the_conversion(nanogpt_ckpt, tmp_path, cli, capsys,
-                                                                         char_tokenizer):
+                                                                         shakespeare):
     """A text of as many characters, but other ones, would give a meaningless loss: it is refused."""
     path, _ = nanogpt_ckpt
-    meta = {"vocab_size": 65, "itos": dict(enumerate(char_tokenizer.chars)),
-            "stoi": {char: i for i, char in enumerate(char_tokenizer.chars)}}
-    (path.parent / "meta.pkl").write_bytes(pickle.dumps(meta))
+    (path.parent / "meta.pkl").write_bytes((shakespeare.path / "meta.pkl").read_bytes())
     assert cli("convert", path, tmp_path / "dcp") == 0
-    assert read_checkpoint(tmp_path / "dcp").vocabulary == char_tokenizer.chars
+    assert read_checkpoint(tmp_path / "dcp").vocabulary == shakespeare.vocabulary
     (tmp_path / "other.txt").write_text("".join(chr(0x3B1 + i) for i in range(64)) + "\n")  # 65 characters
     capsys.readouterr()
     assert cli("evaluate", tmp_path / "dcp", "--data", tmp_path / "other.txt") == 2
     (error,) = [line for line in capsys.readouterr().err.splitlines() if "error" in line]
-    assert "was trained on other characters than the text's" in error
-    assert "only the model has " in error and "!$&" in error and "only the text has 'αβγ" in error
+    assert "was trained on other characters than the data's" in error
+    assert "only the model has " in error and "!$&" in error and "only the data has 'αβγ" in error
 
 
 def test_a_meta_pkl_holding_objects_is_refused_unpickled(nanogpt_ckpt, cli, tmp_path, capsys):

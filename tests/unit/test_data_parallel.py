@@ -105,7 +105,7 @@ def test_resuming_on_another_number_of_ranks_is_refused_in_one_line(run_train_sh
     result = run_train_sh(*BATCHES, *RUN, "--training.steps", "20", "--job.dump_folder", str(folder))
     assert result.returncode == 1
     last_line = (result.stdout + result.stderr).strip().splitlines()[-1]
-    step_10 = folder / "checkpoint" / "step-10"  # the message in full: test_datasets.py
+    step_10 = folder / "checkpoint" / "step-10"  # the message in full: test_run_folder.py
     assert f"nanogpt_titan: error: {step_10} holds the data streams of 2 data-parallel ranks and this run has 1" in (
         last_line)
 

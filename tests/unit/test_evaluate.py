@@ -11,33 +11,39 @@ from nanogpt_titan.evaluate import mean_loss, random_batches, window_batches
 
 
 @given(n_tokens=st.integers(2, 300), block_size=st.integers(1, 40), batch_size=st.integers(1, 9))
-def test_windows_tile_the_split_without_overlap(n_tokens, block_size, batch_size):
-    tokens = torch.arange(n_tokens)
+def test_windows_tile_the_split_without_overlap(token_file, n_tokens, block_size, batch_size):
+    tokens = token_file(range(n_tokens))
     if n_tokens - 1 < block_size:
         with pytest.raises(NanoGPTTitanError, match=f"--block-size={block_size}"):
             window_batches(tokens, block_size, batch_size)
         return
-    batches = list(window_batches(tokens, block_size, batch_size))
+    windows = window_batches(tokens, block_size, batch_size)
+    batches = list(windows)
+    assert len(batches) == len(windows)
     inputs = torch.cat([x for x, _ in batches])
     targets = torch.cat([y for _, y in batches])
-    assert all(len(x) <= batch_size for x, _ in batches)
-    assert torch.equal(inputs.flatten(), tokens[: inputs.numel()])  # contiguous, from the first token
+    assert all(len(x) <= batch_size for x, _ in batches) and len(inputs) == windows.n_windows
+    assert torch.equal(inputs.flatten(), torch.arange(inputs.numel()))  # contiguous, from the first token
     assert torch.equal(targets, inputs + 1)  # each target is the next token
     assert n_tokens - 1 - inputs.numel() < block_size  # no further whole window fits
 
 
-def test_evaluate_prints_the_estimate_and_the_exact_loss(nanogpt_ckpt, char_tokenizer, capsys, cli):
-    from nanogpt_titan.datasets import encoded_split
+@pytest.mark.parametrize("data", ["default", "text", "folder"])
+def test_evaluate_prints_the_estimate_and_the_exact_loss(nanogpt_ckpt, shakespeare, capsys, cli, data):
+    """On tiny Shakespeare, named as the default, as its text, or as its data folder."""
+    from nanogpt_titan.data.text import resolve_text_path
 
     path, model = nanogpt_ckpt
-    assert cli("evaluate", path, "--eval-iters", 3, "--batch-size", 4, "--block-size", 16) == 0
+    named = {"default": [], "text": ["--data", resolve_text_path()], "folder": ["--data", shakespeare.path]}[data]
+    assert cli("evaluate", path, "--eval-iters", 3, "--batch-size", 4, "--block-size", 16, *named) == 0
     estimate_line, exact_line = capsys.readouterr().out.splitlines()
-    val = encoded_split(char_tokenizer, "val")
+    val = shakespeare.split("val")
     with torch.no_grad():
         estimate = torch.stack([F.cross_entropy(model(x).flatten(0, 1), y.flatten())
                                 for x, y in random_batches(val, 16, 4, 3, seed=1337)]).mean()
         usable = (len(val) - 1) // 16 * 16
-        exact = F.cross_entropy(model(val[:usable].view(-1, 16)).flatten(0, 1), val[1 : usable + 1])
+        ids = val.read(0, usable + 1)
+        exact = F.cross_entropy(model(ids[:-1].view(-1, 16)).flatten(0, 1), ids[1:])
     assert estimate_line == f"val loss {estimate:.4f}"
     assert exact_line == f"exact val loss {exact:.4f} ({usable // 16} windows of 16 tokens)"
 

@@ -18,7 +18,7 @@ from nanogpt_titan.cli import main
 from nanogpt_titan.metrics import METRICS_FILE, read_metrics_file
 from nanogpt_titan.nanogpt_config import cli_overrides, job_settings
 from nanogpt_titan.sample import generate
-from nanogpt_titan.tokenizer import NanoGPTCharTokenizer
+from nanogpt_titan.data.vocabulary import CharVocabulary
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "nanogpt"
 GOLDEN_ENV_VAR = "NANOGPT_TITAN_GOLDEN"
@@ -102,7 +102,7 @@ def test_golden_sample_command_follows_nanogpts_seeded_stream(path, tmp_path, ca
     vocab_size = golden["config"]["vocab_size"]
     text = tmp_path / "vocabulary.txt"  # one character per token id, in sorted order
     text.write_text("".join(chr(0x4E00 + i) for i in range(vocab_size)), encoding="utf-8")
-    tokenizer = NanoGPTCharTokenizer(text.read_text(encoding="utf-8"))
+    tokenizer = CharVocabulary(tuple(sorted(text.read_text(encoding="utf-8"))))
     for run in golden["runs"]:
         assert main([
             "sample", str(ckpt), "--data", str(text), "--seed", str(golden["sample_seed"]),

@@ -147,7 +147,7 @@ def test_update_from_config_refuses_context_beyond_block(parse_config, setting):
 
 def test_checkpoint_vocabulary_must_match_the_tokenizer(parse_config):
     args = NanoGPTModelArgs(n_layer=1, n_head=1, n_embd=8, block_size=64, vocab_size=70)
-    with pytest.raises(NanoGPTTitanError, match="the model has vocab_size=70 but the text's character vocabulary has 65; train on the text"):
+    with pytest.raises(NanoGPTTitanError, match="the model has vocab_size=70 but the data's character vocabulary has 65; train on the data"):
         args.update_from_config(parse_config("debug_model.toml"))
 
 
@@ -166,7 +166,7 @@ def test_model_args_do_not_load_the_data_layer():
     import sys
 
     code = ("import sys; from nanogpt_titan.model import NanoGPTModelArgs; NanoGPTModelArgs(); "
-            "print(sorted(m for m in sys.modules if m in ('nanogpt_titan.datasets', 'nanogpt_titan.tokenizer')))")
+            "print(sorted(m for m in sys.modules if m.startswith(('nanogpt_titan.data', 'nanogpt_titan.tokenizer'))))")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert result.stdout.strip() == "[]", result.stderr
 

@@ -21,8 +21,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from nanogpt_titan import datasets, lr_scheduler, model, optimizer, tokenizer
+import numpy as np
+
+from nanogpt_titan import dataloader, lr_scheduler, model, optimizer
 from nanogpt_titan.checkpoint import mapping
+from nanogpt_titan.data import prepare, vocabulary, windows
 
 pytestmark = pytest.mark.slow
 MUTANT_ENV_VAR = "NANOGPT_TITAN_MUTANT"
@@ -105,8 +108,8 @@ def frozen_params_optimized(patch):
 
 
 def _map_batches(patch, transform):
-    iterate = datasets.RandomBlockTokenDataset.__iter__
-    patch.setattr(datasets.RandomBlockTokenDataset, "__iter__", lambda self: map(transform, iterate(self)))
+    iterate = windows.RandomBlockTokenDataset.__iter__
+    patch.setattr(windows.RandomBlockTokenDataset, "__iter__", lambda self: map(transform, iterate(self)))
 
 
 def targets_not_shifted(patch):
@@ -121,7 +124,7 @@ def targets_shifted_by_two(patch):
 
 def _window_starts_shifted(patch, extra: int):
     randint = lambda high, *args, **kwargs: torch.randint(high + extra, *args, **kwargs)  # noqa: E731
-    patch.setattr(datasets, "torch", _with_overrides(torch, randint=randint))
+    patch.setattr(windows, "torch", _with_overrides(torch, randint=randint))
 
 
 def window_start_reads_past_the_end(patch):
@@ -136,54 +139,47 @@ def last_window_never_drawn(patch):
 
 def resume_restarts_window_stream(patch):
     """Loading a checkpoint leaves the window generator at its seed: the stream starts over."""
-    patch.setattr(datasets.RandomBlockTokenDataset, "load_state_dict",
+    patch.setattr(windows.RandomBlockTokenDataset, "load_state_dict",
                   lambda self, state: torch.set_rng_state(state["torch_rng_state"]))
 
 
 def validation_on_train_data(patch):
     """The validation dataset reads the training split."""
-    patch.setitem(datasets.SPLITS, "shakespeare_char_validation", "train")
+    patch.setitem(dataloader.SPLITS, "shakespeare_char_validation", "train")
 
 
 def every_rank_draws_the_first_streams(patch):
     """Each data-parallel rank draws streams 0..A-1 as if it were alone: all ranks see the same windows."""
-    init = datasets.RandomBlockTokenDataset.__init__
+    init = windows.RandomBlockTokenDataset.__init__
 
     def first_streams(self, *args, streams=range(1), **kwargs):
         init(self, *args, streams=range(len(streams)), **kwargs)
 
-    patch.setattr(datasets.RandomBlockTokenDataset, "__init__", first_streams)
+    patch.setattr(windows.RandomBlockTokenDataset, "__init__", first_streams)
 
 
 def every_rank_drops_the_same_units(patch):
     """No rank reseeds dropout: torchtitan seeds every rank alike, so all ranks drop the same units."""
-    init = datasets.RandomBlockTokenDataset.__init__
+    init = windows.RandomBlockTokenDataset.__init__
 
     def never_reseeded(self, *args, dropout_seed=None, **kwargs):
         init(self, *args, **kwargs)
 
-    patch.setattr(datasets.RandomBlockTokenDataset, "__init__", never_reseeded)
+    patch.setattr(windows.RandomBlockTokenDataset, "__init__", never_reseeded)
 
 
-# --- the tokenizer ----------------------------------------------------------------------------
+# --- the vocabulary ---------------------------------------------------------------------------
 
 
 def vocab_not_sorted(patch):
-    """Ids in order of first appearance in the text instead of sorted(set(text))."""
-    init = tokenizer.NanoGPTCharTokenizer.__init__
-
-    def first_appearance(self, text):
-        init(self, text)
-        self.chars = list(dict.fromkeys(text))
-        self.char_to_id = {char: i for i, char in enumerate(self.chars)}
-
-    patch.setattr(tokenizer.NanoGPTCharTokenizer, "__init__", first_appearance)
+    """Ids in descending order of the characters instead of sorted(set(text))."""
+    patch.setattr(prepare, "np", _with_overrides(np, flatnonzero=lambda seen: np.flatnonzero(seen)[::-1]))
 
 
 def bos_eos_inserted(patch):
     """Every encoding wrapped in BOS/EOS ids (here the newline's), as BPE tokenizers do."""
-    encode = tokenizer.NanoGPTCharTokenizer.encode
-    patch.setattr(tokenizer.NanoGPTCharTokenizer, "encode", lambda self, text, *a, **k: [0, *encode(self, text), 0])
+    encode = vocabulary.CharVocabulary.encode
+    patch.setattr(vocabulary.CharVocabulary, "encode", lambda self, text: [0, *encode(self, text), 0])
 
 
 # --- the schedule -----------------------------------------------------------------------------
@@ -237,19 +233,19 @@ ORACLES = {
     decay_on_vectors_too: [f"{UNIT}/test_optimizer.py::test_nanogpt_group_counts_and_its_log_lines"],
     decay_on_vectors_only: [f"{UNIT}/test_optimizer.py::test_nanogpt_group_counts_and_its_log_lines"],
     frozen_params_optimized: [f"{UNIT}/test_optimizer.py::test_every_trainable_param_in_exactly_one_group_decay_iff_matrix"],
-    targets_not_shifted: [f"{UNIT}/test_datasets.py::test_windows_are_in_bounds_and_targets_shift_by_one"],
-    targets_shifted_by_two: [f"{UNIT}/test_datasets.py::test_windows_are_in_bounds_and_targets_shift_by_one"],
-    window_start_reads_past_the_end: [f"{UNIT}/test_datasets.py::test_windows_are_in_bounds_and_targets_shift_by_one"],
-    last_window_never_drawn: [f"{UNIT}/test_datasets.py::test_every_window_start_is_reachable_including_the_last"],
-    resume_restarts_window_stream: [f"{UNIT}/test_datasets.py::test_resume_continues_the_identical_stream"],
-    validation_on_train_data: [f"{UNIT}/test_datasets.py::test_validation_dataset_is_the_last_tenth"],
+    targets_not_shifted: [f"{UNIT}/test_windows.py::test_windows_are_in_bounds_and_targets_shift_by_one"],
+    targets_shifted_by_two: [f"{UNIT}/test_windows.py::test_windows_are_in_bounds_and_targets_shift_by_one"],
+    window_start_reads_past_the_end: [f"{UNIT}/test_windows.py::test_windows_are_in_bounds_and_targets_shift_by_one"],
+    last_window_never_drawn: [f"{UNIT}/test_windows.py::test_every_window_start_is_reachable_including_the_last"],
+    resume_restarts_window_stream: [f"{UNIT}/test_windows.py::test_resume_continues_the_identical_stream"],
+    validation_on_train_data: [f"{UNIT}/test_dataloader.py::test_tiny_shakespeares_splits_are_nanogpts_and_read_as_int64"],
     every_rank_draws_the_first_streams: [
-        f"{UNIT}/test_datasets.py::test_rank_r_micro_batch_a_is_one_process_micro_batch_r_times_a_plus_a"],
+        f"{UNIT}/test_dataloader.py::test_rank_r_micro_batch_a_is_one_process_micro_batch_r_times_a_plus_a"],
     every_rank_drops_the_same_units: [
-        f"{UNIT}/test_datasets.py::"
+        f"{UNIT}/test_windows.py::"
         "test_rank_0_drops_out_where_initialisation_left_off_and_others_reseed_unless_resumed"],
-    vocab_not_sorted: [f"{UNIT}/test_tokenizer.py::test_vocabulary_is_sorted_set_of_the_whole_text"],
-    bos_eos_inserted: [f"{UNIT}/test_tokenizer.py::test_round_trip_and_no_special_tokens"],
+    vocab_not_sorted: [f"{UNIT}/test_prepare.py::test_tiny_shakespeare_prepares_into_nanogpts_bytes"],
+    bos_eos_inserted: [f"{UNIT}/test_vocabulary.py::test_round_trip_and_no_special_tokens"],
     torchtitan_style_warmup: [f"{UNIT}/test_lr_scheduler.py::test_factor_is_get_lr_over_learning_rate"],
     min_lr_ignored_after_decay: [f"{UNIT}/test_lr_scheduler.py::test_factor_is_get_lr_over_learning_rate"],
     orig_mod_prefix_kept: [f"{UNIT}/test_checkpoint.py::test_nanogpt_ckpt_converts_to_a_dcp_folder_with_its_args"],

@@ -93,9 +93,9 @@ def test_dropout_sites_act_in_training_only(random_model, monkeypatch):
     assert seen_dropout_p == [0.5] * (2 * args.n_layer) + [0.0] * args.n_layer  # attention weights
 
 
-def test_torchtitan_loss_is_nanogpts_mean_loss(random_model, char_tokenizer, shakespeare_text):
+def test_torchtitan_loss_is_nanogpts_mean_loss(random_model, shakespeare):
     model = random_model(replace(nanogpt_args["debugmodel"], vocab_size=65), 0)
-    tokens = torch.tensor(char_tokenizer.encode(shakespeare_text[:2000]))
+    tokens = shakespeare.split("train").read(0, 2000)
     x, y = tokens[:1920].view(30, 64), tokens[1:1921].view(30, 64)
     logits = model(x)
     nanogpt_loss = F.cross_entropy(logits.view(-1, logits.size(-1)), y.view(-1))
@@ -110,7 +110,7 @@ ORACLE_ROUNDING_AFTER_FIVE_STEPS = 3e-6
 
 
 @pytest.mark.slow
-def test_five_trainer_steps_equal_a_plain_nanogpt_loop(make_trainer, hf_oracle, char_tokenizer, shakespeare_text, nanogpt_get_lr):
+def test_five_trainer_steps_equal_a_plain_nanogpt_loop(make_trainer, hf_oracle, shakespeare, nanogpt_get_lr):
     """torchtitan's Trainer.train_step vs nanoGPT's loop on the oracle, same weights and batches."""
     trainer = make_trainer("debug_model.toml", "--validation.freq", "1000", "--lr_scheduler.warmup_steps", "2")
     (model,) = trainer.model_parts
@@ -122,7 +122,7 @@ def test_five_trainer_steps_equal_a_plain_nanogpt_loop(make_trainer, hf_oracle, 
         [{"params": decay, "weight_decay": 0.1}, {"params": no_decay, "weight_decay": 0.0}],
         lr=1e-3, betas=(0.9, 0.99), eps=1e-8,
     )
-    tokens = torch.tensor(char_tokenizer.encode(shakespeare_text[:20_000]))
+    tokens = shakespeare.split("train").read(0, 20_000)
     generator = torch.Generator().manual_seed(0)
     batches = []
     for _ in range(5):

@@ -19,9 +19,10 @@ from nanogpt_titan import plugin, train_spec
 
 cpu_only = pytest.mark.skipif(torch.cuda.is_available(), reason="CPU-host accommodations apply without CUDA only")
 LIBRARY_MODULES = [
-    "nanogpt_titan", "nanogpt_titan.model", "nanogpt_titan.checkpoint", "nanogpt_titan.datasets",
-    "nanogpt_titan.tokenizer", "nanogpt_titan.sample", "nanogpt_titan.evaluate", "nanogpt_titan.compare",
-    "nanogpt_titan.train_spec", "nanogpt_titan.metrics", "nanogpt_titan.validate", "nanogpt_titan.cli",
+    "nanogpt_titan", "nanogpt_titan.model", "nanogpt_titan.checkpoint", "nanogpt_titan.data.text",
+    "nanogpt_titan.data.prepare", "nanogpt_titan.dataloader", "nanogpt_titan.tokenizer", "nanogpt_titan.sample",
+    "nanogpt_titan.evaluate", "nanogpt_titan.compare", "nanogpt_titan.train_spec", "nanogpt_titan.metrics",
+    "nanogpt_titan.validate", "nanogpt_titan.cli",
 ]
 
 

@@ -9,7 +9,6 @@ import pytest
 import torch
 
 import nanogpt_titan
-from nanogpt_titan.datasets import load_text
 from nanogpt_titan.errors import NanoGPTTitanError
 
 EVERY_STEP = {"step", "loss", "lr"}
@@ -186,9 +185,8 @@ def test_load_only_validation_of_a_converted_nanogpt_checkpoint(nanogpt_ckpt, tm
     import shlex
 
     from nanogpt_titan.checkpoint import read_checkpoint
-    from nanogpt_titan.datasets import encoded_split
+    from nanogpt_titan.data.text import data_folder
     from nanogpt_titan.evaluate import mean_loss, random_batches
-    from nanogpt_titan.tokenizer import NanoGPTCharTokenizer
 
     path, _ = nanogpt_ckpt
     ckpt = torch.load(path, weights_only=True)
@@ -214,7 +212,7 @@ def test_load_only_validation_of_a_converted_nanogpt_checkpoint(nanogpt_ckpt, tm
         (record,) = run_trainer(config, *overrides, dump_folder=dump_folder)
     assert f"loaded: {dcp_folder}" in caplog.text
     model = read_checkpoint(dcp_folder).build_model()
-    val = encoded_split(NanoGPTCharTokenizer(load_text()), "val")
+    val = data_folder().split("val")
     direct = mean_loss(model, random_batches(val, 32, 12, 20, seed=1337))  # shakespeare_cpu.toml: batch 12, 20 steps
     assert abs(record["val_loss"] - direct) <= 1e-4
     assert not (dump_folder / "checkpoint").exists()  # load_only saves nothing

@@ -1,15 +1,16 @@
 """nanoGPT's validation: estimate_loss on both splits, the exact loss at the end, from the run's seed."""
 
 import logging
+
 import pytest
 import torch
 import torch.nn.functional as F
 
-from nanogpt_titan.datasets import load_split_tokens
+from nanogpt_titan.dataloader import split_tokens
 from nanogpt_titan.errors import NanoGPTTitanError
 
 
-def test_validator_reports_direct_evaluations_of_both_splits(parse_config, build_model, char_tokenizer, caplog):
+def test_validator_reports_direct_evaluations_of_both_splits(parse_config, build_model, caplog):
     from contextlib import nullcontext
     from dataclasses import replace
 
@@ -25,14 +26,14 @@ def test_validator_reports_direct_evaluations_of_both_splits(parse_config, build
     job_config = parse_config("debug_model.toml", "--validation.steps", "3")
     recorder = Recorder()
     validator = build_nanogpt_validator(
-        job_config=job_config, dp_world_size=1, dp_rank=0, tokenizer=char_tokenizer, parallel_dims=None,
+        job_config=job_config, dp_world_size=1, dp_rank=0, tokenizer=None, parallel_dims=None,
         loss_fn=cross_entropy_loss, validation_context=nullcontext, maybe_enable_amp=nullcontext(),
         metrics_processor=recorder,
     )
     model = build_model(replace(nanogpt_args["debugmodel"], vocab_size=65))
     model.train()
     splits = {
-        name: load_split_tokens(job_config, char_tokenizer, name)
+        name: split_tokens(job_config, name)
         for name in ("shakespeare_char_validation", "shakespeare_char_train")
     }
 
@@ -62,20 +63,21 @@ def test_validator_reports_direct_evaluations_of_both_splits(parse_config, build
     assert [m.split(" (")[0] for m in caplog.messages if m.startswith("exact validation loss")] == [
         f"exact validation loss: {done:,}/{batches} batches" for done in (*range(21, batches, 21), batches)]
     covered = (len(val) - 1) // 64 * 64
+    ids = val.read(0, covered + 1)
     with torch.no_grad():
         model.eval()
-        exact = F.cross_entropy(model(val[:covered].view(-1, 64)).flatten(0, 1), val[1 : covered + 1])
+        exact = F.cross_entropy(model(ids[:-1].view(-1, 64)).flatten(0, 1), ids[1:])
         model.train()
     assert recorder.logged["val_loss_exact"] == pytest.approx(exact.item(), abs=1e-6)
 
 
 @pytest.mark.parametrize("overrides, seed", [([], 1337), (["--debug.seed", "7"], 7)])
-def test_validator_draws_its_batches_from_the_run_seed(parse_config, char_tokenizer, overrides, seed):
+def test_validator_draws_its_batches_from_the_run_seed(parse_config, overrides, seed):
     from nanogpt_titan.evaluate import random_batches
     from nanogpt_titan.validate import build_nanogpt_validator
 
     job_config = parse_config("debug_model.toml", *overrides)
-    validator = build_nanogpt_validator(job_config=job_config, tokenizer=char_tokenizer, maybe_enable_amp=None,
+    validator = build_nanogpt_validator(job_config=job_config, tokenizer=None, maybe_enable_amp=None,
                                         metrics_processor=None)
     drawn = [x for x, _ in validator.batches(validator.val_tokens)]
     expected = [x for x, _ in random_batches(validator.val_tokens, 64, 8, 5, seed=seed)]
@@ -83,20 +85,19 @@ def test_validator_draws_its_batches_from_the_run_seed(parse_config, char_tokeni
 
 
 def test_a_validation_text_too_short_for_validation_seq_len_is_refused_when_built(parse_config, tmp_path):
-    from nanogpt_titan.tokenizer import build_char_tokenizer
     from nanogpt_titan.validate import build_nanogpt_validator
 
     (tmp_path / "short.txt").write_text("to be or not to be, that is the question\n" * 10)  # 42 validation tokens
     job_config = parse_config("debug_model.toml", "--training.dataset_path", str(tmp_path / "short.txt"),
                               "--training.seq_len", "16")
     with pytest.raises(NanoGPTTitanError, match="validation.seq_len=64"):
-        build_nanogpt_validator(job_config=job_config, tokenizer=build_char_tokenizer(job_config), maybe_enable_amp=None,
+        build_nanogpt_validator(job_config=job_config, tokenizer=None, maybe_enable_amp=None,
                                 metrics_processor=None)
 
 
-def test_validation_steps_must_be_positive(parse_config, char_tokenizer):
+def test_validation_steps_must_be_positive(parse_config):
     from nanogpt_titan.validate import build_nanogpt_validator
 
     job_config = parse_config("debug_model.toml", "--validation.steps", "-1")
     with pytest.raises(NanoGPTTitanError, match="validation.steps=-1.*set validation.steps to a positive count"):
-        build_nanogpt_validator(job_config=job_config, tokenizer=char_tokenizer, maybe_enable_amp=None, metrics_processor=None)
+        build_nanogpt_validator(job_config=job_config, tokenizer=None, maybe_enable_amp=None, metrics_processor=None)

@@ -31,12 +31,13 @@ from torch.distributed.checkpoint.api import CheckpointException
 from nanogpt_titan.checkpoint import hf_folder
 from nanogpt_titan.checkpoint.hf_folder import HF_WEIGHT_FILES
 from nanogpt_titan.checkpoint.mapping import StateDict, from_hf_gpt2, from_nanogpt
+from nanogpt_titan.data.folder import META_FILE
+from nanogpt_titan.data.vocabulary import Vocabulary, read_meta, vocabulary_from_json
 from nanogpt_titan.errors import CheckpointError
 from nanogpt_titan.model import NanoGPT, NanoGPTModelArgs
 from nanogpt_titan.model.args import HF_CONFIG_FILE, MODEL_ARGS_FILE, VOCABULARY_FILE
 
 RUN_CHECKPOINTS = "checkpoint"  # torchtitan's checkpoint.folder inside a run's dump folder
-NANOGPT_META_FILE = "meta.pkl"
 MODEL_KEY_ROOTS = ("wte.", "wpe.", "layers.", "ln_f.", "lm_head.")
 LISTED_KEYS = 8
 
@@ -47,7 +48,7 @@ class Checkpoint:
     state_dict: StateDict  # our names, both tied names, float32
     source: str  # what was read, for messages
     notes: list[str] = field(default_factory=list)  # caveats the user should see
-    vocabulary: list[str] | None = None  # a char model's characters in id order, when recorded
+    vocabulary: Vocabulary | None = None  # when recorded
 
     def build_model(self, device: str | torch.device = "cpu") -> NanoGPT:
         """The model with these weights, in eval mode."""
@@ -90,7 +91,8 @@ def read_checkpoint(path: str | Path, n_head: int | None = None, trust_pickle: b
             raise CheckpointError(f"{path} has a 'model' entry but no 'model_args': not a nanoGPT ckpt.pt")
         known = {"n_head": n_head, **loaded["model_args"]}
         checkpoint = _checkpoint(loaded["model"], from_nanogpt, known, f"nanoGPT checkpoint {path}")
-        checkpoint.vocabulary = _read_nanogpt_meta(path.parent / NANOGPT_META_FILE)
+        meta = path.parent / META_FILE  # nanoGPT's data/<dataset>/meta.pkl, copied beside the ckpt.pt
+        checkpoint.vocabulary = read_meta(meta) if meta.is_file() else None
         return checkpoint
     if isinstance(loaded, dict) and loaded and all(isinstance(t, torch.Tensor) for t in loaded.values()):
         return _checkpoint(loaded, _bare_state_dict_mapping(loaded), {"n_head": n_head}, f"state dict {path}")
@@ -188,32 +190,12 @@ def _read_run(run: Path, n_head: int | None) -> Checkpoint:
     return _read_dcp(steps[max(steps)], n_head)
 
 
-def read_vocabulary(folder: Path) -> list[str] | None:
-    """The characters a `vocabulary.json` in `folder` lists, in id order; None without one."""
+def read_vocabulary(folder: Path) -> Vocabulary | None:
+    """The vocabulary a `vocabulary.json` in `folder` records; None without one."""
     path = folder / VOCABULARY_FILE
     if not path.is_file():
         return None
-    vocabulary = json.loads(path.read_text(encoding="utf-8"))
-    if not (isinstance(vocabulary, list) and all(isinstance(c, str) and len(c) == 1 for c in vocabulary)):
-        raise CheckpointError(f"{path} is not a list of single characters")
-    return vocabulary
-
-
-class _PlainDataUnpickler(pickle.Unpickler):
-    def find_class(self, module, name):
-        raise pickle.UnpicklingError(f"it holds a {module}.{name} object, where a nanoGPT meta.pkl holds plain data")
-
-
-def _read_nanogpt_meta(path: Path) -> list[str] | None:
-    """The vocabulary of nanoGPT's `data/<dataset>/meta.pkl` (`itos`), when one lies beside the ckpt.pt."""
-    if not path.is_file():
-        return None
-    try:
-        with path.open("rb") as file:
-            itos = _PlainDataUnpickler(file).load()["itos"]
-        return [itos[i] for i in range(len(itos))]
-    except (pickle.UnpicklingError, EOFError, KeyError, TypeError) as error:
-        raise CheckpointError(f"{path} is not a nanoGPT meta.pkl (a dict with 'itos'): {error}") from None
+    return vocabulary_from_json(json.loads(path.read_text(encoding="utf-8")), path)
 
 
 def _bare_state_dict_mapping(tensors: StateDict) -> Callable[[StateDict], StateDict]:

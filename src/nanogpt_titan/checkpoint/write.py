@@ -16,6 +16,7 @@ from safetensors.torch import save_file
 
 from nanogpt_titan.checkpoint.mapping import to_hf_gpt2, to_nanogpt
 from nanogpt_titan.checkpoint.read import Checkpoint, single_process_dcp
+from nanogpt_titan.data.vocabulary import Vocabulary
 from nanogpt_titan.errors import NanoGPTTitanError
 from nanogpt_titan.files import written_atomically
 from nanogpt_titan.model import NanoGPT, NanoGPTModelArgs
@@ -25,13 +26,14 @@ from nanogpt_titan.optimizer import NanoGPTAdamW
 LAYER_NORM_EPS = 1e-5  # torch.nn.LayerNorm's default, which nanoGPT uses
 
 
-def write_vocabulary(folder: Path, vocabulary: list[str] | None) -> None:
-    """`vocabulary.json`: a char model's characters in id order (nothing for a model without one)."""
+def write_vocabulary(folder: Path, vocabulary: Vocabulary | None) -> None:
+    """`vocabulary.json`: a char model's characters in id order, or GPT-2's BPE (nothing for a
+    model whose vocabulary is unknown)."""
     if vocabulary is not None:
-        (folder / VOCABULARY_FILE).write_text(json.dumps(vocabulary) + "\n", encoding="utf-8")
+        (folder / VOCABULARY_FILE).write_text(json.dumps(vocabulary.to_json()) + "\n", encoding="utf-8")
 
 
-def write_description(folder: Path, args: NanoGPTModelArgs, vocabulary: list[str] | None) -> None:
+def write_description(folder: Path, args: NanoGPTModelArgs, vocabulary: Vocabulary | None) -> None:
     """What a checkpoint's tensors cannot say, beside them: `model_args.json` and the vocabulary
     (`read_checkpoint` reads both back)."""
     args.to_json(folder / MODEL_ARGS_FILE)

@@ -25,7 +25,7 @@ from torchtitan.models.llama3.infra.parallelize import (
 from torchtitan.tools import utils as tt_utils
 from torchtitan.tools.logging import logger
 
-from nanogpt_titan.datasets import accumulation_steps
+from nanogpt_titan.dataloader import accumulation_steps
 from nanogpt_titan.errors import NanoGPTTitanError
 
 # Selective activation checkpointing "op": the outputs kept rather than recomputed are those

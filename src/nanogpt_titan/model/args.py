@@ -87,15 +87,13 @@ class NanoGPTModelArgs(BaseModelArgs):
     def update_from_config(self, job_config: JobConfig, **kwargs) -> None:
         """Take the vocabulary from the run's tokenizer; refuse contexts the model cannot hold."""
         # Imported here, not with the module: building model args never reaches the data layer.
-        # The tokenizer is the run's, built once: the Trainer built it first.
-        from nanogpt_titan.tokenizer import build_char_tokenizer
+        from nanogpt_titan.dataloader import run_data
 
-        tokenizer = build_char_tokenizer(job_config)
-        if self.vocab_size is not None:
-            tokenizer.check_model_vocabulary(
-                self.vocab_size, None, "the model", "train on the text the checkpoint was made from"
-            )
-        self.vocab_size = tokenizer.get_vocab_size()
+        vocabulary = run_data(job_config).vocabulary
+        if self.vocab_size is None:
+            self.vocab_size = vocabulary.model_size
+        else:
+            vocabulary.check_model(self.vocab_size, None, "the model", "train on the data the checkpoint was made from")
         initial_load_path = job_config.checkpoint.initial_load_path
         if job_config.checkpoint.enable and initial_load_path and not Path(initial_load_path).is_dir():
             raise NanoGPTTitanError(

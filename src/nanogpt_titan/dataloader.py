@@ -1,0 +1,110 @@
+"""The TrainSpec's dataloader: random windows of the run's data, for any number of ranks.
+
+| training.dataset / validation.dataset                    | training.dataset_path                        |
+|-----------------------------------------------------------|----------------------------------------------|
+| `nanogpt_train`, `nanogpt_validation`                     | a nanoGPT data folder (nanoGPT's `data/X/`)  |
+| `shakespeare_char_train`, `shakespeare_char_validation`   | a text file (default: tiny Shakespeare), prepared once into a character data folder in the cache |
+
+Either way the splits are the folder's `train.bin` and `val.bin`, memory-mapped.
+"""
+
+from pathlib import Path
+
+from torchtitan.components.dataloader import ParallelAwareDataloader
+from torchtitan.config import JobConfig
+
+from nanogpt_titan.data.folder import DataFolder, TokenFile
+from nanogpt_titan.data.text import data_folder
+from nanogpt_titan.data.windows import RandomBlockTokenDataset, derived_seed
+from nanogpt_titan.errors import NanoGPTTitanError
+from nanogpt_titan.run_folder import check_run_folder
+
+# Dataset name -> the folder's split it reads; the nanogpt_* names read a data folder only.
+SPLITS = {"nanogpt_train": "train", "nanogpt_validation": "val",
+          "shakespeare_char_train": "train", "shakespeare_char_validation": "val"}
+FOLDER_DATASETS = ("nanogpt_train", "nanogpt_validation")
+DEFAULT_SEED = 1337  # nanoGPT's torch.manual_seed
+
+
+def run_seed(job_config: JobConfig) -> int:
+    """The run's seed: `debug.seed`, else nanoGPT's 1337."""
+    return DEFAULT_SEED if job_config.debug.seed is None else job_config.debug.seed
+
+
+def run_data(job_config: JobConfig) -> DataFolder:
+    """The run's data folder, which `training.dataset_path` names (see the module's table)."""
+    training = job_config.training
+    path = training.dataset_path
+    dataset_split(training.dataset)  # an unknown name is refused first
+    if training.dataset in FOLDER_DATASETS and not (path and Path(path).is_dir()):
+        raise NanoGPTTitanError(
+            f"training.dataset={training.dataset!r} reads a nanoGPT data folder, and training.dataset_path={path!r} names "
+            "none: pass --training.dataset_path data/<dataset> (train.bin, val.bin; `nanogpt-titan prepare` writes one)"
+        )
+    return data_folder(path, "--training.dataset_path")
+
+
+def dataset_split(dataset_name: str) -> str:
+    if dataset_name not in SPLITS:
+        raise NanoGPTTitanError(
+            f"Unknown dataset {dataset_name!r} for the nanogpt model; use one of {sorted(SPLITS)} "
+            "(e.g. --training.dataset nanogpt_train --training.dataset_path data/shakespeare_char)"
+        )
+    return SPLITS[dataset_name]
+
+
+def split_tokens(job_config: JobConfig, dataset_name: str) -> TokenFile:
+    """The run's split that `dataset_name` reads."""
+    return run_data(job_config).split(dataset_split(dataset_name))
+
+
+def accumulation_steps(job_config: JobConfig, dp_world_size: int) -> int:
+    """Micro-batches per rank and step, as torchtitan's Trainer computes them."""
+    training = job_config.training
+    per_micro_batch = training.local_batch_size * dp_world_size
+    global_batch_size = per_micro_batch if training.global_batch_size < 0 else training.global_batch_size
+    if global_batch_size == 0:
+        raise NanoGPTTitanError(
+            "training.global_batch_size=0: set a multiple of training.local_batch_size times the data-parallel "
+            "ranks, or -1 for one micro-batch per rank"
+        )
+    if global_batch_size % per_micro_batch:
+        same_run = global_batch_size // dp_world_size
+        hint = (f"; --training.local_batch_size {same_run} keeps this global batch"
+                if global_batch_size % dp_world_size == 0 else "")
+        raise NanoGPTTitanError(
+            f"training.global_batch_size={global_batch_size} is not a multiple of training.local_batch_size="
+            f"{training.local_batch_size} times the {dp_world_size} data-parallel ranks{hint}"
+        )
+    return global_batch_size // per_micro_batch
+
+
+def build_nanogpt_dataloader(
+    dp_world_size: int,
+    dp_rank: int,
+    tokenizer,
+    job_config: JobConfig,
+    **kwargs,
+) -> ParallelAwareDataloader:
+    """The TrainSpec's dataloader builder: random windows, laid out so that any number of
+    data-parallel ranks trains on what one process accumulating all micro-batches would.
+
+    Each micro-batch of a step has its own stream: with A micro-batches per rank, rank r draws
+    micro-batch a from stream r * A + a, which is micro-batch r * A + a of one process that
+    accumulates all N * A. Rank 0 drops out units from where the model's initialisation left
+    the global generator, as one process does; rank r > 0 from a stream of its own.
+    """
+    training = job_config.training
+    data = run_data(job_config)
+    check_run_folder(job_config, dp_world_size, data.vocabulary)
+    seed = run_seed(job_config)
+    micro_batches = accumulation_steps(job_config, dp_world_size)
+    dataset = RandomBlockTokenDataset(
+        data.split(dataset_split(training.dataset)),
+        seq_len=training.seq_len,
+        batch_size=training.local_batch_size,
+        seed=seed,
+        streams=range(dp_rank * micro_batches, (dp_rank + 1) * micro_batches),
+        dropout_seed=derived_seed(seed, "dropout", dp_rank) if dp_rank > 0 else None,
+    )
+    return ParallelAwareDataloader(dataset, dp_rank, dp_world_size, batch_size=None)
