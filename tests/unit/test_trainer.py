@@ -240,3 +240,38 @@ def test_a_missing_config_file_is_one_line(tmp_path, run_train_sh):
         f"run_train.sh: error: CONFIG_FILE={missing} is not a file; name a TOML config, e.g. one of "
         f"{Path(nanogpt_titan.__file__).parent / 'train_configs'}/*.toml"
     ]
+
+
+@pytest.mark.slow
+def test_a_run_on_a_gpt2_bpe_folder_records_its_vocabulary_and_samples_through_tiktoken(
+        run_trainer, tmp_path, cli, capsys, monkeypatch):
+    """A folder without meta.pkl is GPT-2 BPE: the model gets nanoGPT's 50304 rows, the run
+    records the vocabulary, and `sample RUN` decodes with tiktoken's gpt2 encoding."""
+    import json
+
+    import numpy as np
+
+    from nanogpt_titan.data import vocabulary
+
+    folder = tmp_path / "owt"
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    for name, size in (("train.bin", 20_000), ("val.bin", 2_000)):
+        rng.integers(0, 50257, size, dtype=np.uint16).tofile(folder / name)
+    run = tmp_path / "run"
+    records = run_trainer("debug_model.toml", "--training.dataset", "nanogpt_train", "--validation.dataset",
+                          "nanogpt_validation", "--training.dataset_path", str(folder), "--training.steps", "2",
+                          "--validation.freq", "2", dump_folder=run)
+    assert records[-1]["val_loss"] > 10  # ln(50304) = 10.8: an untrained model on random BPE ids
+    assert json.loads((run / "model_args.json").read_text())["vocab_size"] == 50304
+    assert json.loads((run / "vocabulary.json").read_text()) == {"tokenizer": "gpt2"}
+
+    class Encoding:  # GPT-2's BPE files are a download: ids shown as numbers
+        encode_ordinary = staticmethod(lambda text: [int(word) for word in text.split()])
+        decode = staticmethod(lambda ids: " ".join(map(str, ids)))
+
+    monkeypatch.setattr(vocabulary, "gpt2_encoding", Encoding)
+    capsys.readouterr()
+    assert cli("sample", run, "--start", "50256 11", "--num-samples", 1, "--max-new-tokens", 3) == 0
+    sample = capsys.readouterr().out.splitlines()[0].split()
+    assert sample[:2] == ["50256", "11"] and len(sample) == 5 and all(0 <= int(i) < 50304 for i in sample)

@@ -73,6 +73,15 @@ def test_gpt2_bpe_pads_the_models_vocabulary_as_nanogpt_and_takes_openais_50257(
         shakespeare.vocabulary.check_model(65, GPT2Vocabulary(), "m", "fix")
 
 
+def test_gpt2_decodes_gpt2_tokens_only(monkeypatch):
+    from nanogpt_titan.data import vocabulary
+
+    monkeypatch.setattr(vocabulary, "gpt2_encoding", lambda: type("Encoding", (), {"decode": lambda self, ids: ids})())
+    assert GPT2Vocabulary().decode([0, 50256]) == [0, 50256]
+    with pytest.raises(NanoGPTTitanError, match=r"^token id 50257 is no GPT-2 token \(ids 50257..50303 are the padding"):
+        GPT2Vocabulary().decode([5, 50257])
+
+
 def test_a_model_of_other_characters_is_refused_naming_them(shakespeare):
     other = of_text(SHAKESPEARE_CHARS.replace("$", "") + "€")
     with pytest.raises(NanoGPTTitanError, match=r"^m was trained on other characters than the data's: only the model has "

@@ -31,7 +31,7 @@ from torch.distributed.checkpoint.api import CheckpointException
 from nanogpt_titan.checkpoint import hf_folder
 from nanogpt_titan.checkpoint.hf_folder import HF_WEIGHT_FILES
 from nanogpt_titan.checkpoint.mapping import StateDict, from_hf_gpt2, from_nanogpt
-from nanogpt_titan.data.folder import META_FILE
+from nanogpt_titan.data.layout import META_FILE
 from nanogpt_titan.data.vocabulary import Vocabulary, read_meta, vocabulary_from_json
 from nanogpt_titan.errors import CheckpointError
 from nanogpt_titan.model import NanoGPT, NanoGPTModelArgs

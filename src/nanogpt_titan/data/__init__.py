@@ -3,6 +3,7 @@ prepared into folders. It imports nothing of torchtitan or of the checkpoint lay
 
 | module        | job                                                                      |
 |---------------|--------------------------------------------------------------------------|
+| `layout`      | the files of a data folder                                               |
 | `folder`      | a data folder: memory-mapped `train.bin`/`val.bin`, ids checked          |
 | `vocabulary`  | characters (`meta.pkl`) or GPT-2 BPE; `vocabulary.json` for checkpoints  |
 | `windows`     | nanoGPT's random windows in numbered, resumable streams                  |

@@ -1,9 +1,8 @@
-"""A nanoGPT data folder, as nanoGPT's `data/*/prepare.py` writes it and its `train.py` reads it.
+"""A nanoGPT data folder, read as nanoGPT's `train.py` reads it (its files: `layout`).
 
-`train.bin` and `val.bin` hold token ids as raw `uint16`, no header; `meta.pkl`, for character
-data, the vocabulary (without it the ids are GPT-2 BPE). The splits are memory-mapped, never
-loaded: a process's memory does not grow with the corpus, and the ranks of a node share the
-page cache.
+`meta.pkl` holds a character vocabulary; without it the ids are GPT-2 BPE. The splits are
+memory-mapped, never loaded: a process's memory does not grow with the corpus, and the ranks
+of a node share the page cache.
 """
 
 from dataclasses import dataclass, field
@@ -12,12 +11,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from nanogpt_titan.data.layout import META_FILE, SPLIT_FILES, TOKEN_DTYPE
 from nanogpt_titan.data.vocabulary import GPT2Vocabulary, Vocabulary, read_meta
 from nanogpt_titan.errors import NanoGPTTitanError
-
-SPLIT_FILES = {"train": "train.bin", "val": "val.bin"}
-META_FILE = "meta.pkl"
-TOKEN_DTYPE = np.dtype(np.uint16)
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,7 @@ from typing import BinaryIO, Protocol
 
 import numpy as np
 
-from nanogpt_titan.data.folder import META_FILE, SPLIT_FILES, TOKEN_DTYPE
+from nanogpt_titan.data.layout import META_FILE, SPLIT_FILES, TOKEN_DTYPE
 from nanogpt_titan.data.vocabulary import MAX_TOKEN_IDS, CharVocabulary, gpt2_encoding
 from nanogpt_titan.errors import NanoGPTTitanError
 from nanogpt_titan.files import refuse_existing, written_atomically
@@ -82,6 +82,9 @@ def _decoded(decoder: io.IncrementalNewlineDecoder, chunk: bytes, path: Path, of
 
 
 def _code_points(text: str) -> np.ndarray:
+    """The text's code points: bytes for ASCII text (most corpora, and four times fewer)."""
+    if text.isascii():
+        return np.frombuffer(text.encode("ascii"), dtype=np.uint8)
     return np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
 
 
@@ -162,7 +165,11 @@ def _last_pretoken_boundary(text: str) -> int:
 def _prepare_chars(inputs: list[Path], folder: Path, report: Callable[[str], None]) -> str:
     seen, n_chars = np.zeros(UNICODE_CODE_POINTS, dtype=bool), 0
     for text in _text(inputs, "prepare, characters", report):
-        seen[_code_points(text)] = True
+        code_points = _code_points(text)
+        if code_points.dtype == np.uint8:  # counting 256 bins is faster than scattering flags
+            seen[:256] |= np.bincount(code_points, minlength=256) > 0
+        else:
+            seen[code_points] = True
         n_chars += len(text)
     code_points = np.flatnonzero(seen)
     if len(code_points) > MAX_TOKEN_IDS:

@@ -96,7 +96,14 @@ class GPT2Vocabulary:
         return gpt2_encoding().encode_ordinary(text)
 
     def decode(self, ids) -> str:
-        return gpt2_encoding().decode([int(i) for i in ids])
+        ids = [int(i) for i in ids]
+        bad = next((i for i in ids if not 0 <= i < GPT2_TOKENS), None)
+        if bad is not None:
+            raise NanoGPTTitanError(
+                f"token id {bad} is no GPT-2 token (ids 50257..50303 are the padding rows of nanoGPT's 50304): the "
+                "model put weight where training never did"
+            )
+        return gpt2_encoding().decode(ids)
 
     def check_model(self, vocab_size: int, recorded: "Vocabulary | None", model: str, fix: str) -> None:
         if isinstance(recorded, CharVocabulary):
