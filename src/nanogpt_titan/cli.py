@@ -131,6 +131,17 @@ def _sample(args: argparse.Namespace) -> None:
         print("---------------", flush=True)
 
 
+def _train(args: argparse.Namespace) -> None:
+    from nanogpt_titan.nanogpt_train import train
+
+    torchrun_options = [f"--{name.replace('_', '-')}={value}" for name, value in vars(args).items()
+                        if name in ("node_rank", "rdzv_endpoint", "rdzv_backend", "rdzv_id", "master_addr",
+                                    "master_port") and value is not None]
+    arguments = args.nanogpt_arguments
+    split = arguments.index("--") if "--" in arguments else len(arguments)
+    train(arguments[:split], args.nproc_per_node, args.nnodes, torchrun_options, arguments[split + 1 :])
+
+
 def _prepare(args: argparse.Namespace) -> None:
     from nanogpt_titan.data.prepare import prepare
 
@@ -221,6 +232,21 @@ def _parser() -> argparse.ArgumentParser:
     sample.add_argument("--top-k", type=_positive_int, default=200)
     sample.set_defaults(run=_sample)
 
+    train = commands.add_parser(
+        "train", allow_abbrev=False,
+        usage="nanogpt-titan train [launch options] [CONFIG.py ...] [--key=value ...] [-- torchtitan overrides]",
+        help="run nanoGPT's train.py command line (config files, --key=value) through torchtitan",
+        description="nanoGPT's arguments, as its train.py takes them (config files run over train.py's defaults, "
+                    "then --key=value), run by torchtitan's entry point; the launch options are torchrun's. "
+                    "Arguments after -- are torchtitan's own, added to the translation (e.g. "
+                    "--parallelism.data_parallel_replicate_degree 2 for HSDP across two nodes).",
+    )
+    train.add_argument("--nproc-per-node", type=_positive_int, default=1, help="processes per node (torchrun's)")
+    train.add_argument("--nnodes", type=_positive_int, default=1, help="nodes (torchrun's)")
+    for option in ("--node-rank", "--rdzv-endpoint", "--rdzv-backend", "--rdzv-id", "--master-addr", "--master-port"):
+        train.add_argument(option, help="torchrun's, for runs across nodes")
+    train.set_defaults(run=_train)
+
     prepare = commands.add_parser("prepare", help="text files -> a nanoGPT data folder (train.bin, val.bin, meta.pkl)")
     prepare.add_argument("inputs", type=Path, nargs="+", metavar="INPUT", help="UTF-8 text files, read as one text")
     prepare.add_argument("--out", type=Path, required=True, help="the data folder to create")
@@ -231,7 +257,11 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args, nanogpt_arguments = parser.parse_known_args(argv)
+    if nanogpt_arguments and args.command != "train":
+        parser.error(f"unrecognized arguments: {' '.join(nanogpt_arguments)}")
+    args.nanogpt_arguments = nanogpt_arguments
     try:
         args.run(args)
     except (NanoGPTTitanError, OSError) as error:  # anything else is a bug: its traceback stays

@@ -1,11 +1,13 @@
 """nanoGPT's training settings in torchtitan's names: the one translation between the two.
 
-nanoGPT configures `train.py` with Python globals (`config/train_shakespeare_char.py` plus
-`--key=value` overrides); torchtitan with TOML sections and `--section.key` overrides. The
+nanoGPT configures `train.py` with Python globals (a config file plus `--key=value` overrides:
+`nanogpt_titan.configurator`); torchtitan with TOML sections and `--section.key` overrides. The
 shipped TOML files spell this translation out in their comments; `job_settings` is it in code.
 
 | nanoGPT                      | torchtitan                                                  |
 |------------------------------|-------------------------------------------------------------|
+| out_dir                      | job.dump_folder                                             |
+| dataset                      | training.dataset = nanogpt_train, training.dataset_path = data/<dataset> |
 | batch_size                   | training.local_batch_size, validation.local_batch_size      |
 | gradient_accumulation_steps  | training.global_batch_size = batch_size * accumulation      |
 | block_size                   | training.seq_len, validation.seq_len (and the model's)      |
@@ -16,52 +18,73 @@ shipped TOML files spell this translation out in their comments; `job_settings` 
 | decay_lr = False             | no warmup, min_lr_factor = 1: a constant rate               |
 | grad_clip                    | training.max_norm (0 disables clipping: an infinite norm)   |
 | eval_interval, eval_iters    | validation.freq, validation.steps                           |
+| always_save_checkpoint       | checkpoint.interval = eval_interval                         |
 | log_interval                 | metrics.log_freq                                            |
+| wandb_log                    | metrics.enable_wandb (wandb_project, wandb_run_name: `wandb_environment`) |
 | dtype (on CUDA), compile     | training.mixed_precision_param, compile.enable              |
 | device                       | optimizer.implementation: fused on CUDA, else foreach       |
-| n_layer, n_head, n_embd, dropout, bias | the model args (a flavor)                         |
+| backend                      | none: torchtitan takes the device's (nccl on CUDA, gloo on a CPU) |
+| n_layer, n_head, n_embd, block_size, dropout, bias | model.flavor (`flavor_spec`)   |
+| init_from, eval_only         | the command's (`nanogpt-titan train`), not a setting        |
 """
 
 from collections.abc import Mapping
 
+from nanogpt_titan.configurator import TRAIN_PY_DEFAULTS
 from nanogpt_titan.errors import NanoGPTTitanError
 from nanogpt_titan.model.args import NanoGPTModelArgs
 
-# config/train_shakespeare_char.py over train.py's defaults (the keys that shape training).
+# config/train_shakespeare_char.py over train.py's defaults, on a CUDA machine with bfloat16.
 SHAKESPEARE_CHAR = {
-    "dataset": "shakespeare_char", "init_from": "scratch", "eval_only": False,
-    "batch_size": 64, "block_size": 256, "gradient_accumulation_steps": 1,
-    "n_layer": 6, "n_head": 6, "n_embd": 384, "dropout": 0.2, "bias": False,
-    "learning_rate": 1e-3, "max_iters": 5000, "weight_decay": 1e-1, "beta1": 0.9, "beta2": 0.99,
-    "grad_clip": 1.0, "decay_lr": True, "warmup_iters": 100, "lr_decay_iters": 5000, "min_lr": 1e-4,
-    "eval_interval": 250, "eval_iters": 200, "log_interval": 10,
-    "device": "cuda", "dtype": "bfloat16", "compile": True,
+    **TRAIN_PY_DEFAULTS, "dtype": "bfloat16",
+    "out_dir": "out-shakespeare-char", "eval_interval": 250, "eval_iters": 200, "log_interval": 10,
+    "always_save_checkpoint": False, "wandb_log": False, "wandb_project": "shakespeare-char",
+    "wandb_run_name": "mini-gpt", "dataset": "shakespeare_char", "gradient_accumulation_steps": 1,
+    "batch_size": 64, "block_size": 256, "n_layer": 6, "n_head": 6, "n_embd": 384, "dropout": 0.2,
+    "learning_rate": 1e-3, "max_iters": 5000, "lr_decay_iters": 5000, "min_lr": 1e-4, "beta2": 0.99,
+    "warmup_iters": 100,
 }
-# Keys of train.py that change nothing about the numbers torchtitan computes.
-IGNORED_KEYS = frozenset({
-    "out_dir", "always_save_checkpoint", "wandb_log", "wandb_project", "wandb_run_name", "backend",
-})
 MODEL_KEYS = ("n_layer", "n_head", "n_embd", "block_size", "dropout", "bias")
 NANOGPT_SEED = 1337  # train.py's torch.manual_seed(1337 + seed_offset), rank 0
+DEVICE_TYPES = ("cuda", "cpu")
 
 
 def model_args(config: Mapping) -> NanoGPTModelArgs:
-    """The model of a nanoGPT config; its vocabulary comes from the run's text."""
+    """The model of a nanoGPT config; its vocabulary comes from the run's data."""
     return NanoGPTModelArgs(**{key: config[key] for key in MODEL_KEYS})
+
+
+def flavor_spec(args: Mapping) -> str:
+    """A `--model.flavor` that names the model by its args: `n_layer=6,n_head=6,...`."""
+    return ",".join(f"{key}={args[key]!r}" for key in MODEL_KEYS)
+
+
+def device_type(config: Mapping) -> str:
+    """"cuda" or "cpu", from train.py's `device` ('cuda', 'cuda:N', 'cpu')."""
+    device = config["device"].partition(":")[0]
+    if device not in DEVICE_TYPES:
+        raise NanoGPTTitanError(f"nanoGPT setting device={config['device']!r} is not supported: torchtitan trains on "
+                                "'cuda' ('cuda:N') or 'cpu'")
+    return device
 
 
 def job_settings(config: Mapping) -> dict[str, object]:
     """torchtitan settings (`section.key` -> value) that train as nanoGPT's `train.py` with
-    `config` would. The model is not among them: give `model_args(config)` as the flavor."""
-    config = {**SHAKESPEARE_CHAR, **config}
-    unknown = config.keys() - SHAKESPEARE_CHAR.keys() - IGNORED_KEYS
+    `config` would, from scratch (`init_from` and `eval_only` are the command's). `config`
+    holds every key of train.py's (a partial one is taken over train.py's defaults); the model
+    is among the settings, as a flavor spec."""
+    config = {**TRAIN_PY_DEFAULTS, **config}
+    unknown = config.keys() - TRAIN_PY_DEFAULTS.keys()
     if unknown:
         raise NanoGPTTitanError(f"nanoGPT config keys {sorted(unknown)} have no torchtitan translation")
     _refuse_unsupported(config)
-    on_cuda = config["device"].startswith("cuda")
+    on_cuda = device_type(config) == "cuda"
     decays = config["decay_lr"]
     return {
-        "training.dataset": "shakespeare_char_train",
+        "job.dump_folder": config["out_dir"],
+        "model.flavor": flavor_spec(config),
+        "training.dataset": "nanogpt_train",
+        "training.dataset_path": f"data/{config['dataset']}",
         "training.local_batch_size": config["batch_size"],
         "training.global_batch_size": config["batch_size"] * config["gradient_accumulation_steps"],
         "training.seq_len": config["block_size"],
@@ -82,30 +105,34 @@ def job_settings(config: Mapping) -> dict[str, object]:
         "lr_scheduler.decay_type": "cosine",
         "lr_scheduler.min_lr_factor": config["min_lr"] / config["learning_rate"] if decays else 1.0,
         "validation.enable": True,
-        "validation.dataset": "shakespeare_char_validation",
+        "validation.dataset": "nanogpt_validation",
         "validation.freq": config["eval_interval"],
         "validation.steps": config["eval_iters"],
         "validation.local_batch_size": config["batch_size"],
         "validation.seq_len": config["block_size"],
+        "checkpoint.enable": True,
+        "checkpoint.interval": config["eval_interval"],
         "metrics.log_freq": config["log_interval"],
+        "metrics.enable_wandb": config["wandb_log"],
         "compile.enable": config["compile"],
         "debug.seed": NANOGPT_SEED,
     }
 
 
+def wandb_environment(config: Mapping) -> dict[str, str]:
+    """The W&B run's project and name, which torchtitan reads from the environment."""
+    return {"WANDB_PROJECT": config["wandb_project"], "WANDB_RUN_NAME": config["wandb_run_name"]}
+
+
 def _refuse_unsupported(config: dict) -> None:
+    device = device_type(config)
     refused = {
-        "dataset": (config["dataset"] != "shakespeare_char", "only 'shakespeare_char' is built in"),
-        "init_from": (config["init_from"] != "scratch",
-                      "start from scratch, or convert the checkpoint (`nanogpt-titan convert`) and "
-                      "pass it as --checkpoint.initial_load_path"),
-        "eval_only": (config["eval_only"], "use `nanogpt-titan evaluate` instead"),
-        "dtype": (config["device"].startswith("cuda") and config["dtype"] == "float16",
-                  "torchtitan has no float16 loss scaling: use 'bfloat16'"),
+        "dtype": (device == "cuda" and config["dtype"] == "float16",
+                  "torchtitan has no float16 loss scaling (nanoGPT's GradScaler): use 'bfloat16'"),
     }
-    for key, (is_refused, fix) in refused.items():
+    for key, (is_refused, reason) in refused.items():
         if is_refused:
-            raise NanoGPTTitanError(f"nanoGPT setting {key}={config[key]!r} is not supported: {fix}")
+            raise NanoGPTTitanError(f"nanoGPT setting {key}={config[key]!r} is not supported: {reason}")
 
 
 def cli_overrides(settings: Mapping[str, object]) -> list[str]:

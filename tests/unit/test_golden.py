@@ -153,7 +153,7 @@ RECORDING_MACHINE_ROUNDING = 2e-5
 
 @pytest.mark.slow
 @pytest.mark.parametrize("path", golden_files("trajectory"))
-def test_golden_trajectory(path, tmp_path, make_trainer, nanogpt_get_lr):
+def test_golden_trajectory(path, tmp_path, make_trainer, nanogpt_get_lr, shakespeare):
     """torchtitan's Trainer, from nanoGPT's init and fed nanoGPT's batches, retraces train.py:
     nanoGPT's iteration i is step i + 1; its settings reach torchtitan through the package's
     one translation of nanoGPT's config. Its final weights are train.py's arithmetic on this
@@ -165,7 +165,7 @@ def test_golden_trajectory(path, tmp_path, make_trainer, nanogpt_get_lr):
     trainer = make_trainer(
         "debug_model.toml", *cli_overrides(job_settings(config)), "--model.flavor", str(init),
         "--checkpoint.enable", "--checkpoint.load_only", "--checkpoint.initial_load_path", str(init),
-        dump_folder=tmp_path / "run",
+        "--job.dump_folder", str(tmp_path / "run"), "--training.dataset_path", str(shakespeare.path),
     )
     trainer.dataloader = [({"input": inputs}, targets) for inputs, targets in golden["batches"]]
     trainer.train()

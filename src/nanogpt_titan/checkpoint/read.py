@@ -13,6 +13,7 @@ source does not record it. A char model's vocabulary comes from `vocabulary.json
 model args (our checkpoints and runs write it) or from a nanoGPT `meta.pkl` beside a `ckpt.pt`.
 """
 
+import dataclasses
 import json
 import pickle
 import warnings
@@ -49,6 +50,19 @@ class Checkpoint:
     source: str  # what was read, for messages
     notes: list[str] = field(default_factory=list)  # caveats the user should see
     vocabulary: Vocabulary | None = None  # when recorded
+
+    def as_configured(self, block_size: int, dropout: float) -> "Checkpoint":
+        """The model nanoGPT's train.py makes of pretrained weights: its configured dropout (the
+        one override it allows), and the position embedding cropped to a shorter block_size
+        (nanoGPT's `crop_block_size`); a longer one is refused."""
+        if block_size > self.args.block_size:
+            raise CheckpointError(
+                f"block_size={block_size} exceeds the {self.args.block_size} positions of {self.source}; set "
+                f"block_size <= {self.args.block_size}"
+            )
+        args = dataclasses.replace(self.args, block_size=block_size, dropout=dropout)
+        state_dict = {**self.state_dict, "wpe.weight": self.state_dict["wpe.weight"][:block_size]}
+        return dataclasses.replace(self, args=args, state_dict=state_dict)
 
     def build_model(self, device: str | torch.device = "cpu") -> NanoGPT:
         """The model with these weights, in eval mode."""

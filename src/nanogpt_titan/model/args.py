@@ -1,3 +1,4 @@
+import ast
 import dataclasses
 import json
 from dataclasses import dataclass
@@ -133,10 +134,24 @@ class UnknownFlavorError(NanoGPTTitanError, KeyError):
     __str__ = Exception.__str__  # the message as it is, not quoted as KeyError would show it
 
 
+def _fields_of_spec(spec: str) -> dict:
+    """`n_layer=6,n_head=6,...` as GPTConfig fields (values read as Python literals)."""
+    fields = {}
+    for item in spec.split(","):
+        name, _, text = item.partition("=")
+        try:
+            fields[name.strip()] = ast.literal_eval(text.strip())
+        except (SyntaxError, ValueError):
+            raise NanoGPTTitanError(f"--model.flavor {spec}: {item!r} is not name=value with a Python literal") from None
+    return fields
+
+
 class NanoGPTFlavors(dict[str, NanoGPTModelArgs]):
     """The registered flavors; `--model.flavor` may also name a checkpoint's folder: one written by
     `nanogpt-titan convert` (its `model_args.json`, or that file itself) or a Hugging Face GPT-2
-    folder (its `config.json`), so a checkpoint trains and validates as it is.
+    folder (its `config.json`), so a checkpoint trains and validates as it is; or give the args
+    themselves, `n_layer=6,n_head=6,n_embd=384,block_size=256,dropout=0.2,bias=False` (the
+    others keep GPTConfig's defaults), as `nanogpt-titan train` does for a nanoGPT config.
 
     Lookups return a copy: the Trainer's `update_from_config` must not rewrite the registry.
     A renamed flavor keeps working under its old name for one release, with a warning.
@@ -152,6 +167,8 @@ class NanoGPTFlavors(dict[str, NanoGPTModelArgs]):
             flavor = self.renamed[flavor]
         if flavor in self.keys():
             return dataclasses.replace(super().__getitem__(flavor))
+        if "=" in flavor:
+            return NanoGPTModelArgs.from_fields(_fields_of_spec(flavor), f"--model.flavor {flavor}")
         path = Path(flavor).expanduser()
         if path.is_dir() and (path / MODEL_ARGS_FILE).is_file():
             return NanoGPTModelArgs.from_json(path / MODEL_ARGS_FILE)
@@ -162,7 +179,8 @@ class NanoGPTFlavors(dict[str, NanoGPTModelArgs]):
             return NanoGPTModelArgs.from_json(path)
         raise UnknownFlavorError(
             f"unknown nanogpt flavor {flavor!r}: use one of {sorted(self.keys())}, the folder of a checkpoint "
-            f"written by `nanogpt-titan convert` (it holds {MODEL_ARGS_FILE}) or a Hugging Face GPT-2 folder"
+            f"written by `nanogpt-titan convert` (it holds {MODEL_ARGS_FILE}), a Hugging Face GPT-2 folder, or "
+            "the args themselves (n_layer=6,n_head=6,n_embd=384,block_size=256,dropout=0.2,bias=False)"
         )
 
     def get(self, flavor: str, default=None):
