@@ -10,10 +10,12 @@ Either way the splits are the folder's `train.bin` and `val.bin`, memory-mapped.
 
 from pathlib import Path
 
+import torch
 from torchtitan.components.dataloader import ParallelAwareDataloader
 from torchtitan.config import JobConfig
 
 from nanogpt_titan.data.folder import DataFolder, TokenFile
+from nanogpt_titan.data.nanogpt_batches import NanoGPTBatchDataset, NanoGPTBatches
 from nanogpt_titan.data.text import data_folder
 from nanogpt_titan.data.windows import RandomBlockTokenDataset, derived_seed
 from nanogpt_titan.errors import NanoGPTTitanError
@@ -29,6 +31,12 @@ DEFAULT_SEED = 1337  # nanoGPT's torch.manual_seed
 def run_seed(job_config: JobConfig) -> int:
     """The run's seed: `debug.seed`, else nanoGPT's 1337."""
     return DEFAULT_SEED if job_config.debug.seed is None else job_config.debug.seed
+
+
+def draws_as_nanogpt(job_config: JobConfig) -> bool:
+    """`debug.randomness = "nanogpt"` (`nanogpt_titan.job_config`; a config without that module
+    has the default, "rank_invariant")."""
+    return getattr(job_config.debug, "randomness", "rank_invariant") == "nanogpt"
 
 
 def run_data(job_config: JobConfig) -> DataFolder:
@@ -99,6 +107,11 @@ def build_nanogpt_dataloader(
     check_run_folder(job_config, dp_world_size, data.vocabulary)
     seed = run_seed(job_config)
     micro_batches = accumulation_steps(job_config, dp_world_size)
+    if draws_as_nanogpt(job_config):
+        dataset = NanoGPTBatchDataset(nanogpt_batches(job_config, data, dp_world_size, dp_rank, micro_batches))
+        # The loader draws a base seed when it starts iterating: from a generator of its own,
+        # so that the global one stays nanoGPT's.
+        return ParallelAwareDataloader(dataset, dp_rank, dp_world_size, batch_size=None, generator=torch.Generator())
     dataset = RandomBlockTokenDataset(
         data.split(dataset_split(training.dataset)),
         seq_len=training.seq_len,
@@ -108,3 +121,33 @@ def build_nanogpt_dataloader(
         dropout_seed=derived_seed(seed, "dropout", dp_rank) if dp_rank > 0 else None,
     )
     return ParallelAwareDataloader(dataset, dp_rank, dp_world_size, batch_size=None)
+
+
+RUN_BATCHES: NanoGPTBatches | None = None
+"""The running Trainer's nanoGPT batch sequence, which its validator draws from too (one
+Trainer runs at a time, as torchtitan's entry point does)."""
+
+
+def nanogpt_batches(job_config: JobConfig, data: DataFolder, dp_world_size: int, dp_rank: int,
+                    micro_batches: int) -> NanoGPTBatches:
+    """nanoGPT's batch sequence for this rank (`debug.randomness = "nanogpt"`), shared with the
+    validator: nanoGPT's DDP rank `dp_rank`, so several ranks must be DDP's, not FSDP's shards."""
+    global RUN_BATCHES
+    parallelism, validation = job_config.parallelism, job_config.validation
+    if dp_world_size > 1 and parallelism.data_parallel_replicate_degree != dp_world_size:
+        raise NanoGPTTitanError(
+            f"debug.randomness='nanogpt' follows nanoGPT's DDP, rank by rank; these {dp_world_size} data-parallel "
+            f"ranks shard the model: pass --parallelism.data_parallel_replicate_degree {dp_world_size} "
+            "--parallelism.data_parallel_shard_degree 1, or debug.randomness='rank_invariant'"
+        )
+    training = job_config.training
+    if (validation.local_batch_size, validation.seq_len) != (training.local_batch_size, training.seq_len):
+        raise NanoGPTTitanError(
+            f"debug.randomness='nanogpt' evaluates as nanoGPT, with the training batches' shape: set "
+            f"validation.local_batch_size={training.local_batch_size} and validation.seq_len={training.seq_len}"
+        )
+    RUN_BATCHES = NanoGPTBatches(
+        data.split("train"), data.split("val"), training.local_batch_size, training.seq_len, micro_batches,
+        eval_interval=validation.freq, eval_iters=validation.steps, evaluates=validation.enable and dp_rank == 0,
+    )
+    return RUN_BATCHES

@@ -114,6 +114,9 @@ def torchtitan_arguments(config: dict, processes: int) -> list[str]:
     settings = job_settings(config)
     DataFolder(Path(settings["training.dataset_path"]))  # a missing or broken folder is refused before the run
     settings |= _init_settings(config)
+    if processes > 1:  # nanoGPT's DDP: each rank its own batches and dropout, nanoGPT's rank's
+        settings |= {"parallelism.data_parallel_replicate_degree": processes,
+                     "parallelism.data_parallel_shard_degree": 1}
     return ["--job.config_file", str(BASE_CONFIG), *cli_overrides(settings)]
 
 

@@ -130,3 +130,35 @@ def test_the_loader_checks_the_run_folder_before_anything_is_built(parse_config,
                               "--checkpoint.initial_load_path", str(tmp_path))
     with pytest.raises(NanoGPTTitanError, match="holds no complete checkpoint"):
         dataloader.build_nanogpt_dataloader(1, 0, None, job_config)
+
+
+def test_nanogpts_randomness_on_several_ranks_is_ddps_and_evaluates_with_the_training_shape(parse_config):
+    """Rank r is nanoGPT's DDP rank r: the model is replicated, never sharded; nanoGPT's
+    evaluations use the training batches' shape."""
+    nanogpt = ("--debug.randomness", "nanogpt", "--training.global_batch_size", "16")
+    with pytest.raises(NanoGPTTitanError, match=r"debug.randomness='nanogpt' follows nanoGPT's DDP, rank by rank; these 2 "
+                                                r"data-parallel ranks shard the model: pass --parallelism.data_parallel_"
+                                                r"replicate_degree 2 --parallelism.data_parallel_shard_degree 1"):
+        dataloader.build_nanogpt_dataloader(2, 0, None, parse_config("debug_model.toml", *nanogpt))
+    ddp = ("--parallelism.data_parallel_replicate_degree", "2", "--parallelism.data_parallel_shard_degree", "1")
+    for rank in (0, 1):
+        dataloader.build_nanogpt_dataloader(2, rank, None, parse_config("debug_model.toml", *nanogpt, *ddp))
+        assert dataloader.RUN_BATCHES.evaluates == (rank == 0)  # nanoGPT's master process evaluates
+    with pytest.raises(NanoGPTTitanError, match="set validation.local_batch_size=8 and validation.seq_len=64"):
+        dataloader.build_nanogpt_dataloader(1, 0, None, parse_config("debug_model.toml", *nanogpt,
+                                                                    "--validation.seq_len", "32"))
+
+
+def test_each_process_draws_from_nanogpts_seed_plus_its_rank(parse_config, monkeypatch):
+    """nanoGPT's torch.manual_seed(1337 + rank): the weights are the master's (DDP's), the
+    generator continues from this rank's own init."""
+    from nanogpt_titan.model import NanoGPTModelArgs
+
+    monkeypatch.setattr(torch.distributed, "is_initialized", lambda: True)
+    monkeypatch.setattr(torch.distributed, "get_rank", lambda: 3)
+    args = NanoGPTModelArgs(n_layer=1, n_head=1, n_embd=8, block_size=64)
+    args.update_from_config(parse_config("debug_model.toml", "--debug.randomness", "nanogpt", "--debug.seed", "7"))
+    assert args.nanogpt_seeds == (7, 10)
+    args = NanoGPTModelArgs(n_layer=1, n_head=1, n_embd=8, block_size=64)
+    args.update_from_config(parse_config("debug_model.toml"))
+    assert args.nanogpt_seeds is None

@@ -151,33 +151,61 @@ def max_difference(ours: dict[str, torch.Tensor], theirs: dict[str, torch.Tensor
 RECORDING_MACHINE_ROUNDING = 2e-5
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("path", golden_files("trajectory"))
-def test_golden_trajectory(path, tmp_path, make_trainer, nanogpt_get_lr, shakespeare):
-    """torchtitan's Trainer, from nanoGPT's init and fed nanoGPT's batches, retraces train.py:
-    nanoGPT's iteration i is step i + 1; its settings reach torchtitan through the package's
-    one translation of nanoGPT's config. Its final weights are train.py's arithmetic on this
-    machine to the bit, and the recording's within another machine's rounding."""
-    golden = load_golden(path, "trajectory")
+def assert_retraces(golden: dict, run: Path, model, init: Path, get_lr) -> None:
+    """The run's losses, learning rates and final weights are the recording's (nanoGPT's
+    iteration i is step i + 1), its final weights train.py's arithmetic on this machine to the
+    bit, and the recording's within another machine's rounding."""
     config = golden["config"]
-    init = tmp_path / "init"
-    assert main(["convert", str(saved_as_nanogpt_ckpt(golden, "init", tmp_path)), str(init)]) == 0
-    trainer = make_trainer(
-        "debug_model.toml", *cli_overrides(job_settings(config)), "--model.flavor", str(init),
-        "--checkpoint.enable", "--checkpoint.load_only", "--checkpoint.initial_load_path", str(init),
-        "--job.dump_folder", str(tmp_path / "run"), "--training.dataset_path", str(shakespeare.path),
-    )
-    trainer.dataloader = [({"input": inputs}, targets) for inputs, targets in golden["batches"]]
-    trainer.train()
-    make_trainer.close()
-
-    records = read_metrics_file(tmp_path / "run" / METRICS_FILE)
+    records = read_metrics_file(run / METRICS_FILE)
     accumulation = config["gradient_accumulation_steps"]
     micro = golden["micro_losses"]
     expected_losses = [sum(micro[i : i + accumulation]) / accumulation for i in range(0, len(micro), accumulation)]
     assert [r["step"] for r in records] == list(range(1, config["max_iters"] + 2))
     assert max(abs(r["loss"] - loss) for r, loss in zip(records, expected_losses, strict=True)) <= 1e-5
     assert [r["lr"] for r in records] == pytest.approx(golden["lrs"], rel=1e-9, abs=0)
-    final = to_nanogpt(trainer.model_parts[0].state_dict())
-    assert max_difference(final, nanogpt_loop_here(golden, init, nanogpt_get_lr)) == 0.0
+    final = to_nanogpt(model.state_dict())
+    assert max_difference(final, nanogpt_loop_here(golden, init, get_lr)) == 0.0
     assert max_difference(final, golden["final"]) <= RECORDING_MACHINE_ROUNDING
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", golden_files("trajectory"))
+def test_golden_trajectory(path, tmp_path, make_trainer, nanogpt_get_lr, shakespeare):
+    """torchtitan's Trainer, from nanoGPT's init and fed nanoGPT's batches, retraces train.py;
+    its settings reach torchtitan through the package's one translation of nanoGPT's config."""
+    golden = load_golden(path, "trajectory")
+    init = tmp_path / "init"
+    assert main(["convert", str(saved_as_nanogpt_ckpt(golden, "init", tmp_path)), str(init)]) == 0
+    trainer = make_trainer(
+        "debug_model.toml", *cli_overrides(job_settings(golden["config"])), "--model.flavor", str(init),
+        "--checkpoint.enable", "--checkpoint.load_only", "--checkpoint.initial_load_path", str(init),
+        "--job.dump_folder", str(tmp_path / "run"), "--training.dataset_path", str(shakespeare.path),
+    )
+    trainer.dataloader = [({"input": inputs}, targets) for inputs, targets in golden["batches"]]
+    trainer.train()
+    make_trainer.close()
+    assert_retraces(golden, tmp_path / "run", trainer.model_parts[0], init, nanogpt_get_lr)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", golden_files("trajectory"))
+def test_golden_trajectory_from_nanogpts_seed_alone(path, tmp_path, make_trainer, nanogpt_get_lr, shakespeare):
+    """With debug.randomness = "nanogpt" and nothing injected, the Trainer draws nanoGPT's
+    initial weights and every batch from the seed (1337), in train.py's order (its evaluation
+    at iteration 0 included), and retraces train.py."""
+    golden = load_golden(path, "trajectory")
+    trainer = make_trainer(
+        "debug_model.toml", *cli_overrides(job_settings(golden["config"])), "--debug.randomness", "nanogpt",
+        "--checkpoint.no-enable", "--job.dump_folder", str(tmp_path / "run"),
+        "--training.dataset_path", str(shakespeare.path),
+    )
+    (model,) = trainer.model_parts
+    assert max_difference(to_nanogpt(model.state_dict()), golden["init"]) <= 1e-7
+    drawn, loader = [], trainer.dataloader
+    trainer.dataloader = (drawn.append(batch) or batch for batch in loader)
+    trainer.train()
+    make_trainer.close()
+    assert len(drawn) == len(golden["batches"]) - 1  # the recording holds the prefetch after the last iteration
+    assert all(torch.equal(inputs["input"], x) and torch.equal(targets, y)
+               for (inputs, targets), (x, y) in zip(drawn, golden["batches"]))
+    assert_retraces(golden, tmp_path / "run", model, saved_as_nanogpt_ckpt(golden, "init", tmp_path), nanogpt_get_lr)

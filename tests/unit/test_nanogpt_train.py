@@ -7,6 +7,7 @@ layout, and small random GPT-2 models saved by transformers into a Hugging Face 
 
 import json
 import math
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -187,10 +188,18 @@ def test_gpt2_124m_is_491520_tokens_an_iteration_on_every_number_of_processes_di
         job_config_of(config, 3)
 
 
+def test_the_command_draws_as_nanogpt_and_several_processes_are_nanogpts_ddp(nanogpt_dir):
+    config = read_config(["config/train_gpt2.py", "--device=cpu"])
+    single, eight = job_config_of(config), job_config_of(config, 8)
+    assert single.debug.randomness == eight.debug.randomness == "nanogpt"
+    assert (eight.parallelism.data_parallel_replicate_degree, eight.parallelism.data_parallel_shard_degree) == (8, 1)
+
+
 @pytest.mark.slow
 def test_nanogpts_shakespeare_char_config_trains_with_its_learning_rates_and_cadence(nanogpt_dir, repo_root):
     """The command itself, as a user runs it: nanoGPT's config with the README's CPU overrides,
-    smaller still; torchtitan's entry point; every step's lr is train.py's."""
+    smaller still; torchtitan's entry point; every step's lr is train.py's, and the evaluations
+    are nanoGPT's, at every eval_interval-th iteration."""
     result = subprocess.run(
         [sys.executable, "-c", "from nanogpt_titan.cli import main; raise SystemExit(main())", "train",
          "config/train_shakespeare_char.py", "--device=cpu", "--compile=False", "--eval_iters=2", "--log_interval=1",
@@ -205,7 +214,8 @@ def test_nanogpts_shakespeare_char_config_trains_with_its_learning_rates_and_cad
     config = read_config(["config/train_shakespeare_char.py", "--lr_decay_iters=10", "--warmup_iters=3"])
     assert [r["step"] for r in records] == list(range(1, 14))
     assert [r["lr"] for r in records] == pytest.approx([nanogpt_lr(config, step - 1) for step in range(1, 14)], rel=1e-12)
-    assert [r["step"] for r in records if "val_loss" in r] == [1, 5, 10]
+    assert [r["step"] for r in records if "val_loss" in r] == [5, 10]  # nanoGPT's, as the command draws as nanoGPT
+    assert "step 0: train loss " in result.stdout + result.stderr  # iteration 0's, before any update: logged
     assert [r["step"] for r in records if "grad_norm" in r] == [1, 4, 8, 12, 13]  # torchtitan logs step 1 too
 
 
@@ -296,3 +306,39 @@ def test_eval_gpt2_from_a_hugging_face_folder_named_by_init_from(nanogpt_dir, cl
     assert cli("train", *arguments) == 0
     losses = estimate_loss(read_config(arguments))
     assert capsys.readouterr().out == f"step 0: train loss {losses['train']:.4f}, val loss {losses['val']:.4f}\n"
+
+
+CPU_RECIPE = ["--device=cpu", "--compile=False", "--eval_iters=20", "--log_interval=1", "--block_size=64",
+              "--batch_size=12", "--n_layer=4", "--n_head=4", "--n_embd=128", "--max_iters=2000",
+              "--lr_decay_iters=2000", "--dropout=0.0"]  # nanoGPT README's CPU run
+
+
+def nanogpt_log(path: Path) -> tuple[dict[int, str], dict[int, float]]:
+    """nanoGPT's stdout: its evaluation lines by iteration, and each iteration's printed loss."""
+    evaluations, losses = {}, {}
+    for line in path.read_text().splitlines():
+        if match := re.match(r"step (\d+): train loss [\d.]+, val loss [\d.]+$", line):
+            evaluations[int(match[1])] = line
+        elif match := re.match(r"iter (\d+): loss ([\d.]+)", line):
+            losses[int(match[1])] = float(match[2])
+    return evaluations, losses
+
+
+@pytest.mark.slow
+def test_nanogpts_cpu_recipe_from_its_seed_prints_nanogpts_log(nanogpt_dir, repo_root):
+    """The first 250 of nanoGPT's CPU recipe's 2000 iterations, from the seed alone (the command
+    draws as nanoGPT by default): the evaluations at iterations 0 and 250 print nanoGPT's lines,
+    and every iteration's loss is the one nanoGPT printed, to its four decimals (the full run,
+    all nine evaluations: docs/results.md)."""
+    evaluations, losses = nanogpt_log(repo_root / "tests" / "fixtures" / "nanogpt" / "cpu_recipe_seed1337.log")
+    result = subprocess.run(
+        [sys.executable, "-c", "from nanogpt_titan.cli import main; raise SystemExit(main())", "train",
+         "config/train_shakespeare_char.py", *CPU_RECIPE, "--max_iters=250"],
+        capture_output=True, text=True, timeout=600,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    output = (result.stdout + result.stderr).splitlines()
+    printed = [line.split(" - ")[-1] for line in output if re.search(r"step \d+: train loss", line)]
+    assert printed == [evaluations[0], evaluations[250]]
+    records = [json.loads(line) for line in (nanogpt_dir / "out-shakespeare-char" / "metrics.jsonl").read_text().splitlines()]
+    assert max(abs(r["loss"] - losses[r["step"] - 1]) for r in records) <= 0.5e-4 + 1e-6  # nanoGPT's rounding

@@ -128,19 +128,26 @@ def test_trainer_with_compile_enabled_matches_eager(run_trainer, tmp_path):
         assert [c for c, _ in logged] == pytest.approx([e for _, e in logged], rel=1e-5), key
 
 
-def test_fsdp_initialises_sharded_weights_as_the_plain_model(build_model):
+@pytest.mark.parametrize("nanogpt_seeds", [None, (1337, 1337)], ids=["rank_invariant", "nanogpt"])
+def test_fsdp_initialises_sharded_weights_as_the_plain_model(build_model, nanogpt_seeds):
     """FSDP on a one-rank gloo mesh, in this process: every weight a DTensor, drawn whole (two ranks:
-    test_data_parallel.py's probe)."""
+    test_data_parallel.py's probe); with nanoGPT's randomness, its weights wherever they are,
+    and the generator where nanoGPT's init leaves it."""
     import torch.distributed as dist
     from torch.distributed.device_mesh import init_device_mesh
     from torch.distributed.tensor import DTensor
 
     from nanogpt_titan.infra.parallelize import apply_fsdp
     from nanogpt_titan.model import NanoGPT
+    from nanogpt_titan.model.model import nanogpt_initialisation
 
-    args = replace(nanogpt_args["debugmodel"], vocab_size=65)
+    args = replace(nanogpt_args["debugmodel"], vocab_size=65, nanogpt_seeds=nanogpt_seeds)
     torch.manual_seed(3)
     plain = build_model(args).state_dict()
+    generator_after_plain = torch.get_rng_state()
+    if nanogpt_seeds is not None:
+        assert all(torch.equal(plain[name], weight) for name, weight in nanogpt_initialisation(args, 1337)[0].items())
+        assert torch.equal(generator_after_plain, nanogpt_initialisation(args, 1337)[1])
     dist.init_process_group("gloo", store=dist.HashStore(), rank=0, world_size=1)
     try:
         with torch.device("meta"):
@@ -153,5 +160,6 @@ def test_fsdp_initialises_sharded_weights_as_the_plain_model(build_model):
         assert all(isinstance(weight, DTensor) for weight in model.state_dict().values())
         for name, weight in model.state_dict().items():
             assert torch.equal(weight.full_tensor(), plain[name]), name
+        assert torch.equal(torch.get_rng_state(), generator_after_plain)
     finally:
         dist.destroy_process_group()

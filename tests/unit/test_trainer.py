@@ -150,18 +150,21 @@ def test_tensorboard_and_offline_wandb_receive_the_metrics_and_wandb_nanogpts_ke
 
 
 @pytest.mark.slow
-def test_interrupted_run_resumes_bit_for_bit(run_trainer, tmp_path):
+@pytest.mark.parametrize("randomness", ["rank_invariant", "nanogpt"])
+def test_interrupted_run_resumes_bit_for_bit(run_trainer, tmp_path, randomness):
     """Killed after its step-5 checkpoint, resumed to step 10: the same steps 6..10 as one run.
 
     Dropout is on, so the global RNG must be restored along with model, optimizer, schedule
-    and window stream; the metrics file keeps one row per step.
+    and window stream (or nanoGPT's batch sequence, whose draws dropout's interleave); the
+    metrics file keeps one row per step.
     """
     from nanogpt_titan.model import NanoGPTModelArgs
 
     flavor = tmp_path / "dropout.json"
     NanoGPTModelArgs(n_layer=2, n_head=2, n_embd=64, block_size=64, dropout=0.2).to_json(flavor)
     common = ["--model.flavor", str(flavor), "--checkpoint.enable", "--checkpoint.interval", "5",
-              "--checkpoint.no-last-save-model-only", "--validation.freq", "5", "--metrics.log_freq", "5"]
+              "--checkpoint.no-last-save-model-only", "--validation.freq", "5", "--metrics.log_freq", "5",
+              "--debug.randomness", randomness]
     uninterrupted = run_trainer("debug_model.toml", "--training.steps", "10", *common, dump_folder=tmp_path / "one")
     run_trainer("debug_model.toml", "--training.steps", "5", *common, dump_folder=tmp_path / "two")
     resumed = run_trainer("debug_model.toml", "--training.steps", "10", *common, dump_folder=tmp_path / "two")

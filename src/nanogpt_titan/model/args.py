@@ -1,9 +1,10 @@
 import ast
 import dataclasses
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
+import torch
 from torch import nn
 from torchtitan.config import JobConfig
 from torchtitan.protocols.model import BaseModelArgs
@@ -14,6 +15,7 @@ from nanogpt_titan.errors import NanoGPTTitanError
 MODEL_ARGS_FILE = "model_args.json"  # beside a converted checkpoint, and a `--model.flavor` value
 HF_CONFIG_FILE = "config.json"  # a Hugging Face model folder's
 VOCABULARY_FILE = "vocabulary.json"  # a char model's characters, in id order, beside model_args.json
+GPT_CONFIG_FIELDS = ("n_layer", "n_head", "n_embd", "block_size", "vocab_size", "dropout", "bias")
 # Hugging Face config names of nanoGPT's GPTConfig fields; nanoGPT-style configs use nanoGPT's own.
 HF_CONFIG_NAMES = {
     "n_layer": ("n_layer", "num_hidden_layers"),
@@ -39,6 +41,9 @@ class NanoGPTModelArgs(BaseModelArgs):
     vocab_size: int | None = None
     dropout: float = 0.0
     bias: bool = True
+    # nanoGPT's randomness (set by update_from_config): the seed nanoGPT initialises with, and
+    # this process's (seed + rank). Not a GPTConfig field: never saved with the args.
+    nanogpt_seeds: tuple[int, int] | None = field(default=None, compare=False, repr=False)
 
     def __post_init__(self):
         self.validate()
@@ -53,8 +58,8 @@ class NanoGPTModelArgs(BaseModelArgs):
             raise NanoGPTTitanError(f"dropout={self.dropout} must be in [0, 1)")
 
     def gpt_config(self) -> dict:
-        """The fields of nanoGPT's `GPTConfig` (its `model_args`), without torchtitan's marker."""
-        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if not f.name.startswith("_")}
+        """The fields of nanoGPT's `GPTConfig` (its `model_args`)."""
+        return {name: getattr(self, name) for name in GPT_CONFIG_FIELDS}
 
     def __str__(self) -> str:
         return ", ".join(f"{name}={value}" for name, value in self.gpt_config().items())
@@ -62,7 +67,7 @@ class NanoGPTModelArgs(BaseModelArgs):
     @classmethod
     def from_fields(cls, fields: dict, source: object) -> "NanoGPTModelArgs":
         """Args from GPTConfig fields read from `source` (named in errors), each field checked."""
-        unknown = fields.keys() - {field.name for field in dataclasses.fields(cls)}
+        unknown = fields.keys() - set(GPT_CONFIG_FIELDS)
         if unknown:
             raise NanoGPTTitanError(f"{source}: unknown model args {sorted(unknown)}; not a nanoGPT GPTConfig")
         return cls(**fields)
@@ -88,8 +93,11 @@ class NanoGPTModelArgs(BaseModelArgs):
     def update_from_config(self, job_config: JobConfig, **kwargs) -> None:
         """Take the vocabulary from the run's tokenizer; refuse contexts the model cannot hold."""
         # Imported here, not with the module: building model args never reaches the data layer.
-        from nanogpt_titan.dataloader import run_data
+        from nanogpt_titan.dataloader import draws_as_nanogpt, run_data, run_seed
 
+        if draws_as_nanogpt(job_config):
+            rank = torch.distributed.get_rank() if torch.distributed.is_initialized() else 0
+            self.nanogpt_seeds = (run_seed(job_config), run_seed(job_config) + rank)
         vocabulary = run_data(job_config).vocabulary
         if self.vocab_size is None:
             self.vocab_size = vocabulary.model_size

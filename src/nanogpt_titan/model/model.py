@@ -22,12 +22,19 @@ from nanogpt_titan.model.args import NanoGPTModelArgs
 INIT_STD = 0.02
 
 
+def _copy_whole(parameter: torch.Tensor, full: torch.Tensor) -> None:
+    """`full` into `parameter`, which FSDP may have sharded: each rank keeps its shard."""
+    if isinstance(parameter, DTensor):
+        local = parameter.to_local()
+        full = distribute_tensor(full.to(local.device, local.dtype), parameter.device_mesh, parameter.placements)
+    parameter.copy_(full)
+
+
 def _init_normal(weight: torch.Tensor, std: float) -> None:
     """N(0, std²), drawn whole even when FSDP has sharded the weight: each rank keeps its shard
     of the same draw, so the initial weights are the same however many ranks share them."""
     if isinstance(weight, DTensor):
-        full = torch.empty(weight.shape, dtype=weight.dtype, device=weight.to_local().device)
-        weight.copy_(distribute_tensor(full.normal_(0.0, std), weight.device_mesh, weight.placements))
+        _copy_whole(weight, torch.empty(weight.shape, dtype=weight.dtype, device=weight.to_local().device).normal_(0.0, std))
     else:
         nn.init.normal_(weight, mean=0.0, std=std)
 
@@ -113,6 +120,9 @@ class NanoGPT(ModelProtocol):
     def init_weights(self, buffer_device: torch.device | None = None) -> None:
         # `to_empty()` gives each module a fresh parameter and so unties the head: tie it again.
         self.lm_head.weight = self.wte.weight
+        if self.model_args.nanogpt_seeds is not None:
+            self._init_as_nanogpt(*self.model_args.nanogpt_seeds)
+            return
         _init_normal(self.wte.weight, INIT_STD)
         _init_normal(self.wpe.weight, INIT_STD)
         # GPT-2's scaled init of the projections that write into the residual stream.
@@ -120,6 +130,19 @@ class NanoGPT(ModelProtocol):
         for block in self.layers.values():
             block.init_weights(residual_std)
         self.ln_f.reset_parameters()
+
+    def _init_as_nanogpt(self, seed: int, process_seed: int) -> None:
+        """nanoGPT's weights after `torch.manual_seed(seed)` (its master process's, which DDP
+        hands to all), wherever the parameters are; the global generator then continues where
+        this process's init left it, nanoGPT's `torch.manual_seed(seed + rank)`."""
+        weights, after = nanogpt_initialisation(self.model_args, seed)
+        for name, parameter in self.named_parameters():
+            _copy_whole(parameter, weights[name])
+        if process_seed != seed:
+            _, after = nanogpt_initialisation(self.model_args, process_seed)
+        torch.set_rng_state(after)
+        if torch.cuda.is_available():  # nanoGPT's CUDA dropout draws from the CUDA generator of its seed
+            torch.cuda.manual_seed(process_seed)
 
     def forward(self, tokens: torch.Tensor) -> torch.Tensor:
         """Token ids (batch, seq_len) -> logits (batch, seq_len, vocab_size)."""
@@ -133,3 +156,36 @@ class NanoGPT(ModelProtocol):
         for block in self.layers.values():
             x = block(x)
         return self.lm_head(self.ln_f(x))
+
+
+def _nanogpt_init_module(module: nn.Module) -> None:
+    if isinstance(module, nn.Linear):
+        nn.init.normal_(module.weight, mean=0.0, std=INIT_STD)
+        if module.bias is not None:
+            nn.init.zeros_(module.bias)
+    elif isinstance(module, nn.Embedding):
+        nn.init.normal_(module.weight, mean=0.0, std=INIT_STD)
+
+
+def nanogpt_initialisation(model_args: NanoGPTModelArgs, seed: int) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
+    """nanoGPT's initial weights after `torch.manual_seed(seed)`, and the global CPU generator's
+    state after them (where nanoGPT's first batch is drawn from); the generator is left as it was.
+
+    nanoGPT builds its model on the CPU: each `nn.Linear` and `nn.Embedding` constructor draws
+    its default init, in construction order (the head's too, before it is tied); then
+    `apply(_init_weights)` draws N(0, 0.02) for every Linear and Embedding weight, children
+    before parents (the tied head last, redrawing the token embedding); then every
+    `c_proj.weight` once more with the scaled std, in `named_parameters` order. `NanoGPT`
+    builds the same modules in the same order, so a CPU replica drawn so is nanoGPT's.
+    """
+    saved = torch.get_rng_state()
+    torch.manual_seed(seed)
+    with torch.device("cpu"), torch.no_grad():
+        replica = NanoGPT(model_args)
+        replica.apply(_nanogpt_init_module)
+        for name, parameter in replica.named_parameters():
+            if name.endswith("c_proj.weight"):
+                nn.init.normal_(parameter, mean=0.0, std=INIT_STD / math.sqrt(2 * model_args.n_layer))
+    after = torch.get_rng_state()
+    torch.set_rng_state(saved)
+    return replica.state_dict(), after
