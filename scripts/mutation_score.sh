@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Broad mutation testing with mutmut 3 ([tool.mutmut] in pyproject.toml), then the score.
-# Usage: scripts/mutation_score.sh [MUTANT_NAME_GLOB...]   e.g. "nanogpt_titan.tokenizer*"
+# Usage: scripts/mutation_score.sh [MUTANT_NAME_GLOB...]   e.g. "nanogpt_titan.hosts.v0_2.tokenizer*"
 # Resumable: mutmut keeps its results in mutants/ and skips mutants already checked.
 set -euo pipefail
 cd "$(dirname "$0")/.."

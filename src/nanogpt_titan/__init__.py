@@ -1,8 +1,9 @@
 """nanoGPT on torchtitan.
 
-Importing the package, or any of its library modules (model, checkpoint, datasets, tokenizer,
-sample, evaluate, compare), changes nothing in torchtitan. The torchtitan plugin is
-`nanogpt_titan.plugin`, which the shipped configs load with
-`[experimental] custom_import = "nanogpt_titan.plugin"`: it registers the `nanogpt` TrainSpec
-(defined in `nanogpt_titan.train_spec`) and adapts torchtitan to machines without CUDA.
+The core (this package's top-level modules and `model`, `data`, `checkpoint`) imports no
+torchtitan; `hosts` adapts it to each torchtitan release. Importing any library module changes
+nothing in torchtitan. A host loads the package through its entry point:
+`nanogpt_titan.plugin` on torchtitan 0.2 (`[experimental] custom_import`, in every shipped
+config), which registers the `nanogpt` TrainSpec and adapts torchtitan to machines without
+CUDA; `nanogpt_titan.config_registry` on torchtitan 0.3 (`--module nanogpt_titan`).
 """

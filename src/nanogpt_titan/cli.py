@@ -132,7 +132,7 @@ def _sample(args: argparse.Namespace) -> None:
 
 
 def _train(args: argparse.Namespace) -> None:
-    from nanogpt_titan.nanogpt_train import train
+    from nanogpt_titan.hosts.v0_2.nanogpt_train import train
 
     torchrun_options = [f"--{name.replace('_', '-')}={value}" for name, value in vars(args).items()
                         if name in ("node_rank", "rdzv_endpoint", "rdzv_backend", "rdzv_id", "master_addr",

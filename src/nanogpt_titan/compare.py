@@ -14,7 +14,7 @@ from pathlib import Path
 
 from nanogpt_titan.errors import NanoGPTTitanError
 from nanogpt_titan.files import refuse_existing, written_atomically
-from nanogpt_titan.metrics import METRICS_FILE, read_metrics_file
+from nanogpt_titan.metrics_file import METRICS_FILE, read_metrics_file
 
 ITER_LINE = re.compile(r"^iter (\d+): loss ([-+\d.eE]+|nan|inf)")
 EVAL_LINE = re.compile(r"^step (\d+): train loss ([-+\d.eE]+), val loss ([-+\d.eE]+)")

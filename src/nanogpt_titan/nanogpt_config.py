@@ -1,8 +1,9 @@
 """nanoGPT's training settings in torchtitan's names: the one translation between the two.
 
 nanoGPT configures `train.py` with Python globals (a config file plus `--key=value` overrides:
-`nanogpt_titan.configurator`); torchtitan with TOML sections and `--section.key` overrides. The
-shipped TOML files spell this translation out in their comments; `job_settings` is it in code.
+`nanogpt_titan.configurator`); torchtitan with TOML sections and `--section.key` overrides, in
+torchtitan 0.2's names, which the 0.3 adapter places in 0.3's Config. The shipped TOML files
+spell this translation out in their comments; `job_settings` is it in code.
 
 | nanoGPT                      | torchtitan                                                  |
 |------------------------------|-------------------------------------------------------------|

@@ -24,9 +24,9 @@ from torchtitan.components.loss import build_cross_entropy_loss, cross_entropy_l
 from torchtitan.config import TORCH_DTYPE_MAP
 
 from nanogpt_titan.data.windows import RandomBlockTokenDataset
-from nanogpt_titan.infra.parallelize import parallelize_nanogpt
-from nanogpt_titan.optimizer import NanoGPTAdamW
-from nanogpt_titan.train_spec import nanogpt_args
+from nanogpt_titan.hosts.v0_2.parallelize import parallelize_nanogpt
+from nanogpt_titan.hosts.v0_2.train_spec import nanogpt_args
+from nanogpt_titan.optim import NanoGPTAdamW
 
 CUDA = torch.cuda.is_available()
 DEVICE = "cuda" if CUDA else "cpu"

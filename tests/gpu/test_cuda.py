@@ -9,7 +9,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from nanogpt_titan.infra.parallelize import parallelize_nanogpt
+from nanogpt_titan.hosts.v0_2.parallelize import parallelize_nanogpt
 from nanogpt_titan.model import NanoGPTModelArgs
 
 pytestmark = [

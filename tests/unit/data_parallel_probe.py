@@ -16,11 +16,11 @@ from torchtitan.distributed import ParallelDims
 from torchtitan.distributed.utils import set_determinism
 
 import nanogpt_titan.plugin  # noqa: F401  (CPU adaptations, as custom_import does)
-from nanogpt_titan.dataloader import build_nanogpt_dataloader
-from nanogpt_titan.infra.parallelize import parallelize_nanogpt
+from nanogpt_titan.hosts.v0_2.dataloader import build_nanogpt_dataloader
+from nanogpt_titan.hosts.v0_2.parallelize import parallelize_nanogpt
+from nanogpt_titan.hosts.v0_2.tokenizer import build_nanogpt_tokenizer
+from nanogpt_titan.hosts.v0_2.train_spec import nanogpt_args
 from nanogpt_titan.model import NanoGPT
-from nanogpt_titan.tokenizer import build_nanogpt_tokenizer
-from nanogpt_titan.train_spec import nanogpt_args
 
 dist.init_process_group("gloo")
 world_size, rank = dist.get_world_size(), dist.get_rank()

@@ -12,7 +12,7 @@ from safetensors.torch import save_file
 
 from nanogpt_titan.checkpoint import read_checkpoint, to_nanogpt
 from nanogpt_titan.model import NanoGPTModelArgs
-from nanogpt_titan.optimizer import NanoGPTAdamW
+from nanogpt_titan.optim import NanoGPTAdamW
 
 transformers = pytest.importorskip("transformers")
 

@@ -13,7 +13,7 @@ import pytest
 import torch
 
 from nanogpt_titan.checkpoint import read_checkpoint
-from nanogpt_titan.metrics import METRICS_FILE, read_metrics_file
+from nanogpt_titan.metrics_file import METRICS_FILE, read_metrics_file
 
 pytestmark = pytest.mark.slow
 
@@ -111,7 +111,7 @@ def test_resuming_on_another_number_of_ranks_is_refused_in_one_line(run_train_sh
 
 
 def test_fsdp_initial_weights_are_one_process_weights_and_ranks_drop_different_units(repo_root, tmp_path, build_model):
-    from nanogpt_titan.train_spec import nanogpt_args
+    from nanogpt_titan.hosts.v0_2.train_spec import nanogpt_args
 
     out = tmp_path / "probe.pt"
     result = subprocess.run(

@@ -3,9 +3,9 @@
 import pytest
 import torch
 
-from nanogpt_titan import dataloader
 from nanogpt_titan.data.windows import RandomBlockTokenDataset
 from nanogpt_titan.errors import NanoGPTTitanError
+from nanogpt_titan.hosts.v0_2 import dataloader
 
 
 def take(iterable, n):
@@ -152,13 +152,13 @@ def test_nanogpts_randomness_on_several_ranks_is_ddps_and_evaluates_with_the_tra
 def test_each_process_draws_from_nanogpts_seed_plus_its_rank(parse_config, monkeypatch):
     """nanoGPT's torch.manual_seed(1337 + rank): the weights are the master's (DDP's), the
     generator continues from this rank's own init."""
-    from nanogpt_titan.model import NanoGPTModelArgs
+    from nanogpt_titan.hosts.v0_2.model_args import NanoGPTTrainArgs
 
     monkeypatch.setattr(torch.distributed, "is_initialized", lambda: True)
     monkeypatch.setattr(torch.distributed, "get_rank", lambda: 3)
-    args = NanoGPTModelArgs(n_layer=1, n_head=1, n_embd=8, block_size=64)
+    args = NanoGPTTrainArgs(n_layer=1, n_head=1, n_embd=8, block_size=64)
     args.update_from_config(parse_config("debug_model.toml", "--debug.randomness", "nanogpt", "--debug.seed", "7"))
     assert args.nanogpt_seeds == (7, 10)
-    args = NanoGPTModelArgs(n_layer=1, n_head=1, n_embd=8, block_size=64)
+    args = NanoGPTTrainArgs(n_layer=1, n_head=1, n_embd=8, block_size=64)
     args.update_from_config(parse_config("debug_model.toml"))
     assert args.nanogpt_seeds is None

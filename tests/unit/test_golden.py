@@ -15,10 +15,10 @@ from torchtitan.components.loss import cross_entropy_loss
 
 from nanogpt_titan.checkpoint import read_checkpoint, to_nanogpt
 from nanogpt_titan.cli import main
-from nanogpt_titan.metrics import METRICS_FILE, read_metrics_file
+from nanogpt_titan.data.vocabulary import CharVocabulary
+from nanogpt_titan.metrics_file import METRICS_FILE, read_metrics_file
 from nanogpt_titan.nanogpt_config import cli_overrides, job_settings
 from nanogpt_titan.sample import generate
-from nanogpt_titan.data.vocabulary import CharVocabulary
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "nanogpt"
 GOLDEN_ENV_VAR = "NANOGPT_TITAN_GOLDEN"

@@ -5,7 +5,8 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from nanogpt_titan.errors import NanoGPTTitanError
-from nanogpt_titan.lr_scheduler import build_nanogpt_lr_schedulers, nanogpt_lr_factor
+from nanogpt_titan.hosts.v0_2.lr_scheduler import build_nanogpt_lr_schedulers
+from nanogpt_titan.optim import nanogpt_lr_factor
 
 
 @example(it=0, warmup=100, horizon=4900, min_lr_factor=0.1)  # warmup

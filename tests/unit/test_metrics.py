@@ -6,7 +6,7 @@ import logging
 import pytest
 
 from nanogpt_titan.errors import NanoGPTTitanError
-from nanogpt_titan.metrics import MetricsFile, WandbRows, read_metrics_file, take_over_wandb
+from nanogpt_titan.hosts.v0_2.metrics import MetricsFile, WandbRows, read_metrics_file, take_over_wandb
 
 
 def write_lines(path, *lines: str) -> None:

@@ -7,8 +7,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from nanogpt_titan.errors import NanoGPTTitanError
+from nanogpt_titan.hosts.v0_2.model_args import NanoGPTTrainArgs
+from nanogpt_titan.hosts.v0_2.train_spec import nanogpt_args
 from nanogpt_titan.model import NanoGPT, NanoGPTModelArgs
-from nanogpt_titan.train_spec import nanogpt_args
 
 SMALL = NanoGPTModelArgs(n_layer=3, n_head=2, n_embd=32, block_size=16, vocab_size=65)
 
@@ -133,20 +134,20 @@ def test_gpt_config_is_nanogpts_fields_and_prints_as_such():
 
 
 def test_update_from_config_takes_vocab_from_tokenizer(parse_config):
-    args = NanoGPTModelArgs(n_layer=1, n_head=1, n_embd=8, block_size=64)
+    args = NanoGPTTrainArgs(n_layer=1, n_head=1, n_embd=8, block_size=64)
     args.update_from_config(parse_config("debug_model.toml"))
     assert args.vocab_size == 65
 
 
 @pytest.mark.parametrize("setting", ["training.seq_len", "validation.seq_len"])
 def test_update_from_config_refuses_context_beyond_block(parse_config, setting):
-    args = NanoGPTModelArgs(n_layer=1, n_head=1, n_embd=8, block_size=64)
+    args = NanoGPTTrainArgs(n_layer=1, n_head=1, n_embd=8, block_size=64)
     with pytest.raises(ValueError, match=rf"{setting}=65 exceeds the model's block_size=64"):
         args.update_from_config(parse_config("debug_model.toml", f"--{setting}", "65"))
 
 
 def test_checkpoint_vocabulary_must_match_the_tokenizer(parse_config):
-    args = NanoGPTModelArgs(n_layer=1, n_head=1, n_embd=8, block_size=64, vocab_size=70)
+    args = NanoGPTTrainArgs(n_layer=1, n_head=1, n_embd=8, block_size=64, vocab_size=70)
     with pytest.raises(NanoGPTTitanError, match="the model has vocab_size=70 but the data's character vocabulary has 65; train on the data"):
         args.update_from_config(parse_config("debug_model.toml"))
 
@@ -166,7 +167,7 @@ def test_model_args_do_not_load_the_data_layer():
     import sys
 
     code = ("import sys; from nanogpt_titan.model import NanoGPTModelArgs; NanoGPTModelArgs(); "
-            "print(sorted(m for m in sys.modules if m.startswith(('nanogpt_titan.data', 'nanogpt_titan.tokenizer'))))")
+            "print(sorted(m for m in sys.modules if m.startswith(('nanogpt_titan.data', 'nanogpt_titan.hosts.v0_2.tokenizer'))))")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert result.stdout.strip() == "[]", result.stderr
 
@@ -175,4 +176,4 @@ def test_update_from_config_names_a_missing_initial_load_path(parse_config, tmp_
     job_config = parse_config("debug_model.toml", "--checkpoint.enable", "--checkpoint.initial_load_path",
                               str(tmp_path / "nope"))
     with pytest.raises(NanoGPTTitanError, match="checkpoint.initial_load_path=.*nope' is not a folder"):
-        NanoGPTModelArgs(n_layer=1, n_head=1, n_embd=8, block_size=64).update_from_config(job_config)
+        NanoGPTTrainArgs(n_layer=1, n_head=1, n_embd=8, block_size=64).update_from_config(job_config)

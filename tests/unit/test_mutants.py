@@ -23,9 +23,9 @@ from torch import nn
 
 import numpy as np
 
-from nanogpt_titan import dataloader, lr_scheduler, model, optimizer
+from nanogpt_titan import model, optim
 from nanogpt_titan.checkpoint import mapping
-from nanogpt_titan.data import prepare, vocabulary, windows
+from nanogpt_titan.data import datasets, prepare, vocabulary, windows
 
 pytestmark = pytest.mark.slow
 MUTANT_ENV_VAR = "NANOGPT_TITAN_MUTANT"
@@ -84,24 +84,24 @@ def _groups_by(select_decayed):
         decayed = [p for p in params if select_decayed(p)]
         rest = [p for p in params if not select_decayed(p) and p.requires_grad]
         groups = [{"params": decayed, "weight_decay": weight_decay}, {"params": rest, "weight_decay": 0.0}]
-        super(optimizer.NanoGPTParamGroupsMixin, self).__init__([g for g in groups if g["params"]], *args, **kwargs)
+        super(optim.NanoGPTParamGroupsMixin, self).__init__([g for g in groups if g["params"]], *args, **kwargs)
 
     return init
 
 
 def decay_on_vectors_too(patch):
     """Weight decay on biases and LayerNorm weights as well as on matrices."""
-    patch.setattr(optimizer.NanoGPTParamGroupsMixin, "__init__", _groups_by(lambda p: p.requires_grad))
+    patch.setattr(optim.NanoGPTParamGroupsMixin, "__init__", _groups_by(lambda p: p.requires_grad))
 
 
 def decay_on_vectors_only(patch):
     """The groups swapped: decay on 1-D params, none on matrices and embeddings."""
-    patch.setattr(optimizer.NanoGPTParamGroupsMixin, "__init__", _groups_by(lambda p: p.requires_grad and p.dim() < 2))
+    patch.setattr(optim.NanoGPTParamGroupsMixin, "__init__", _groups_by(lambda p: p.requires_grad and p.dim() < 2))
 
 
 def frozen_params_optimized(patch):
     """Parameters with requires_grad=False still handed to the optimizer."""
-    patch.setattr(optimizer.NanoGPTParamGroupsMixin, "__init__", _groups_by(lambda p: p.dim() >= 2))
+    patch.setattr(optim.NanoGPTParamGroupsMixin, "__init__", _groups_by(lambda p: p.dim() >= 2))
 
 
 # --- the data -------------------------------------------------------------------------------
@@ -145,7 +145,7 @@ def resume_restarts_window_stream(patch):
 
 def validation_on_train_data(patch):
     """The validation dataset reads the training split."""
-    patch.setitem(dataloader.SPLITS, "shakespeare_char_validation", "train")
+    patch.setitem(datasets.SPLITS, "shakespeare_char_validation", "train")
 
 
 def every_rank_draws_the_first_streams(patch):
@@ -187,26 +187,26 @@ def bos_eos_inserted(patch):
 
 def torchtitan_style_warmup(patch):
     """Warmup written as torchtitan's (s + 1) / warmup instead of nanoGPT's (it + 1) / (warmup + 1)."""
-    factor = lr_scheduler.nanogpt_lr_factor
+    factor = optim.nanogpt_lr_factor
 
     def warmup(it, warmup_iters, lr_decay_iters, min_lr_factor):
         if it < warmup_iters:
             return (it + 1) / warmup_iters
         return factor(it, warmup_iters, lr_decay_iters, min_lr_factor)
 
-    patch.setattr(lr_scheduler, "nanogpt_lr_factor", warmup)
+    patch.setattr(optim, "nanogpt_lr_factor", warmup)
 
 
 def min_lr_ignored_after_decay(patch):
     """Past lr_decay_iters the cosine keeps going (back up) instead of holding min_lr."""
-    factor = lr_scheduler.nanogpt_lr_factor
+    factor = optim.nanogpt_lr_factor
 
     def cosine_forever(it, warmup_iters, lr_decay_iters, min_lr_factor):
         # cos(pi * ratio) is symmetric about ratio 1: iteration lr_decay_iters + k sits where lr_decay_iters - k does
         mirrored = max(2 * lr_decay_iters - it, warmup_iters) if it > lr_decay_iters else it
         return factor(mirrored, warmup_iters, lr_decay_iters, min_lr_factor)
 
-    patch.setattr(lr_scheduler, "nanogpt_lr_factor", cosine_forever)
+    patch.setattr(optim, "nanogpt_lr_factor", cosine_forever)
 
 
 # --- the checkpoint mapping -------------------------------------------------------------------

@@ -11,7 +11,7 @@ from nanogpt_titan.nanogpt_config import (
     job_settings,
     model_args,
 )
-from nanogpt_titan.train_spec import nanogpt_args
+from nanogpt_titan.hosts.v0_2.train_spec import nanogpt_args
 
 CPU_RECIPE = {  # nanoGPT README's CPU run of the shakespeare-char config
     **SHAKESPEARE_CHAR, "device": "cpu", "compile": False, "eval_iters": 20, "block_size": 64, "batch_size": 12,

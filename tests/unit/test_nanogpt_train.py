@@ -18,8 +18,8 @@ import torch
 
 from nanogpt_titan.configurator import read_config
 from nanogpt_titan.errors import NanoGPTTitanError
-from nanogpt_titan.lr_scheduler import nanogpt_lr_factor
-from nanogpt_titan.nanogpt_train import BASE_CONFIG, OPENAI_MODELS, estimate_loss, torchtitan_arguments
+from nanogpt_titan.hosts.v0_2.nanogpt_train import BASE_CONFIG, OPENAI_MODELS, estimate_loss, torchtitan_arguments
+from nanogpt_titan.optim import nanogpt_lr_factor
 
 transformers = pytest.importorskip("transformers")
 

@@ -5,8 +5,9 @@ from hypothesis import strategies as st
 from torch import nn
 
 from nanogpt_titan.errors import NanoGPTTitanError
-from nanogpt_titan.optimizer import NanoGPTAdam, NanoGPTAdamW, build_nanogpt_optimizers
-from nanogpt_titan.train_spec import nanogpt_args
+from nanogpt_titan.hosts.v0_2.optimizer import build_nanogpt_optimizers
+from nanogpt_titan.hosts.v0_2.train_spec import nanogpt_args
+from nanogpt_titan.optim import NanoGPTAdam, NanoGPTAdamW
 
 
 def group_summary(optimizer):
@@ -83,7 +84,7 @@ def test_early_step_in_backward_is_refused_by_name(parse_config):
 
 
 def test_other_optimizers_are_torchtitans_own_builder(parse_config, monkeypatch):
-    from nanogpt_titan import optimizer as optimizer_module
+    from nanogpt_titan.hosts.v0_2 import optimizer as optimizer_module
 
     calls = []
     monkeypatch.setattr(optimizer_module, "build_optimizers", lambda *args: calls.append(args) or "built")

@@ -10,9 +10,9 @@ import torch.nn.functional as F
 from torch._dynamo.utils import counters
 
 from nanogpt_titan.errors import NanoGPTTitanError
-from nanogpt_titan.infra.parallelize import parallelize_nanogpt
-from nanogpt_titan.optimizer import NanoGPTAdamW
-from nanogpt_titan.train_spec import nanogpt_args
+from nanogpt_titan.hosts.v0_2.parallelize import parallelize_nanogpt
+from nanogpt_titan.hosts.v0_2.train_spec import nanogpt_args
+from nanogpt_titan.optim import NanoGPTAdamW
 
 
 @pytest.fixture
@@ -137,9 +137,9 @@ def test_fsdp_initialises_sharded_weights_as_the_plain_model(build_model, nanogp
     from torch.distributed.device_mesh import init_device_mesh
     from torch.distributed.tensor import DTensor
 
-    from nanogpt_titan.infra.parallelize import apply_fsdp
     from nanogpt_titan.model import NanoGPT
     from nanogpt_titan.model.model import nanogpt_initialisation
+    from nanogpt_titan.parallel import apply_fsdp
 
     args = replace(nanogpt_args["debugmodel"], vocab_size=65, nanogpt_seeds=nanogpt_seeds)
     torch.manual_seed(3)
@@ -152,7 +152,7 @@ def test_fsdp_initialises_sharded_weights_as_the_plain_model(build_model, nanogp
     try:
         with torch.device("meta"):
             model = NanoGPT(args)
-        apply_fsdp(model, init_device_mesh("cpu", (1,)), torch.float32, torch.float32, "default")
+        apply_fsdp(model, init_device_mesh("cpu", (1,)), torch.float32, torch.float32, reshard_after_forward=True)
         model.to_empty(device="cpu")
         torch.manual_seed(3)
         with torch.no_grad():

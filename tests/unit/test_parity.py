@@ -15,8 +15,8 @@ from hypothesis import strategies as st
 from torchtitan.components.loss import cross_entropy_loss
 
 from nanogpt_titan import checkpoint
+from nanogpt_titan.hosts.v0_2.train_spec import nanogpt_args
 from nanogpt_titan.model import NanoGPTModelArgs
-from nanogpt_titan.train_spec import nanogpt_args
 
 configs = st.builds(
     lambda n_layer, n_head, head_dim, block_size, vocab_size, bias: NanoGPTModelArgs(

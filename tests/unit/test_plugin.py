@@ -15,14 +15,15 @@ import torchtitan.distributed.utils as tt_dist_utils
 import torchtitan.tools.utils as tt_utils
 from torchtitan.protocols.train_spec import get_train_spec
 
-from nanogpt_titan import plugin, train_spec
+from nanogpt_titan.cpu import NANOGPT_REFERENCE_PEAK_FLOPS
+from nanogpt_titan.hosts.v0_2 import plugin, train_spec
 
 cpu_only = pytest.mark.skipif(torch.cuda.is_available(), reason="CPU-host accommodations apply without CUDA only")
 LIBRARY_MODULES = [
     "nanogpt_titan", "nanogpt_titan.model", "nanogpt_titan.checkpoint", "nanogpt_titan.data.text",
-    "nanogpt_titan.data.prepare", "nanogpt_titan.dataloader", "nanogpt_titan.tokenizer", "nanogpt_titan.sample",
-    "nanogpt_titan.evaluate", "nanogpt_titan.compare", "nanogpt_titan.train_spec", "nanogpt_titan.metrics",
-    "nanogpt_titan.validate", "nanogpt_titan.cli",
+    "nanogpt_titan.data.prepare", "nanogpt_titan.hosts.v0_2.dataloader", "nanogpt_titan.hosts.v0_2.tokenizer", "nanogpt_titan.sample",
+    "nanogpt_titan.evaluate", "nanogpt_titan.compare", "nanogpt_titan.hosts.v0_2.train_spec", "nanogpt_titan.hosts.v0_2.metrics",
+    "nanogpt_titan.hosts.v0_2.validate", "nanogpt_titan.cli",
 ]
 
 
@@ -68,7 +69,7 @@ def test_memory_monitor_and_peak_flops_need_no_gpu():
     monitor = tt_metrics.build_device_memory_monitor()
     stats = monitor.get_peak_stats()
     assert 0 < stats.max_reserved_gib < monitor.device_capacity_gib
-    assert tt_utils.get_peak_flops(monitor.device_name) == plugin.NANOGPT_REFERENCE_PEAK_FLOPS == 312e12
+    assert tt_utils.get_peak_flops(monitor.device_name) == NANOGPT_REFERENCE_PEAK_FLOPS == 312e12
 
 
 @cpu_only

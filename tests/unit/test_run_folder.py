@@ -9,7 +9,7 @@ from nanogpt_titan.checkpoint.read import single_process_dcp
 from nanogpt_titan.checkpoint.write import write_vocabulary
 from nanogpt_titan.data.vocabulary import CharVocabulary, GPT2Vocabulary
 from nanogpt_titan.errors import NanoGPTTitanError
-from nanogpt_titan.run_folder import check_run_folder, loaded_checkpoint
+from nanogpt_titan.hosts.v0_2.run_folder import check_run_folder, loaded_checkpoint
 
 
 CHARS = CharVocabulary(tuple("abc"))

@@ -5,7 +5,7 @@ import torch
 
 from nanogpt_titan.cli import main
 from nanogpt_titan.errors import CheckpointError
-from nanogpt_titan.model.state_dict_adapter import NanoGPTStateDictAdapter
+from nanogpt_titan.hosts.v0_2.state_dict_adapter import NanoGPTStateDictAdapter
 
 transformers = pytest.importorskip("transformers")
 

@@ -3,10 +3,10 @@
 import pytest
 
 from nanogpt_titan.errors import NanoGPTTitanError
-from nanogpt_titan.infra.parallelize import parallelize_nanogpt
-from nanogpt_titan.loss import build_nanogpt_loss_fn
+from nanogpt_titan.hosts.v0_2.loss import build_nanogpt_loss_fn
+from nanogpt_titan.hosts.v0_2.parallelize import parallelize_nanogpt
+from nanogpt_titan.hosts.v0_2.train_spec import get_train_spec, nanogpt_args
 from nanogpt_titan.model import NanoGPT, NanoGPTModelArgs
-from nanogpt_titan.train_spec import get_train_spec, nanogpt_args
 
 
 def test_train_spec_carries_nanogpt_components():

@@ -6,8 +6,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from nanogpt_titan.dataloader import split_tokens
 from nanogpt_titan.errors import NanoGPTTitanError
+from nanogpt_titan.hosts.v0_2.dataloader import split_tokens
 
 
 def test_validator_reports_direct_evaluations_of_both_splits(parse_config, build_model, caplog):
@@ -16,8 +16,8 @@ def test_validator_reports_direct_evaluations_of_both_splits(parse_config, build
 
     from torchtitan.components.loss import cross_entropy_loss
 
-    from nanogpt_titan.train_spec import nanogpt_args
-    from nanogpt_titan.validate import build_nanogpt_validator
+    from nanogpt_titan.hosts.v0_2.train_spec import nanogpt_args
+    from nanogpt_titan.hosts.v0_2.validate import build_nanogpt_validator
 
     class Recorder:
         def log_validation(self, loss, step, extra_metrics=None):
@@ -74,7 +74,7 @@ def test_validator_reports_direct_evaluations_of_both_splits(parse_config, build
 @pytest.mark.parametrize("overrides, seed", [([], 1337), (["--debug.seed", "7"], 7)])
 def test_validator_draws_its_batches_from_the_run_seed(parse_config, overrides, seed):
     from nanogpt_titan.evaluate import random_batches
-    from nanogpt_titan.validate import build_nanogpt_validator
+    from nanogpt_titan.hosts.v0_2.validate import build_nanogpt_validator
 
     job_config = parse_config("debug_model.toml", *overrides)
     validator = build_nanogpt_validator(job_config=job_config, tokenizer=None, maybe_enable_amp=None,
@@ -85,7 +85,7 @@ def test_validator_draws_its_batches_from_the_run_seed(parse_config, overrides, 
 
 
 def test_a_validation_text_too_short_for_validation_seq_len_is_refused_when_built(parse_config, tmp_path):
-    from nanogpt_titan.validate import build_nanogpt_validator
+    from nanogpt_titan.hosts.v0_2.validate import build_nanogpt_validator
 
     (tmp_path / "short.txt").write_text("to be or not to be, that is the question\n" * 10)  # 42 validation tokens
     job_config = parse_config("debug_model.toml", "--training.dataset_path", str(tmp_path / "short.txt"),
@@ -96,7 +96,7 @@ def test_a_validation_text_too_short_for_validation_seq_len_is_refused_when_buil
 
 
 def test_validation_steps_must_be_positive(parse_config):
-    from nanogpt_titan.validate import build_nanogpt_validator
+    from nanogpt_titan.hosts.v0_2.validate import build_nanogpt_validator
 
     job_config = parse_config("debug_model.toml", "--validation.steps", "-1")
     with pytest.raises(NanoGPTTitanError, match="validation.steps=-1.*set validation.steps to a positive count"):

@@ -14,7 +14,7 @@ from nanogpt_titan.data.vocabulary import (
     vocabulary_from_json,
 )
 from nanogpt_titan.errors import NanoGPTTitanError
-from nanogpt_titan.tokenizer import NanoGPTTokenizer, build_nanogpt_tokenizer
+from nanogpt_titan.hosts.v0_2.tokenizer import NanoGPTTokenizer, build_nanogpt_tokenizer
 
 SHAKESPEARE_CHARS = "\n !$&',-.3:;?ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 

@@ -21,7 +21,7 @@ from nanogpt_titan.errors import NanoGPTTitanError
 from nanogpt_titan.files import written_atomically
 from nanogpt_titan.model import NanoGPT, NanoGPTModelArgs
 from nanogpt_titan.model.args import MODEL_ARGS_FILE, VOCABULARY_FILE
-from nanogpt_titan.optimizer import NanoGPTAdamW
+from nanogpt_titan.optim import NanoGPTAdamW
 
 LAYER_NORM_EPS = 1e-5  # torch.nn.LayerNorm's default, which nanoGPT uses
 

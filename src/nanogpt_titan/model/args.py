@@ -1,14 +1,8 @@
-import ast
-import dataclasses
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import torch
 from torch import nn
-from torchtitan.config import JobConfig
-from torchtitan.protocols.model import BaseModelArgs
-from torchtitan.tools.logging import logger
 
 from nanogpt_titan.errors import NanoGPTTitanError
 
@@ -28,8 +22,8 @@ HF_CONFIG_NAMES = {
 }
 
 
-@dataclass
-class NanoGPTModelArgs(BaseModelArgs):
+@dataclass(eq=False)
+class NanoGPTModelArgs:
     """nanoGPT's `GPTConfig`, with its defaults except one: `vocab_size=None` means "the run's
     tokenizer decides" (nanoGPT's 50304 is GPT-2's BPE vocabulary, padded). A checkpoint's args
     fix the vocabulary, and a run whose tokenizer disagrees is refused."""
@@ -56,6 +50,12 @@ class NanoGPTModelArgs(BaseModelArgs):
             )
         if not 0.0 <= self.dropout < 1.0:
             raise NanoGPTTitanError(f"dropout={self.dropout} must be in [0, 1)")
+
+    def __eq__(self, other: object) -> bool:
+        """Equal GPTConfig fields: a host's subclass of the args equals the core's."""
+        if not isinstance(other, NanoGPTModelArgs):
+            return NotImplemented
+        return self.gpt_config() == other.gpt_config()
 
     def gpt_config(self) -> dict:
         """The fields of nanoGPT's `GPTConfig` (its `model_args`)."""
@@ -90,35 +90,14 @@ class NanoGPTModelArgs(BaseModelArgs):
     def to_json(self, path: Path) -> None:
         Path(path).write_text(json.dumps(self.gpt_config(), indent=2) + "\n")
 
-    def update_from_config(self, job_config: JobConfig, **kwargs) -> None:
-        """Take the vocabulary from the run's tokenizer; refuse contexts the model cannot hold."""
-        # Imported here, not with the module: building model args never reaches the data layer.
-        from nanogpt_titan.dataloader import draws_as_nanogpt, run_data, run_seed
-
-        if draws_as_nanogpt(job_config):
-            rank = torch.distributed.get_rank() if torch.distributed.is_initialized() else 0
-            self.nanogpt_seeds = (run_seed(job_config), run_seed(job_config) + rank)
-        vocabulary = run_data(job_config).vocabulary
-        if self.vocab_size is None:
-            self.vocab_size = vocabulary.model_size
-        else:
-            vocabulary.check_model(self.vocab_size, None, "the model", "train on the data the checkpoint was made from")
-        initial_load_path = job_config.checkpoint.initial_load_path
-        if job_config.checkpoint.enable and initial_load_path and not Path(initial_load_path).is_dir():
-            raise NanoGPTTitanError(
-                f"checkpoint.initial_load_path={initial_load_path!r} is not a folder: point it at a checkpoint "
-                "(`nanogpt-titan convert` writes one) or a Hugging Face folder"
-            )
-        contexts = {"training.seq_len": job_config.training.seq_len}
-        if job_config.validation.enable:
-            contexts["validation.seq_len"] = job_config.validation.seq_len
+    def refuse_longer_contexts(self, contexts: dict[str, int], flavor: str) -> None:
+        """Refuse a run whose `setting: seq_len` contexts exceed the model's block_size."""
         for setting, seq_len in contexts.items():
             if seq_len > self.block_size:
                 raise NanoGPTTitanError(
                     f"{setting}={seq_len} exceeds the model's block_size={self.block_size} "
-                    f"(flavor {job_config.model.flavor!r}); set {setting} <= {self.block_size}"
+                    f"(flavor {flavor!r}); set {setting} <= {self.block_size}"
                 )
-        self.validate()
 
     def get_nparams_and_flops(self, model: nn.Module, seq_len: int) -> tuple[int, int]:
         """Parameter count and training FLOPs per token by nanoGPT's MFU formula.
@@ -134,65 +113,3 @@ class NanoGPTModelArgs(BaseModelArgs):
         head_dim = self.n_embd // self.n_head
         flops_per_token = 6 * n_non_embedding + 12 * self.n_layer * self.n_head * head_dim * seq_len
         return n_params, flops_per_token
-
-
-class UnknownFlavorError(NanoGPTTitanError, KeyError):
-    """A `--model.flavor` that names no flavor and no checkpoint folder (a KeyError for Mapping's sake)."""
-
-    __str__ = Exception.__str__  # the message as it is, not quoted as KeyError would show it
-
-
-def _fields_of_spec(spec: str) -> dict:
-    """`n_layer=6,n_head=6,...` as GPTConfig fields (values read as Python literals)."""
-    fields = {}
-    for item in spec.split(","):
-        name, _, text = item.partition("=")
-        try:
-            fields[name.strip()] = ast.literal_eval(text.strip())
-        except (SyntaxError, ValueError):
-            raise NanoGPTTitanError(f"--model.flavor {spec}: {item!r} is not name=value with a Python literal") from None
-    return fields
-
-
-class NanoGPTFlavors(dict[str, NanoGPTModelArgs]):
-    """The registered flavors; `--model.flavor` may also name a checkpoint's folder: one written by
-    `nanogpt-titan convert` (its `model_args.json`, or that file itself) or a Hugging Face GPT-2
-    folder (its `config.json`), so a checkpoint trains and validates as it is; or give the args
-    themselves, `n_layer=6,n_head=6,n_embd=384,block_size=256,dropout=0.2,bias=False` (the
-    others keep GPTConfig's defaults), as `nanogpt-titan train` does for a nanoGPT config.
-
-    Lookups return a copy: the Trainer's `update_from_config` must not rewrite the registry.
-    A renamed flavor keeps working under its old name for one release, with a warning.
-    """
-
-    def __init__(self, flavors: dict[str, NanoGPTModelArgs], renamed: dict[str, str] | None = None):
-        super().__init__(flavors)
-        self.renamed = renamed or {}
-
-    def __getitem__(self, flavor: str) -> NanoGPTModelArgs:
-        if flavor in self.renamed:
-            logger.warning(f"flavor {flavor!r} is now called {self.renamed[flavor]!r}; the old name goes in the next release")
-            flavor = self.renamed[flavor]
-        if flavor in self.keys():
-            return dataclasses.replace(super().__getitem__(flavor))
-        if "=" in flavor:
-            return NanoGPTModelArgs.from_fields(_fields_of_spec(flavor), f"--model.flavor {flavor}")
-        path = Path(flavor).expanduser()
-        if path.is_dir() and (path / MODEL_ARGS_FILE).is_file():
-            return NanoGPTModelArgs.from_json(path / MODEL_ARGS_FILE)
-        if path.is_dir() and (path / HF_CONFIG_FILE).is_file():
-            config = json.loads((path / HF_CONFIG_FILE).read_text())
-            return NanoGPTModelArgs.from_fields(NanoGPTModelArgs.fields_from_hf_config(config), path / HF_CONFIG_FILE)
-        if path.suffix == ".json" and path.is_file():
-            return NanoGPTModelArgs.from_json(path)
-        raise UnknownFlavorError(
-            f"unknown nanogpt flavor {flavor!r}: use one of {sorted(self.keys())}, the folder of a checkpoint "
-            f"written by `nanogpt-titan convert` (it holds {MODEL_ARGS_FILE}), a Hugging Face GPT-2 folder, or "
-            "the args themselves (n_layer=6,n_head=6,n_embd=384,block_size=256,dropout=0.2,bias=False)"
-        )
-
-    def get(self, flavor: str, default=None):
-        try:
-            return self[flavor]
-        except UnknownFlavorError:
-            return default

@@ -1,4 +1,4 @@
-"""nanoGPT's GPT as a torchtitan model.
+"""nanoGPT's GPT, built as torchtitan builds models.
 
 The network is nanoGPT's, module for module: learned positions, pre-LayerNorm blocks, a fused
 q/k/v projection, exact GELU, a head tied to the token embedding. Two things follow
@@ -14,7 +14,6 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 from torch.distributed.tensor import DTensor, distribute_tensor
-from torchtitan.protocols.model import ModelProtocol
 
 from nanogpt_titan.errors import NanoGPTTitanError
 from nanogpt_titan.model.args import NanoGPTModelArgs
@@ -105,9 +104,9 @@ class Block(nn.Module):
         self.mlp.init_weights(residual_std)
 
 
-class NanoGPT(ModelProtocol):
+class NanoGPT(nn.Module):
     def __init__(self, model_args: NanoGPTModelArgs):
-        super().__init__(model_args)
+        super().__init__()
         self.model_args = model_args
         self.wte = nn.Embedding(model_args.vocab_size, model_args.n_embd)
         self.wpe = nn.Embedding(model_args.block_size, model_args.n_embd)

@@ -1,31 +1,19 @@
-"""The TrainSpec's dataloader: random windows of the run's data, for any number of ranks.
-
-| training.dataset / validation.dataset                    | training.dataset_path                        |
-|-----------------------------------------------------------|----------------------------------------------|
-| `nanogpt_train`, `nanogpt_validation`                     | a nanoGPT data folder (nanoGPT's `data/X/`)  |
-| `shakespeare_char_train`, `shakespeare_char_validation`   | a text file (default: tiny Shakespeare), prepared once into a character data folder in the cache |
-
-Either way the splits are the folder's `train.bin` and `val.bin`, memory-mapped.
-"""
-
-from pathlib import Path
+"""The TrainSpec's dataloader: random windows of the run's data (`training.dataset`,
+`training.dataset_path`: `nanogpt_titan.data.datasets`), for any number of ranks."""
 
 import torch
 from torchtitan.components.dataloader import ParallelAwareDataloader
 from torchtitan.config import JobConfig
 
+from nanogpt_titan.data import datasets
+from nanogpt_titan.data.datasets import DEFAULT_SEED, dataset_folder, dataset_split
 from nanogpt_titan.data.folder import DataFolder, TokenFile
 from nanogpt_titan.data.nanogpt_batches import NanoGPTBatchDataset, NanoGPTBatches
-from nanogpt_titan.data.text import data_folder
 from nanogpt_titan.data.windows import RandomBlockTokenDataset, derived_seed
 from nanogpt_titan.errors import NanoGPTTitanError
-from nanogpt_titan.run_folder import check_run_folder
+from nanogpt_titan.hosts.v0_2.run_folder import check_run_folder
 
-# Dataset name -> the folder's split it reads; the nanogpt_* names read a data folder only.
-SPLITS = {"nanogpt_train": "train", "nanogpt_validation": "val",
-          "shakespeare_char_train": "train", "shakespeare_char_validation": "val"}
-FOLDER_DATASETS = ("nanogpt_train", "nanogpt_validation")
-DEFAULT_SEED = 1337  # nanoGPT's torch.manual_seed
+SECTION = "training"  # where torchtitan 0.2 keeps dataset and dataset_path
 
 
 def run_seed(job_config: JobConfig) -> int:
@@ -34,31 +22,14 @@ def run_seed(job_config: JobConfig) -> int:
 
 
 def draws_as_nanogpt(job_config: JobConfig) -> bool:
-    """`debug.randomness = "nanogpt"` (`nanogpt_titan.job_config`; a config without that module
+    """`debug.randomness = "nanogpt"` (`nanogpt_titan.hosts.v0_2.job_config`; a config without that module
     has the default, "rank_invariant")."""
     return getattr(job_config.debug, "randomness", "rank_invariant") == "nanogpt"
 
 
 def run_data(job_config: JobConfig) -> DataFolder:
-    """The run's data folder, which `training.dataset_path` names (see the module's table)."""
-    training = job_config.training
-    path = training.dataset_path
-    dataset_split(training.dataset)  # an unknown name is refused first
-    if training.dataset in FOLDER_DATASETS and not (path and Path(path).is_dir()):
-        raise NanoGPTTitanError(
-            f"training.dataset={training.dataset!r} reads a nanoGPT data folder, and training.dataset_path={path!r} names "
-            "none: pass --training.dataset_path data/<dataset> (train.bin, val.bin; `nanogpt-titan prepare` writes one)"
-        )
-    return data_folder(path, "--training.dataset_path")
-
-
-def dataset_split(dataset_name: str) -> str:
-    if dataset_name not in SPLITS:
-        raise NanoGPTTitanError(
-            f"Unknown dataset {dataset_name!r} for the nanogpt model; use one of {sorted(SPLITS)} "
-            "(e.g. --training.dataset nanogpt_train --training.dataset_path data/shakespeare_char)"
-        )
-    return SPLITS[dataset_name]
+    """The run's data folder, which `training.dataset_path` names (`nanogpt_titan.data.datasets`)."""
+    return dataset_folder(job_config.training.dataset, job_config.training.dataset_path, SECTION)
 
 
 def split_tokens(job_config: JobConfig, dataset_name: str) -> TokenFile:
@@ -69,22 +40,7 @@ def split_tokens(job_config: JobConfig, dataset_name: str) -> TokenFile:
 def accumulation_steps(job_config: JobConfig, dp_world_size: int) -> int:
     """Micro-batches per rank and step, as torchtitan's Trainer computes them."""
     training = job_config.training
-    per_micro_batch = training.local_batch_size * dp_world_size
-    global_batch_size = per_micro_batch if training.global_batch_size < 0 else training.global_batch_size
-    if global_batch_size == 0:
-        raise NanoGPTTitanError(
-            "training.global_batch_size=0: set a multiple of training.local_batch_size times the data-parallel "
-            "ranks, or -1 for one micro-batch per rank"
-        )
-    if global_batch_size % per_micro_batch:
-        same_run = global_batch_size // dp_world_size
-        hint = (f"; --training.local_batch_size {same_run} keeps this global batch"
-                if global_batch_size % dp_world_size == 0 else "")
-        raise NanoGPTTitanError(
-            f"training.global_batch_size={global_batch_size} is not a multiple of training.local_batch_size="
-            f"{training.local_batch_size} times the {dp_world_size} data-parallel ranks{hint}"
-        )
-    return global_batch_size // per_micro_batch
+    return datasets.accumulation_steps(training.local_batch_size, training.global_batch_size, dp_world_size)
 
 
 def build_nanogpt_dataloader(

@@ -37,7 +37,7 @@ from nanogpt_titan.nanogpt_config import (
     wandb_environment,
 )
 
-TRAIN_CONFIGS = Path(__file__).parent / "train_configs"
+TRAIN_CONFIGS = Path(__file__).parents[2] / "train_configs"
 BASE_CONFIG = TRAIN_CONFIGS / "nanogpt.toml"
 OPENAI_MODELS = ("gpt2", "gpt2-medium", "gpt2-large", "gpt2-xl")
 

@@ -9,7 +9,7 @@ device's peak by nanoGPT's FLOP formula; every device does the same work, so it 
 run's) and `time_ms` (mean wall time per step). Validation steps add `val_loss` and
 `train_loss_estimate`, and the run's last validation `val_loss_exact`. Rank 0 writes the file.
 
-Between two logging steps each step's loss stays on the device (`nanogpt_titan.loss`): the
+Between two logging steps each step's loss stays on the device (`nanogpt_titan.hosts.v0_2.loss`): the
 host reads device values once per `log_freq` steps, never waiting for the device in between.
 The file is one more torchtitan metric logger (beside TensorBoard and W&B); a step's line is
 written when a later step starts, so training and validation results of a step end up on one
@@ -29,13 +29,13 @@ from torchtitan.distributed import ParallelDims
 from torchtitan.tools.logging import logger
 
 from nanogpt_titan.checkpoint.write import write_description
-from nanogpt_titan.dataloader import run_data
 from nanogpt_titan.errors import NanoGPTTitanError
-from nanogpt_titan.loss import STEP_LOSS
+from nanogpt_titan.hosts.v0_2.dataloader import run_data
+from nanogpt_titan.hosts.v0_2.loss import STEP_LOSS
+from nanogpt_titan.hosts.v0_2.run_folder import loaded_checkpoint
+from nanogpt_titan.metrics_file import METRICS_FILE, read_metrics_file
 from nanogpt_titan.model.args import NanoGPTModelArgs
-from nanogpt_titan.run_folder import loaded_checkpoint
 
-METRICS_FILE = "metrics.jsonl"
 # torchtitan's metric names -> metrics.jsonl's; validation extras keep their own names.
 RECORDED = {
     "grad_norm": "grad_norm",
@@ -45,20 +45,6 @@ RECORDED = {
     "train_loss_estimate": "train_loss_estimate",
     "val_loss_exact": "val_loss_exact",
 }
-
-
-def read_metrics_file(path: Path) -> list[dict]:
-    """The records of a metrics.jsonl, in order. A last line cut short by a kill is dropped."""
-    lines = Path(path).read_text().splitlines()
-    records = []
-    for number, line in enumerate(lines, start=1):
-        try:
-            records.append(json.loads(line))
-        except json.JSONDecodeError:
-            if number < len(lines):
-                raise NanoGPTTitanError(f"{path}: line {number} is not JSON: {line[:80]!r}") from None
-            logger.warning(f"{path}: dropped its last line, cut short (the run was killed mid-write): {line[:80]!r}")
-    return records
 
 
 class WandbRows:

@@ -5,7 +5,7 @@ from torchtitan.components.tokenizer import BaseTokenizer
 from torchtitan.config import JobConfig
 
 from nanogpt_titan.data.vocabulary import Vocabulary
-from nanogpt_titan.dataloader import run_data
+from nanogpt_titan.hosts.v0_2.dataloader import run_data
 
 
 class NanoGPTTokenizer(BaseTokenizer):

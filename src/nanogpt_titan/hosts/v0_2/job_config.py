@@ -1,5 +1,5 @@
 """The `nanogpt` TrainSpec's own setting in torchtitan 0.2.2's JobConfig, which a config adds
-with `[job] custom_config_module = "nanogpt_titan.job_config"` (the shipped configs do).
+with `[job] custom_config_module = "nanogpt_titan.hosts.v0_2.job_config"` (the shipped configs do).
 
 `debug.randomness` chooses how a run draws its random numbers (README, "Randomness"):
 

@@ -10,11 +10,11 @@ from torchtitan.config import JobConfig
 from torchtitan.tools.logging import logger
 
 from nanogpt_titan.data.folder import TokenFile
-from nanogpt_titan import dataloader
 from nanogpt_titan.data.nanogpt_batches import NanoGPTBatches
-from nanogpt_titan.dataloader import draws_as_nanogpt, run_seed, split_tokens
 from nanogpt_titan.errors import NanoGPTTitanError
 from nanogpt_titan.evaluate import mean_loss, random_batches, window_batches
+from nanogpt_titan.hosts.v0_2 import dataloader
+from nanogpt_titan.hosts.v0_2.dataloader import draws_as_nanogpt, run_seed, split_tokens
 from nanogpt_titan.progress import progress
 
 

@@ -1,0 +1,73 @@
+"""torchtitan 0.2's plugin, which `[experimental] custom_import = "nanogpt_titan.plugin"` loads.
+
+This module is the only place where nanogpt_titan changes torchtitan 0.2. Importing it
+
+- registers the `nanogpt` TrainSpec (`nanogpt_titan.hosts.v0_2.train_spec`), and
+- on a machine without CUDA, adapts torchtitan 0.2.2, which assumes an accelerator, by
+  rebinding in torchtitan's modules (never in its files):
+  - the device type (torchtitan falls back to "cuda" and binds that name at import in
+    `tools.utils`, `distributed.utils`, `distributed.parallel_dims`, `components.metrics`);
+  - `set_pg_timeouts`, whose barrier passes `device_ids`, which gloo rejects;
+  - the device memory monitor, which asserts CUDA: peak RSS stands in for device memory;
+  - the peak-FLOPs lookup, which shells out to `lspci`: a CPU run reports MFU against the
+    A100 bf16 peak (312 TFLOP/s), exactly as nanoGPT's `estimate_mfu` does on any device;
+  - bf16 autocast, which `training.mixed_precision_param = "bfloat16"` (torchtitan's default)
+    would turn on for a single CPU process: slower and different numbers, so CPU runs stay fp32;
+  - and, at exit, a moment for gloo's worker threads to release their last collective before
+    the interpreter shuts down (`let_gloo_release_its_last_work`).
+
+A user error (`NanoGPTTitanError`) that stops a run ends it with one line naming the bad value
+and the fix, not a traceback (`nanogpt_titan.process`).
+
+The other CPU-only break, the triton import, must be handled before torchtitan is first
+imported: `nanogpt_titan.triton_guard`, loaded at interpreter start by `nanogpt_titan.pth`.
+"""
+
+import atexit
+import contextlib
+import functools
+
+import torch
+import torchtitan.components.metrics as tt_metrics
+import torchtitan.distributed.parallel_dims as tt_parallel_dims
+import torchtitan.distributed.utils as tt_dist_utils
+import torchtitan.tools.utils as tt_utils
+from torchtitan.protocols.train_spec import register_train_spec
+from torchtitan.tools.logging import logger
+
+from nanogpt_titan.cpu import CPUMemoryMonitor, let_gloo_release_its_last_work, reference_peak_flops, set_pg_timeouts_gloo
+from nanogpt_titan.hosts.v0_2.train_spec import get_train_spec
+from nanogpt_titan.process import prepare_training_process
+
+TRAIN_SPEC_NAME = "nanogpt"
+
+
+def _fp32_on_cpu(parallel_dims, mixed_precision_param: str, device_type: str):
+    if mixed_precision_param != "float32":
+        logger.info(
+            f"training.mixed_precision_param={mixed_precision_param!r} ignored on CPU: "
+            "CPU runs train in float32, as nanoGPT does."
+        )
+    return contextlib.nullcontext()
+
+
+def adapt_torchtitan_to_cpu() -> None:
+    """Rebind torchtitan's device assumptions for a machine without CUDA (see the module doc)."""
+    for module in (tt_utils, tt_dist_utils, tt_parallel_dims, tt_metrics):
+        module.device_type = "cpu"
+        if hasattr(module, "device_module"):
+            module.device_module = torch.cpu
+    tt_utils.get_peak_flops = reference_peak_flops
+    tt_metrics.build_device_memory_monitor = functools.partial(CPUMemoryMonitor, tt_metrics.DeviceMemStats)
+    tt_dist_utils.set_pg_timeouts = set_pg_timeouts_gloo
+    tt_dist_utils.maybe_enable_amp = _fp32_on_cpu
+    atexit.register(let_gloo_release_its_last_work)
+
+
+if not torch.cuda.is_available():
+    adapt_torchtitan_to_cpu()
+prepare_training_process()
+try:
+    register_train_spec(TRAIN_SPEC_NAME, get_train_spec())
+except ValueError:
+    pass  # registered by an earlier import of this module (importlib.reload runs it again)

@@ -1,0 +1,73 @@
+"""The run's data as torchtitan 0.3 components: the tokenizer (the data folder's vocabulary) and
+the dataloader (random windows, laid out so that any number of data-parallel ranks trains on
+what one process accumulating all micro-batches would; `nanogpt_titan.data`)."""
+
+from dataclasses import dataclass
+from typing import Annotated
+
+import tyro
+from torchtitan.components.dataloader import ParallelAwareDataloader
+from torchtitan.components.tokenizer import BaseTokenizer
+
+from nanogpt_titan.data.datasets import DEFAULT_SEED, accumulation_steps, dataset_folder, dataset_split
+from nanogpt_titan.data.folder import DataFolder
+from nanogpt_titan.data.windows import RandomBlockTokenDataset, derived_seed
+
+SECTION = "dataloader"  # where 0.3 keeps dataset and dataset_path
+
+
+class NanoGPTDataLoader(ParallelAwareDataloader):
+    """Each micro-batch of a step has its own stream of windows: with A micro-batches per rank,
+    rank r draws micro-batch a from stream r * A + a, which is micro-batch r * A + a of one
+    process that accumulates all N * A. Rank 0 drops out units from where the model's
+    initialisation left the global generator, as one process does; rank r > 0 from a stream of
+    its own."""
+
+    @dataclass(kw_only=True, slots=True)
+    class Config(ParallelAwareDataloader.Config):
+        dataset: str = "shakespeare_char_train"
+        infinite: bool = True
+        """Random windows never run out; torchtitan's validator sets this."""
+        # Handed over by the trainer's config from its own settings (debug.seed, training).
+        seed: Annotated[int, tyro.conf.Suppress] = DEFAULT_SEED
+        global_batch_size: Annotated[int, tyro.conf.Suppress] = -1
+
+        def data(self) -> DataFolder:
+            return dataset_folder(self.dataset, self.dataset_path, SECTION)
+
+    def __init__(self, config: Config, *, dp_world_size: int, dp_rank: int, tokenizer, seq_len: int,
+                 local_batch_size: int, snapshot_every_n_steps: int | None = None):
+        micro_batches = accumulation_steps(local_batch_size, config.global_batch_size, dp_world_size)
+        dataset = RandomBlockTokenDataset(
+            config.data().split(dataset_split(config.dataset, SECTION)),
+            seq_len=seq_len,
+            batch_size=local_batch_size,
+            seed=config.seed,
+            streams=range(dp_rank * micro_batches, (dp_rank + 1) * micro_batches),
+            dropout_seed=derived_seed(config.seed, "dropout", dp_rank) if dp_rank > 0 else None,
+        )
+        super().__init__(dataset, dp_rank, dp_world_size, batch_size=None)
+
+
+class NanoGPTTokenizer(BaseTokenizer):
+    """The data folder's vocabulary (characters from `meta.pkl`, else GPT-2's BPE), never with
+    BOS/EOS."""
+
+    @dataclass(kw_only=True, slots=True)
+    class Config(BaseTokenizer.Config):
+        # Handed over by the trainer's config: the training data's.
+        data: Annotated[NanoGPTDataLoader.Config | None, tyro.conf.Suppress] = None
+
+    def __init__(self, config: Config, *, tokenizer_path: str | None = None):
+        super().__init__()
+        self.vocabulary = config.data.data().vocabulary
+
+    def encode(self, text: str, *args, **kwargs) -> list[int]:
+        return self.vocabulary.encode(text)
+
+    def decode(self, ids, *args, **kwargs) -> str:
+        return self.vocabulary.decode(ids)
+
+    def get_vocab_size(self) -> int:
+        """The model's vocab_size for this vocabulary (GPT-2's 50257 padded to 50304)."""
+        return self.vocabulary.model_size

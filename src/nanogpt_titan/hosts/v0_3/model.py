@@ -1,0 +1,37 @@
+"""The model as torchtitan 0.3 builds it: the core `NanoGPT`, made from a `Config` that the
+trainer completes from the run's settings (the data's vocabulary, the context lengths)."""
+
+from dataclasses import dataclass
+
+from torch import nn
+from torchtitan.protocols import BaseModel
+
+from nanogpt_titan.model import NanoGPT, NanoGPTModelArgs
+
+
+class NanoGPTModel(NanoGPT, BaseModel):
+    @dataclass(kw_only=True, slots=True)
+    class Config(BaseModel.Config):
+        args: NanoGPTModelArgs
+        flavor: str
+
+        def update_from_config(self, *, config, **kwargs) -> None:
+            """Take the vocabulary from the run's data; refuse contexts the model cannot hold."""
+            vocabulary = config.dataloader.data().vocabulary
+            if self.args.vocab_size is None:
+                self.args.vocab_size = vocabulary.model_size
+            else:
+                vocabulary.check_model(self.args.vocab_size, None, "the model", "train on the data the checkpoint was made from")
+            contexts = {"training.seq_len": config.training.seq_len}
+            self.args.refuse_longer_contexts(contexts, self.flavor)
+            self.args.validate()
+
+        def get_nparams_and_flops(self, model: nn.Module, seq_len: int) -> tuple[int, int]:
+            return self.args.get_nparams_and_flops(model, seq_len)
+
+    def __init__(self, config: Config):
+        super().__init__(config.args)
+
+    def verify_module_protocol(self) -> None:
+        """Nothing to verify: the model's modules are torch's own, initialised by `init_weights`
+        (as on torchtitan 0.2), not torchtitan's configurable modules."""

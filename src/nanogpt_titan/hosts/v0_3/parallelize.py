@@ -1,0 +1,73 @@
+"""The model's `parallelize_fn` on torchtitan 0.3, in its order: activation checkpointing,
+compile, then data parallelism (DDP, FSDP2, or both as HSDP), summed exactly
+(`nanogpt_titan.parallel`)."""
+
+import torch
+from torch import nn
+from torchtitan.config import TORCH_DTYPE_MAP, CompileConfig, ParallelismConfig, TrainingConfig
+from torchtitan.distributed import ParallelDims
+from torchtitan.distributed.activation_checkpoint import ActivationCheckpointing
+from torchtitan.tools import utils as tt_utils
+from torchtitan.tools.logging import logger
+
+from nanogpt_titan.data.datasets import accumulation_steps
+from nanogpt_titan.errors import NanoGPTTitanError
+from nanogpt_titan.parallel import apply_ddp, apply_fsdp, compile_blocks
+
+SPMD_BACKEND = "partial_dtensor"  # DTensors for sharded parameters only, as torchtitan 0.2
+
+
+def _unsupported_settings(parallel_dims: ParallelDims, training: TrainingConfig,
+                          parallelism: ParallelismConfig) -> list[str]:
+    refused = {
+        f"tensor parallel (parallelism.tensor_parallel_degree={parallel_dims.tp}): a model of nanoGPT's sizes "
+        "fits one device, so data parallelism scales it": parallel_dims.tp > 1,
+        f"pipeline parallel (parallelism.pipeline_parallel_degree={parallel_dims.pp}): the model has no "
+        "pipelining_fn": parallel_dims.pp > 1,
+        f"context parallel (parallelism.context_parallel_degree={parallel_dims.cp}): nanoGPT's contexts are "
+        "at most 1024 tokens": parallel_dims.cp > 1,
+        f"expert parallel (parallelism.expert_parallel_degree={parallel_dims.ep}): nanoGPT has no experts": (
+            parallel_dims.ep > 1
+        ),
+        f"parallelism.spmd_backend={parallelism.spmd_backend!r}: the model's modules are torch's own "
+        f"(set {SPMD_BACKEND!r})": parallelism.spmd_backend != SPMD_BACKEND,
+        "training.enable_cpu_offload: the model fits a device": training.enable_cpu_offload,
+    }
+    return [setting for setting, enabled in refused.items() if enabled]
+
+
+def parallelize_nanogpt(model: nn.Module, *, parallel_dims: ParallelDims, training: TrainingConfig,
+                        parallelism: ParallelismConfig, compile_config: CompileConfig,
+                        ac_config: ActivationCheckpointing.Config | None, dump_folder: str) -> nn.Module:
+    refused = _unsupported_settings(parallel_dims, training, parallelism)
+    if refused:
+        raise NanoGPTTitanError(
+            "The nanogpt model trains with data parallelism (DDP, FSDP, HSDP), torch.compile and activation "
+            "checkpointing; unsupported: " + "; ".join(refused)
+        )
+    if ac_config is not None:
+        if model.model_args.dropout > 0 and not ac_config.preserve_rng_state:
+            raise NanoGPTTitanError(
+                "activation checkpointing with dropout would recompute other masks: set "
+                "activation_checkpoint.preserve_rng_state"
+            )
+        ac_config.build(dump_folder=dump_folder).apply(model)
+    compiled = compile_config.enable and "model" in compile_config.components
+    if compiled:
+        compile_blocks(model, compile_config.backend)
+        logger.info(f"Compiled {len(model.layers)} nanoGPT blocks with torch.compile")
+    if parallel_dims.fsdp_enabled:
+        on_cpu = tt_utils.device_type == "cpu"  # CPU runs train in float32, as the rest of the CPU path
+        param_dtype = torch.float32 if on_cpu else TORCH_DTYPE_MAP[training.mixed_precision_param]
+        reduce_dtype = TORCH_DTYPE_MAP[training.mixed_precision_reduce]
+        mesh = parallel_dims.get_mesh(["dp_replicate", "fsdp"] if parallel_dims.dp_replicate_enabled else "fsdp")
+        apply_fsdp(model, mesh, param_dtype, reduce_dtype,
+                   reshard_after_forward=parallelism.fsdp_reshard_after_forward != "never")
+        logger.info(f"Applied {'HSDP' if parallel_dims.dp_replicate_enabled else 'FSDP'} to the nanoGPT model: "
+                    f"computes in {param_dtype}, reduces gradients in {reduce_dtype}")
+    elif parallel_dims.dp_replicate_enabled:
+        dp_mesh = parallel_dims.get_mesh("dp_replicate")
+        micro_batches = accumulation_steps(training.local_batch_size, training.global_batch_size, dp_mesh.size())
+        apply_ddp(model, dp_mesh, micro_batches, compiled)
+        logger.info("Applied DDP to the nanoGPT model: gradients summed over ranks once per step")
+    return model

@@ -1,3 +1,0 @@
-from nanogpt_titan.infra.parallelize import parallelize_nanogpt
-
-__all__ = ["parallelize_nanogpt"]
