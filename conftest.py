@@ -363,7 +363,7 @@ def run_trainer(make_trainer, tmp_path):
     """Train with torchtitan's own Trainer, then close it; returns the run's metrics.jsonl records."""
 
     def run(config_name: str, *overrides: str, dump_folder: Path = tmp_path / "run") -> list[dict]:
-        from nanogpt_titan.hosts.v0_2.metrics import METRICS_FILE, read_metrics_file
+        from nanogpt_titan.metrics_file import METRICS_FILE, read_metrics_file
 
         make_trainer(config_name, *overrides, dump_folder=dump_folder).train()
         make_trainer.close()

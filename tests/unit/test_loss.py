@@ -3,7 +3,8 @@
 import torch
 from torchtitan.components.loss import cross_entropy_loss
 
-from nanogpt_titan.hosts.v0_2.loss import STEP_LOSS, build_nanogpt_loss_fn
+from nanogpt_titan.hosts.metrics import STEP_LOSS
+from nanogpt_titan.hosts.v0_2.loss import build_nanogpt_loss_fn
 
 
 def test_the_loss_is_torchtitans_and_the_step_mean_covers_every_micro_batch(parse_config):

@@ -6,7 +6,8 @@ import logging
 import pytest
 
 from nanogpt_titan.errors import NanoGPTTitanError
-from nanogpt_titan.hosts.v0_2.metrics import MetricsFile, WandbRows, read_metrics_file, take_over_wandb
+from nanogpt_titan.hosts.metrics import MetricsFile, WandbRows, take_over_wandb
+from nanogpt_titan.metrics_file import read_metrics_file
 
 
 def write_lines(path, *lines: str) -> None:

@@ -79,8 +79,8 @@ def test_validator_draws_its_batches_from_the_run_seed(parse_config, overrides, 
     job_config = parse_config("debug_model.toml", *overrides)
     validator = build_nanogpt_validator(job_config=job_config, tokenizer=None, maybe_enable_amp=None,
                                         metrics_processor=None)
-    drawn = [x for x, _ in validator.batches(validator.val_tokens)]
-    expected = [x for x, _ in random_batches(validator.val_tokens, 64, 8, 5, seed=seed)]
+    drawn = [x for x, _ in validator.batches(validator.settings.val_tokens)]
+    expected = [x for x, _ in random_batches(validator.settings.val_tokens, 64, 8, 5, seed=seed)]
     assert len(drawn) == 5 and all(torch.equal(a, b) for a, b in zip(drawn, expected))
 
 

@@ -8,18 +8,18 @@ from dataclasses import fields
 from pathlib import Path
 
 from torchtitan.components.checkpoint import CheckpointManager
-from torchtitan.components.metrics import MetricsProcessor
-from torchtitan.components.validate import Validator
 from torchtitan.config import CommConfig, CompileConfig, DebugConfig, TrainingConfig
 from torchtitan.distributed.activation_checkpoint import FullAC, SelectiveAC
 from torchtitan.protocols.model_spec import ModelSpec
 
 from nanogpt_titan.errors import NanoGPTTitanError
 from nanogpt_titan.hosts.v0_3.data import NanoGPTDataLoader
+from nanogpt_titan.hosts.v0_3.metrics import NanoGPTMetricsProcessor
 from nanogpt_titan.hosts.v0_3.model import NanoGPTModel
 from nanogpt_titan.hosts.v0_3.optimizer import NanoGPTLRSchedulers, NanoGPTOptimizers
 from nanogpt_titan.hosts.v0_3.parallelize import parallelize_nanogpt
 from nanogpt_titan.hosts.v0_3.trainer import NanoGPTTrainer
+from nanogpt_titan.hosts.v0_3.validate import NanoGPTValidator
 from nanogpt_titan.model.flavors import FLAVORS, RENAMED, NanoGPTFlavors
 
 TRAIN_CONFIGS = Path(__file__).parents[2] / "train_configs"
@@ -29,7 +29,7 @@ ACTIVATION_CHECKPOINTING = {"none": None, "full": FullAC.Config, "selective": Se
 # Sections whose settings keep their names on 0.3, and the Config that holds them there.
 SAME_NAMES = {
     "training": TrainingConfig, "optimizer": NanoGPTOptimizers.Config, "lr_scheduler": NanoGPTLRSchedulers.Config,
-    "metrics": MetricsProcessor.Config, "compile": CompileConfig, "checkpoint": CheckpointManager.Config,
+    "metrics": NanoGPTMetricsProcessor.Config, "compile": CompileConfig, "checkpoint": CheckpointManager.Config,
     "comm": CommConfig, "debug": DebugConfig,
 }
 
@@ -74,14 +74,12 @@ def trainer_config(settings: dict[str, object]) -> NanoGPTTrainer.Config:
     ac_mode = sections.pop("activation_checkpoint", {}).pop("mode", "none")
     components = {section: _config(config_type, section, sections.pop(section, {}))
                   for section, config_type in SAME_NAMES.items()}
-    validation_data = {"dataset": validation.pop("dataset", "shakespeare_char_validation"),
-                       "dataset_path": data.get("dataset_path")}
     config = NanoGPTTrainer.Config(
         model_spec=model_spec(model.pop("flavor")),
         hf_assets_path=model.pop("hf_assets_path", "."),
         dump_folder=job.pop("dump_folder", "./outputs"),
         dataloader=NanoGPTDataLoader.Config(**data),
-        validator=Validator.Config(**validation, dataloader=NanoGPTDataLoader.Config(**validation_data)),
+        validator=NanoGPTValidator.Config(**validation),
         activation_checkpoint=ACTIVATION_CHECKPOINTING[ac_mode] and ACTIVATION_CHECKPOINTING[ac_mode](),
         **components,
     )

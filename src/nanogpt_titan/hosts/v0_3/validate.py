@@ -1,0 +1,42 @@
+"""The validator on torchtitan 0.3: its `BaseValidator`, evaluating the nanoGPT way
+(`nanogpt_titan.hosts.validation`), on the splits of the training data's folder."""
+
+from dataclasses import dataclass
+from typing import Annotated
+
+import tyro
+from torchtitan.components.validate import BaseValidator
+
+from nanogpt_titan.data.datasets import DEFAULT_SEED, dataset_split
+from nanogpt_titan.hosts.v0_3.data import SECTION, NanoGPTDataLoader
+from nanogpt_titan.hosts.validation import Evaluation, EvaluationSettings, last_validation_step
+
+
+class NanoGPTValidator(Evaluation, BaseValidator):
+    @dataclass(kw_only=True, slots=True)
+    class Config(BaseValidator.Config):
+        enable: bool = False
+        steps: int = 200
+        """Random batches per split in each estimate (nanoGPT's eval_iters)."""
+        dataset: str = "shakespeare_char_validation"
+        """The split of the training data's folder that is validated."""
+        # Handed over by the trainer's config from its own settings.
+        data: Annotated[NanoGPTDataLoader.Config | None, tyro.conf.Suppress] = None
+        training_steps: Annotated[int, tyro.conf.Suppress] = 0
+
+    def __init__(self, config: Config, *, seq_len: int, local_batch_size: int, metrics_processor, **kwargs):
+        super().__init__(config)
+        data, folder = config.data, config.data.data()
+        self.start_evaluation(
+            EvaluationSettings(
+                val_tokens=folder.split(dataset_split(config.dataset, SECTION)),
+                train_tokens=folder.split(dataset_split(data.dataset, SECTION)),
+                seq_len=seq_len,
+                batch_size=local_batch_size,
+                steps=config.steps,
+                seed=data.seed if data.seed is not None else DEFAULT_SEED,
+                last_step=last_validation_step(config.training_steps, config.freq),
+                seq_len_setting="training.seq_len",
+            ),
+            metrics_processor,
+        )
