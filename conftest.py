@@ -24,6 +24,18 @@ SHARED_SHAKESPEARE = next(
 )
 TRAIN_CONFIGS = REPO_ROOT / "src" / "nanogpt_titan" / "train_configs"
 BENCH_DIR = REPO_ROOT / "tests" / "bench"
+HOSTS_DIR = REPO_ROOT / "tests" / "hosts"  # tests of the adapters: one folder per host, and tests of every host
+
+
+def installed_host() -> str:
+    """The torchtitan release installed, by its adapter's name: "v0_2" or "v0_3"."""
+    from importlib.metadata import version
+
+    major, minor = version("torchtitan").split(".")[:2]
+    return f"v{major}_{minor}"
+
+
+HOST = installed_host()
 BENCHMARK_RUN_OPTIONS = ("benchmark_autosave", "benchmark_save", "benchmark_compare", "benchmark_only")
 
 settings.register_profile(
@@ -52,15 +64,24 @@ if "NANOGPT_TITAN_DATA" not in os.environ and SHARED_SHAKESPEARE is not None:
     os.environ["NANOGPT_TITAN_DATA"] = str(SHARED_SHAKESPEARE)
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """A test marked `hosts("v0_2", ...)` covers what only those hosts have: on another it is
+    deselected (and reported so), never run as a pass."""
+    elsewhere = [item for item in items if (marker := item.get_closest_marker("hosts")) and HOST not in marker.args]
+    if elsewhere:
+        config.hook.pytest_deselected(items=elsewhere)
+        items[:] = [item for item in items if item not in elsewhere]
+
+
 def pytest_configure(config: pytest.Config) -> None:
     """Under NANOGPT_TITAN_MUTANT=<name>, this process runs against that named mutant of the
-    library (tests/unit/test_mutants.py), applied before any test module is imported."""
+    library (tests/hosts/v0_2/test_mutants.py), applied before any test module is imported."""
     name = os.environ.get("NANOGPT_TITAN_MUTANT")
     if not name:
         return
     import importlib.util
 
-    spec = importlib.util.spec_from_file_location("mutant_catalogue", REPO_ROOT / "tests" / "unit" / "test_mutants.py")
+    spec = importlib.util.spec_from_file_location("mutant_catalogue", HOSTS_DIR / "v0_2" / "test_mutants.py")
     catalogue = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(catalogue)
     if name not in catalogue.MUTANTS:
@@ -69,8 +90,11 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
-    """Benchmarks run when asked for: by path, or by a pytest-benchmark option that saves,
-    compares or selects them; a plain `pytest -m "not gpu"` stays a test run."""
+    """The adapter tests of the installed host only. Benchmarks run when asked for: by path, or
+    by a pytest-benchmark option that saves, compares or selects them; a plain
+    `pytest -m "not gpu"` stays a test run."""
+    if collection_path.parent == HOSTS_DIR and collection_path.is_dir() and collection_path.name.startswith("v"):
+        return collection_path.name != HOST or None
     if collection_path != BENCH_DIR:
         return None
     named = any(Path(arg.split("::")[0]).resolve().is_relative_to(BENCH_DIR) for arg in config.args)
@@ -307,6 +331,27 @@ def parse_config():
     return parse
 
 
+# nanoGPT's train.py output, as `nanogpt-titan compare` reads it.
+NANOGPT_LOG = """\
+tokens per iteration will be: 512
+step 0: train loss 4.2000, val loss 4.2100
+iter 0: loss 4.2200, time 300.12ms, mfu -100.00%
+iter 1: loss 4.0000, time 10.50ms, mfu -100.00%
+iter 2: loss 3.8000, time 10.40ms, mfu 0.01%
+saving checkpoint to out
+step 3: train loss 3.5000, val loss 3.6000
+iter 3: loss 3.6000, time 10.30ms, mfu 0.01%
+"""
+
+
+@pytest.fixture
+def nanogpt_log(tmp_path):
+    """A log of nanoGPT's train.py: three iterations and an evaluation at iteration 3."""
+    path = tmp_path / "nanogpt.log"
+    path.write_text(NANOGPT_LOG)
+    return path
+
+
 @pytest.fixture(scope="session")
 def cli():
     """`nanogpt-titan ARGS...` in this process; returns its exit status."""
@@ -320,15 +365,52 @@ def repo_root() -> Path:
     return REPO_ROOT
 
 
+def settings_of(overrides: tuple[str, ...]) -> dict[str, object]:
+    """Command-line overrides in torchtitan 0.2's form (`--section.key value`, `--section.flag`,
+    `--section.no-flag`) as settings, `section.key` -> value."""
+    settings, arguments = {}, list(overrides)
+    while arguments:
+        name = arguments.pop(0).removeprefix("--")
+        if arguments and not arguments[0].startswith("--"):
+            text = arguments.pop(0)
+            settings[name] = next((kind(text) for kind in (int, float) if _parses_as(kind, text)), text)
+        else:
+            section, _, key = name.rpartition(".")
+            settings[f"{section}.{key.removeprefix('no-')}"] = not key.startswith("no-")
+    return settings
+
+
+def _parses_as(kind: type, text: str) -> bool:
+    try:
+        kind(text)
+    except ValueError:
+        return False
+    return True
+
+
+def build_trainer(config_name: str, overrides: tuple[str, ...], dump_folder: Path, parse_config):
+    """The installed host's Trainer, built in this process from a shipped recipe plus overrides
+    given in torchtitan 0.2's form (0.3 reads the same settings through its adapter)."""
+    if HOST == "v0_2":
+        from torchtitan.train import Trainer
+
+        return Trainer(parse_config(config_name, "--job.dump_folder", str(dump_folder), *overrides))
+    import nanogpt_titan.config_registry  # noqa: F401  (0.3's entry point: the CPU adaptation)
+    from nanogpt_titan.hosts.v0_3.configs import toml_settings, trainer_config
+
+    settings = {**toml_settings(config_name), **settings_of(overrides), "job.dump_folder": str(dump_folder)}
+    return trainer_config(settings).build()
+
+
 @pytest.fixture
 def make_trainer(tmp_path, monkeypatch, parse_config):
-    """Build torchtitan's own Trainer in this process from a shipped config plus overrides.
+    """Build the installed torchtitan's own Trainer in this process from a shipped config plus
+    overrides (torchtitan 0.2's form, on either host).
 
     One Trainer at a time: making another closes the previous one, as does `make_trainer.close()`
     (torchtitan's entry point closes its Trainer when training ends; metrics.jsonl is complete then).
     """
     import torch.distributed as dist
-    from torchtitan.train import Trainer
 
     for name, value in {"RANK": "0", "LOCAL_RANK": "0", "WORLD_SIZE": "1",
                         "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(_free_port())}.items():
@@ -345,7 +427,7 @@ def make_trainer(tmp_path, monkeypatch, parse_config):
         if trainers:
             close()
         try:
-            trainers.append(Trainer(parse_config(config_name, "--job.dump_folder", str(dump_folder), *overrides)))
+            trainers.append(build_trainer(config_name, overrides, dump_folder, parse_config))
         except BaseException:  # refused while being built: the process group is up already
             if dist.is_initialized():
                 dist.destroy_process_group()
@@ -374,8 +456,9 @@ def run_trainer(make_trainer, tmp_path):
 
 @pytest.fixture(scope="session")
 def run_train_sh():
-    """`[NGPU=n] CONFIG_FILE=<shipped config> ./run_train.sh OVERRIDES...` from a user's shell;
-    returns the finished process (stdout and stderr captured as text).
+    """`[NGPU=n] CONFIG_FILE=<shipped config> ./run_train.sh OVERRIDES...` from a user's shell
+    (on torchtitan 0.3: `CONFIG=<its config function>`, the overrides in 0.3's form); returns the
+    finished process (stdout and stderr captured as text).
 
     A user's shell has none of the NCCL variables torchtitan sets in this process for its
     Trainers, and each of several processes gets one OpenMP thread (two cores here)."""
@@ -384,10 +467,16 @@ def run_train_sh():
     def run(*overrides: str, ngpu: int = 1, config_name: str = "debug_model.toml") -> subprocess.CompletedProcess:
         env = {name: value for name, value in os.environ.items() if not name.startswith(("TORCH_NCCL_", "TORCH_FR_"))}
         threads = {"OMP_NUM_THREADS": "1"} if ngpu > 1 else {}
+        if HOST == "v0_2":
+            config = {"CONFIG_FILE": str(TRAIN_CONFIGS / config_name)}
+        else:  # the same recipe and settings, in 0.3's form
+            from nanogpt_titan.hosts.v0_3.configs import RECIPES, cli_arguments
+
+            config = {"CONFIG": next(function for function, toml in RECIPES.items() if toml == config_name)}
+            overrides = tuple(cli_arguments(settings_of(overrides)))
         return subprocess.run(
             [str(REPO_ROOT / "run_train.sh"), *overrides],
-            env={**env, **threads, "NGPU": str(ngpu), "CONFIG_FILE": str(TRAIN_CONFIGS / config_name)},
-            capture_output=True, text=True, timeout=300,
+            env={**env, **threads, "NGPU": str(ngpu), **config}, capture_output=True, text=True, timeout=300,
         )
 
     return run

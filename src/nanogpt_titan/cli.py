@@ -35,37 +35,39 @@ def _read(args: argparse.Namespace):
     return checkpoint
 
 
-def _recipe_config(block_size: int) -> Path:
+def _recipe_for(block_size: int) -> str:
     """The shipped recipe whose context length is the model's (its validation batches are that
     recipe's, nanoGPT's eval_iters x batch_size), else the CPU recipe."""
-    from torchtitan.config import ConfigManager
+    import tomllib
 
-    recipes = [TRAIN_CONFIGS / "shakespeare_cpu.toml", TRAIN_CONFIGS / "mini-gpt.toml"]
-    context = {recipe: ConfigManager().parse_args(["--job.config_file", str(recipe)]).training.seq_len for recipe in recipes}
+    recipes = ["shakespeare_cpu.toml", "mini-gpt.toml"]
+    context = {recipe: tomllib.loads((TRAIN_CONFIGS / recipe).read_text())["training"]["seq_len"] for recipe in recipes}
     return next((recipe for recipe in recipes if context[recipe] == block_size), recipes[0])
 
 
 def _convert(args: argparse.Namespace) -> None:
     from nanogpt_titan.checkpoint import write_dcp
     from nanogpt_titan.files import refuse_existing
+    from nanogpt_titan.hosts import training_command
 
     refuse_existing(args.dst)
     checkpoint = _read(args)
     write_dcp(checkpoint, args.dst)
     destination, block = args.dst.resolve(), checkpoint.args.block_size
     print(f"wrote DCP checkpoint {destination} (with model_args.json)", file=sys.stderr)
-    validate = [
-        "torchrun", "--standalone", "--nproc_per_node=1", "-m", "torchtitan.train",
-        "--job.config_file", str(_recipe_config(block)), "--model.flavor", str(destination),
-        "--checkpoint.enable", "--checkpoint.load_only", "--checkpoint.initial_load_path", str(destination),
-        "--job.dump_folder", str(Path.cwd() / "outputs" / f"validate-{destination.name}"),
-        "--training.steps", "1", "--validation.freq", "1", "--optimizer.lr", "0",
-        "--training.seq_len", str(block), "--validation.seq_len", str(block),
-    ]
+    settings = {
+        "model.flavor": str(destination), "checkpoint.enable": True, "checkpoint.load_only": True,
+        "checkpoint.initial_load_path": str(destination),
+        "job.dump_folder": str(Path.cwd() / "outputs" / f"validate-{destination.name}"),
+        "training.steps": 1, "validation.freq": 1, "optimizer.lr": 0, "training.seq_len": block,
+        "validation.seq_len": block,
+    }
+    validate = ["torchrun", "--standalone", "--nproc_per_node=1", "-m", "torchtitan.train",
+                *training_command(_recipe_for(block), settings)]
     print(
         f"validate it in torchtitan (load only), from any directory:\n  {shlex.join(validate)}\n"
-        "train from it: the same flavor and initial_load_path, without --checkpoint.load_only and --optimizer.lr 0, "
-        "in a --job.dump_folder of its own"
+        "train from it: the same flavor and initial_load_path, without load_only and the zero learning rate, "
+        "in a dump folder of its own"
     )
 
 
@@ -132,6 +134,13 @@ def _sample(args: argparse.Namespace) -> None:
 
 
 def _train(args: argparse.Namespace) -> None:
+    from nanogpt_titan.hosts import installed_host
+
+    if installed_host() != "v0_2":
+        raise NanoGPTTitanError(
+            "nanogpt-titan train runs nanoGPT's config files on torchtitan 0.2; on torchtitan 0.3 train a recipe: "
+            "python -m torchtitan.train --module nanogpt_titan --config nanogpt_gpt2 (or nanogpt_mini_gpt, ...)"
+        )
     from nanogpt_titan.hosts.v0_2.nanogpt_train import train
 
     torchrun_options = [f"--{name.replace('_', '-')}={value}" for name, value in vars(args).items()

@@ -11,7 +11,7 @@ user error ends the run in one line, and a command without torchrun is a job of 
 import torch
 
 from nanogpt_titan.configurator import TRAIN_PY_DEFAULTS
-from nanogpt_titan.hosts.v0_3.configs import toml_settings, trainer_config
+from nanogpt_titan.hosts.v0_3.configs import RECIPES, toml_settings, trainer_config
 from nanogpt_titan.hosts.v0_3.cpu import adapt_torchtitan_to_cpu
 from nanogpt_titan.hosts.v0_3.launch import as_one_process_unless_launched
 from nanogpt_titan.hosts.v0_3.trainer import NanoGPTTrainer
@@ -21,17 +21,17 @@ from nanogpt_titan.process import prepare_training_process
 
 def nanogpt_debugmodel() -> NanoGPTTrainer.Config:
     """`train_configs/debug_model.toml`: a tiny model that trains in seconds on a CPU."""
-    return trainer_config(toml_settings("debug_model.toml"))
+    return trainer_config(toml_settings(RECIPES["nanogpt_debugmodel"]))
 
 
 def nanogpt_shakespeare_cpu() -> NanoGPTTrainer.Config:
     """`train_configs/shakespeare_cpu.toml`: nanoGPT README's CPU recipe of shakespeare-char."""
-    return trainer_config(toml_settings("shakespeare_cpu.toml"))
+    return trainer_config(toml_settings(RECIPES["nanogpt_shakespeare_cpu"]))
 
 
 def nanogpt_mini_gpt() -> NanoGPTTrainer.Config:
     """`train_configs/mini-gpt.toml`: nanoGPT's config/train_shakespeare_char.py."""
-    return trainer_config(toml_settings("mini-gpt.toml"))
+    return trainer_config(toml_settings(RECIPES["nanogpt_mini_gpt"]))
 
 
 def _gpt2(flavor: str) -> NanoGPTTrainer.Config:

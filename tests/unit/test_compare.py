@@ -1,28 +1,9 @@
-import re
 import subprocess
 
 import pytest
 
 from nanogpt_titan.cli import main
 from nanogpt_titan.compare import Curves, comparison_table, read_nanogpt_log, smoothed
-
-SYNTHETIC_LOG = """\
-tokens per iteration will be: 512
-step 0: train loss 4.2000, val loss 4.2100
-iter 0: loss 4.2200, time 300.12ms, mfu -100.00%
-iter 1: loss 4.0000, time 10.50ms, mfu -100.00%
-iter 2: loss 3.8000, time 10.40ms, mfu 0.01%
-saving checkpoint to out
-step 3: train loss 3.5000, val loss 3.6000
-iter 3: loss 3.6000, time 10.30ms, mfu 0.01%
-"""
-
-
-@pytest.fixture
-def nanogpt_log(tmp_path):
-    path = tmp_path / "nanogpt.log"
-    path.write_text(SYNTHETIC_LOG)
-    return path
 
 
 def test_nanogpt_log_steps_align_with_ours(nanogpt_log):
@@ -41,25 +22,6 @@ def test_a_file_without_nanogpt_lines_is_refused(tmp_path):
     path.write_text("hello\n")
     with pytest.raises(ValueError, match="holds no nanoGPT log lines"):
         read_nanogpt_log(path)
-
-
-@pytest.mark.slow
-def test_compare_a_real_run_with_a_nanogpt_log(run_trainer, tmp_path, nanogpt_log, capsys):
-    run_trainer("debug_model.toml", "--training.steps", "6", "--validation.freq", "3", dump_folder=tmp_path / "ours")
-    output = tmp_path / "report" / "comparison.png"
-    assert main(["compare", str(nanogpt_log), str(tmp_path / "ours"), "-o", str(output)]) == 0
-    table = capsys.readouterr().out
-    assert output.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert output.with_suffix(".txt").read_text() == table
-    assert "| 3 | 3.6000 |" in table  # the shared eval step, both runs
-    assert "| 3.5000 |" in table  # nanoGPT's train-loss estimate in the same row
-    assert "mean |difference| of the mean smoothed train loss (window 50, 4 steps)" in table
-    assert "nanoGPT nanogpt.log: final val loss 3.6000 (step 3), best 3.6000" in table
-    assert re.search(r"ours ours: final val loss \d\.\d{4} \(step 6\), exact \d\.\d{4}, best", table)
-    assert sorted(p.name for p in output.parent.iterdir()) == ["comparison.png", "comparison.txt"]  # no partials
-
-    assert main(["compare", str(nanogpt_log), str(tmp_path / "ours"), "-o", str(output)]) == 2
-    assert "comparison.png already exists" in capsys.readouterr().err
 
 
 def test_each_side_shows_its_mean_and_spread():

@@ -7,9 +7,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from nanogpt_titan.errors import NanoGPTTitanError
-from nanogpt_titan.hosts.v0_2.model_args import NanoGPTTrainArgs
-from nanogpt_titan.hosts.v0_2.train_spec import nanogpt_args
 from nanogpt_titan.model import NanoGPT, NanoGPTModelArgs
+from nanogpt_titan.model.flavors import FLAVORS
 
 SMALL = NanoGPTModelArgs(n_layer=3, n_head=2, n_embd=32, block_size=16, vocab_size=65)
 
@@ -93,7 +92,7 @@ def test_forward_refuses_sequences_longer_than_block(build_model):
 
 def test_flavors_match_nanogpt():
     def shape(name):
-        a = nanogpt_args[name]
+        a = FLAVORS[name]
         return a.n_layer, a.n_head, a.n_embd, a.block_size, a.dropout, a.bias
 
     assert shape("shakespeare-cpu") == (4, 4, 128, 64, 0.0, False)
@@ -105,7 +104,7 @@ def test_flavors_match_nanogpt():
 
 
 def test_params_and_flops_by_nanogpts_formula(build_model):
-    args = replace(nanogpt_args["mini-gpt"], vocab_size=65)
+    args = replace(FLAVORS["mini-gpt"], vocab_size=65)
     n_params, flops_per_token = args.get_nparams_and_flops(build_model(args), seq_len=256)
     n_non_embedding = 10_646_784  # nanoGPT's get_num_params() for this model
     assert n_params == 10_745_088
@@ -133,25 +132,6 @@ def test_gpt_config_is_nanogpts_fields_and_prints_as_such():
     assert str(args) == "n_layer=1, n_head=2, n_embd=8, block_size=4, vocab_size=5, dropout=0.1, bias=False"
 
 
-def test_update_from_config_takes_vocab_from_tokenizer(parse_config):
-    args = NanoGPTTrainArgs(n_layer=1, n_head=1, n_embd=8, block_size=64)
-    args.update_from_config(parse_config("debug_model.toml"))
-    assert args.vocab_size == 65
-
-
-@pytest.mark.parametrize("setting", ["training.seq_len", "validation.seq_len"])
-def test_update_from_config_refuses_context_beyond_block(parse_config, setting):
-    args = NanoGPTTrainArgs(n_layer=1, n_head=1, n_embd=8, block_size=64)
-    with pytest.raises(ValueError, match=rf"{setting}=65 exceeds the model's block_size=64"):
-        args.update_from_config(parse_config("debug_model.toml", f"--{setting}", "65"))
-
-
-def test_checkpoint_vocabulary_must_match_the_tokenizer(parse_config):
-    args = NanoGPTTrainArgs(n_layer=1, n_head=1, n_embd=8, block_size=64, vocab_size=70)
-    with pytest.raises(NanoGPTTitanError, match="the model has vocab_size=70 but the data's character vocabulary has 65; train on the data"):
-        args.update_from_config(parse_config("debug_model.toml"))
-
-
 def test_model_args_json_round_trip_and_unknown_fields(tmp_path):
     args = NanoGPTModelArgs(n_layer=3, n_head=2, n_embd=16, block_size=8, vocab_size=65, dropout=0.1, bias=False)
     args.to_json(tmp_path / "args.json")
@@ -170,10 +150,3 @@ def test_model_args_do_not_load_the_data_layer():
             "print(sorted(m for m in sys.modules if m.startswith(('nanogpt_titan.data', 'nanogpt_titan.hosts.v0_2.tokenizer'))))")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert result.stdout.strip() == "[]", result.stderr
-
-
-def test_update_from_config_names_a_missing_initial_load_path(parse_config, tmp_path):
-    job_config = parse_config("debug_model.toml", "--checkpoint.enable", "--checkpoint.initial_load_path",
-                              str(tmp_path / "nope"))
-    with pytest.raises(NanoGPTTitanError, match="checkpoint.initial_load_path=.*nope' is not a folder"):
-        NanoGPTTrainArgs(n_layer=1, n_head=1, n_embd=8, block_size=64).update_from_config(job_config)

@@ -14,7 +14,6 @@ from nanogpt_titan.data.vocabulary import (
     vocabulary_from_json,
 )
 from nanogpt_titan.errors import NanoGPTTitanError
-from nanogpt_titan.hosts.v0_2.tokenizer import NanoGPTTokenizer, build_nanogpt_tokenizer
 
 SHAKESPEARE_CHARS = "\n !$&',-.3:;?ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 
@@ -27,16 +26,6 @@ def test_tiny_shakespeares_vocabulary_is_the_sorted_set_of_the_whole_text(shakes
     assert shakespeare.vocabulary == of_text(shakespeare_text)
     assert "".join(shakespeare.vocabulary.chars) == SHAKESPEARE_CHARS
     assert shakespeare.vocabulary.encode("\n A") == [0, 1, SHAKESPEARE_CHARS.index("A")]
-
-
-@given(st.text(alphabet=SHAKESPEARE_CHARS, max_size=300))
-def test_round_trip_and_no_special_tokens(shakespeare, text):
-    tokenizer = NanoGPTTokenizer(shakespeare.vocabulary)
-    ids = tokenizer.encode(text)
-    assert len(ids) == len(text)  # no BOS/EOS ever inserted
-    assert all(0 <= i < 65 for i in ids)
-    assert tokenizer.decode(ids) == text
-    assert tokenizer.eos_id is None and tokenizer.get_vocab_size() == 65
 
 
 @given(st.text(min_size=1, max_size=50))
@@ -54,12 +43,6 @@ def test_decode_rejects_ids_outside_vocabulary(shakespeare):
         shakespeare.vocabulary.decode([1, 65])
     with pytest.raises(NanoGPTTitanError, match="token id -1"):
         shakespeare.vocabulary.decode([-1])
-
-
-def test_the_run_builds_the_vocabulary_of_its_data(parse_config, tmp_path):
-    (tmp_path / "text.txt").write_text("to be or not to be\n")
-    tokenizer = build_nanogpt_tokenizer(parse_config("debug_model.toml", "--training.dataset_path", str(tmp_path / "text.txt")))
-    assert tokenizer.vocabulary == of_text("to be or not to be\n")
 
 
 def test_gpt2_bpe_pads_the_models_vocabulary_as_nanogpt_and_takes_openais_50257(shakespeare):

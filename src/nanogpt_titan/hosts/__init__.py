@@ -6,5 +6,29 @@ with its torchtitan and builds torchtitan's components from the core: `v0_2` for
 0.2 (TOML configs, a `TrainSpec`), `v0_3` for torchtitan 0.3 (Python configs, a `ModelSpec`).
 Each host's entry point is a top-level module, named as that host expects:
 `nanogpt_titan.plugin` (0.2's `custom_import`) and `nanogpt_titan.config_registry` (0.3's
-`--module nanogpt_titan`).
+`--module nanogpt_titan`). `training_command` speaks to whichever is installed.
 """
+
+from importlib.metadata import version
+from pathlib import Path
+
+TRAIN_CONFIGS = Path(__file__).parents[1] / "train_configs"
+
+
+def installed_host() -> str:
+    """The adapter of the installed torchtitan: "v0_2" or "v0_3"."""
+    major, minor = version("torchtitan").split(".")[:2]
+    return f"v{major}_{minor}"
+
+
+def training_command(recipe: str, settings: dict[str, object]) -> list[str]:
+    """`torchtitan.train`'s arguments on the installed torchtitan for a shipped recipe (a TOML
+    file of `train_configs/`) with `settings` over it (torchtitan 0.2's names, `section.key`)."""
+    if installed_host() == "v0_2":
+        from nanogpt_titan.nanogpt_config import cli_overrides
+
+        return ["--job.config_file", str(TRAIN_CONFIGS / recipe), *cli_overrides(settings)]
+    from nanogpt_titan.hosts.v0_3.configs import RECIPES, cli_arguments
+
+    function = next(name for name, toml in RECIPES.items() if toml == recipe)
+    return ["--module", "nanogpt_titan", "--config", function, *cli_arguments(settings)]

@@ -1,7 +1,8 @@
 """The recipes on torchtitan 0.3, from the settings torchtitan 0.2 reads: the shipped TOML files
-(`train_configs/`) and nanoGPT's `train.py` translated (`nanogpt_titan.nanogpt_config`), each
-setting placed in 0.3's Config. One recipe, two hosts; a setting 0.3 cannot express is refused
-by name."""
+(`train_configs/`) and nanoGPT's `train.py` translated (`nanogpt_titan.nanogpt_config`). One
+table renames the settings that 0.3 keeps elsewhere; each setting is then placed in 0.3's
+Config (`trainer_config`) or on its command line (`cli_arguments`). One recipe, two hosts; a
+setting 0.3 cannot express is refused by name."""
 
 import tomllib
 from dataclasses import fields
@@ -10,25 +11,32 @@ from pathlib import Path
 from torchtitan.components.checkpoint import CheckpointManager
 from torchtitan.config import CommConfig, CompileConfig, DebugConfig, TrainingConfig
 from torchtitan.distributed.activation_checkpoint import FullAC, SelectiveAC
-from torchtitan.protocols.model_spec import ModelSpec
 
 from nanogpt_titan.errors import NanoGPTTitanError
 from nanogpt_titan.hosts.v0_3.data import NanoGPTDataLoader
 from nanogpt_titan.hosts.v0_3.metrics import NanoGPTMetricsProcessor
-from nanogpt_titan.hosts.v0_3.model import NanoGPTModel
 from nanogpt_titan.hosts.v0_3.optimizer import NanoGPTLRSchedulers, NanoGPTOptimizers
-from nanogpt_titan.hosts.v0_3.parallelize import parallelize_nanogpt
 from nanogpt_titan.hosts.v0_3.trainer import NanoGPTTrainer
 from nanogpt_titan.hosts.v0_3.validate import NanoGPTValidator
-from nanogpt_titan.model.flavors import FLAVORS, RENAMED, NanoGPTFlavors
 
 TRAIN_CONFIGS = Path(__file__).parents[2] / "train_configs"
+# The config functions of `nanogpt_titan.config_registry`, and the TOML recipe each one is.
+RECIPES = {"nanogpt_debugmodel": "debug_model.toml", "nanogpt_shakespeare_cpu": "shakespeare_cpu.toml",
+           "nanogpt_mini_gpt": "mini-gpt.toml"}
 # 0.2's own machinery, which 0.3 has no need of.
 HOST_SETTINGS = ("job.description", "job.custom_config_module", "experimental.custom_import", "model.name")
+# 0.2's names of the settings that 0.3 keeps elsewhere; the rest keep their names.
+SETTINGS_ON_0_3 = {
+    "job.dump_folder": "dump_folder", "model.hf_assets_path": "hf_assets_path", "model.flavor": "flavor",
+    "training.dataset": "dataloader.dataset", "training.dataset_path": "dataloader.dataset_path",
+    "validation.enable": "validator.enable", "validation.freq": "validator.freq",
+    "validation.steps": "validator.steps", "validation.dataset": "validator.dataset",
+    "validation.local_batch_size": "validator.batch_size", "validation.seq_len": "validator.context",
+}
 ACTIVATION_CHECKPOINTING = {"none": None, "full": FullAC.Config, "selective": SelectiveAC.Config}
-# Sections whose settings keep their names on 0.3, and the Config that holds them there.
-SAME_NAMES = {
-    "training": TrainingConfig, "optimizer": NanoGPTOptimizers.Config, "lr_scheduler": NanoGPTLRSchedulers.Config,
+SECTIONS = {
+    "training": TrainingConfig, "dataloader": NanoGPTDataLoader.Config, "validator": NanoGPTValidator.Config,
+    "optimizer": NanoGPTOptimizers.Config, "lr_scheduler": NanoGPTLRSchedulers.Config,
     "metrics": NanoGPTMetricsProcessor.Config, "compile": CompileConfig, "checkpoint": CheckpointManager.Config,
     "comm": CommConfig, "debug": DebugConfig,
 }
@@ -41,57 +49,44 @@ def toml_settings(name: str) -> dict[str, object]:
     return {f"{section}.{key}": value for section, values in sections.items() for key, value in values.items()}
 
 
-def model_spec(flavor: str) -> ModelSpec:
-    """The nanogpt model of `flavor`: a registered name, a checkpoint's folder, or the args."""
-    args = NanoGPTFlavors(FLAVORS, renamed=RENAMED)[flavor]
-    return ModelSpec(name="nanogpt", flavor=flavor, model=NanoGPTModel.Config(args=args, flavor=flavor),
-                     parallelize_fn=parallelize_nanogpt, pipelining_fn=None, post_optimizer_build_fn=None,
-                     state_dict_adapter=None)
+def settings_on_0_3(settings: dict[str, object]) -> dict[str, object]:
+    """torchtitan 0.2's settings under 0.3's names; those 0.3 cannot express are refused."""
+    settings = {name: value for name, value in settings.items() if name not in HOST_SETTINGS}
+    if settings.pop("debug.randomness", "rank_invariant") != "rank_invariant":
+        raise NanoGPTTitanError("setting debug.randomness has no torchtitan 0.3 form: nanoGPT's own draws "
+                                "(\"nanogpt\") are torchtitan 0.2's for now")
+    if "optimizer.name" in settings:
+        settings["optimizer.name"] = str(settings["optimizer.name"]).removeprefix("NanoGPT")
+    return {SETTINGS_ON_0_3.get(name, name): value for name, value in settings.items()}
 
 
 def trainer_config(settings: dict[str, object]) -> NanoGPTTrainer.Config:
     """torchtitan 0.2's settings (`section.key` -> value) as torchtitan 0.3's Config."""
-    settings = {name: value for name, value in settings.items() if name not in HOST_SETTINGS}
+    settings = settings_on_0_3(settings)
+    top_level = {name: settings.pop(name) for name in ("dump_folder", "hf_assets_path", "flavor") if name in settings}
+    ac_mode = settings.pop("activation_checkpoint.mode", "none")
     sections: dict[str, dict[str, object]] = {}
     for name, value in settings.items():
-        section, key = name.split(".", 1)
+        section, _, key = name.partition(".")
+        if section not in SECTIONS or key not in {field.name for field in fields(SECTIONS[section])}:
+            raise NanoGPTTitanError(f"setting {name} has no torchtitan 0.3 form here")
         sections.setdefault(section, {})[key] = value
-    job, model, validation = (sections.pop(section, {}) for section in ("job", "model", "validation"))
-    training, debug, optimizer = (sections.setdefault(section, {}) for section in ("training", "debug", "optimizer"))
-    refused = {
-        "debug.randomness": (debug.pop("randomness", "rank_invariant") != "rank_invariant",
-                             "nanoGPT's own draws are torchtitan 0.2's for now"),
-        "validation.local_batch_size": (validation.pop("local_batch_size", training.get("local_batch_size"))
-                                        != training.get("local_batch_size"), "0.3 validates with training's"),
-        "validation.seq_len": (validation.pop("seq_len", training.get("seq_len")) != training.get("seq_len"),
-                               "0.3 validates with training's"),
-    }
-    for name, (is_refused, reason) in refused.items():
-        if is_refused:
-            raise NanoGPTTitanError(f"setting {name} has no torchtitan 0.3 form: {reason}")
-    optimizer["name"] = optimizer.get("name", "NanoGPTAdamW").removeprefix("NanoGPT")
-    data = {key: training.pop(key) for key in ("dataset", "dataset_path") if key in training}
-    ac_mode = sections.pop("activation_checkpoint", {}).pop("mode", "none")
-    components = {section: _config(config_type, section, sections.pop(section, {}))
-                  for section, config_type in SAME_NAMES.items()}
-    config = NanoGPTTrainer.Config(
-        model_spec=model_spec(model.pop("flavor")),
-        hf_assets_path=model.pop("hf_assets_path", "."),
-        dump_folder=job.pop("dump_folder", "./outputs"),
-        dataloader=NanoGPTDataLoader.Config(**data),
-        validator=NanoGPTValidator.Config(**validation),
+    return NanoGPTTrainer.Config(
         activation_checkpoint=ACTIVATION_CHECKPOINTING[ac_mode] and ACTIVATION_CHECKPOINTING[ac_mode](),
-        **components,
+        **top_level,
+        **{section: config_type(**sections.get(section, {})) for section, config_type in SECTIONS.items()},
     )
-    left = [f"{section}.{key}" for section, values in {"job": job, "model": model, **sections}.items() for key in values]
-    if left:
-        raise NanoGPTTitanError(f"settings {left} have no torchtitan 0.3 form here")
-    return config
 
 
-def _config(config_type: type, section: str, values: dict[str, object]):
-    known = {field.name for field in fields(config_type)}
-    unknown = [f"{section}.{key}" for key in values if key not in known]
-    if unknown:
-        raise NanoGPTTitanError(f"settings {unknown} have no torchtitan 0.3 form")
-    return config_type(**values)
+def cli_arguments(settings: dict[str, object]) -> list[str]:
+    """torchtitan 0.2's settings as overrides of a 0.3 config on its command line."""
+    settings = settings_on_0_3(settings)
+    ac_mode = settings.pop("activation_checkpoint.mode", None)
+    arguments = []
+    for name, value in settings.items():
+        if isinstance(value, bool):
+            section, _, key = name.rpartition(".")
+            arguments.append(f"--{section + '.' if section else ''}{'' if value else 'no-'}{key}")
+        else:
+            arguments += [f"--{name}", str(value)]
+    return arguments + ([f"activation-checkpoint:{ac_mode}"] if ac_mode else [])

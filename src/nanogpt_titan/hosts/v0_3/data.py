@@ -26,8 +26,6 @@ class NanoGPTDataLoader(ParallelAwareDataloader):
     @dataclass(kw_only=True, slots=True)
     class Config(ParallelAwareDataloader.Config):
         dataset: str = "shakespeare_char_train"
-        infinite: bool = True
-        """Random windows never run out; torchtitan's validator sets this."""
         # Handed over by the trainer's config from its own settings (debug.seed, training).
         seed: Annotated[int, tyro.conf.Suppress] = DEFAULT_SEED
         global_batch_size: Annotated[int, tyro.conf.Suppress] = -1

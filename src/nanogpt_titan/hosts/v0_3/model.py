@@ -5,8 +5,11 @@ from dataclasses import dataclass
 
 from torch import nn
 from torchtitan.protocols import BaseModel
+from torchtitan.protocols.model_spec import ModelSpec
 
+from nanogpt_titan.hosts.v0_3.parallelize import parallelize_nanogpt
 from nanogpt_titan.model import NanoGPT, NanoGPTModelArgs
+from nanogpt_titan.model.flavors import FLAVORS, RENAMED, NanoGPTFlavors
 
 
 class NanoGPTModel(NanoGPT, BaseModel):
@@ -23,6 +26,8 @@ class NanoGPTModel(NanoGPT, BaseModel):
             else:
                 vocabulary.check_model(self.args.vocab_size, None, "the model", "train on the data the checkpoint was made from")
             contexts = {"training.seq_len": config.training.seq_len}
+            if config.validator.enable and config.validator.context:
+                contexts["validator.context"] = config.validator.context
             self.args.refuse_longer_contexts(contexts, self.flavor)
             self.args.validate()
 
@@ -35,3 +40,12 @@ class NanoGPTModel(NanoGPT, BaseModel):
     def verify_module_protocol(self) -> None:
         """Nothing to verify: the model's modules are torch's own, initialised by `init_weights`
         (as on torchtitan 0.2), not torchtitan's configurable modules."""
+
+
+def model_spec(flavor: str) -> ModelSpec:
+    """The nanogpt model of `flavor`: a registered name, a checkpoint's folder, or the args
+    (`nanogpt_titan.model.flavors`)."""
+    args = NanoGPTFlavors(FLAVORS, renamed=RENAMED)[flavor]
+    return ModelSpec(name="nanogpt", flavor=flavor, model=NanoGPTModel.Config(args=args, flavor=flavor),
+                     parallelize_fn=parallelize_nanogpt, pipelining_fn=None, post_optimizer_build_fn=None,
+                     state_dict_adapter=None)

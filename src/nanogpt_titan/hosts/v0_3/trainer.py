@@ -2,7 +2,8 @@
 they derive from the run's own settings, so that each setting is given once: the seed
 (`debug.seed`) and the global batch (`training`) to the dataloader, whose window streams
 depend on them; the data folder to the tokenizer and the validator; the model, data and
-checkpoint settings to the metrics processor, for the run's records and summary."""
+checkpoint settings to the metrics processor, for the run's records and summary. The model is
+`flavor`'s (torchtitan 0.3 keeps its model tree off the command line; `--flavor` names it)."""
 
 from dataclasses import dataclass, field
 
@@ -14,6 +15,7 @@ from nanogpt_titan.data.datasets import DEFAULT_SEED
 from nanogpt_titan.hosts.v0_3.data import NanoGPTDataLoader, NanoGPTTokenizer
 from nanogpt_titan.hosts.v0_3.loss import NanoGPTLoss
 from nanogpt_titan.hosts.v0_3.metrics import NanoGPTMetricsProcessor
+from nanogpt_titan.hosts.v0_3.model import model_spec
 from nanogpt_titan.hosts.v0_3.optimizer import NanoGPTLRSchedulers, NanoGPTOptimizers
 from nanogpt_titan.hosts.v0_3.parallelize import SPMD_BACKEND
 from nanogpt_titan.hosts.v0_3.validate import NanoGPTValidator
@@ -30,8 +32,13 @@ class NanoGPTTrainer(Trainer):
         validator: NanoGPTValidator.Config = field(default_factory=NanoGPTValidator.Config)
         loss: BaseLoss.Config = field(default_factory=NanoGPTLoss.Config)
         parallelism: ParallelismConfig = field(default_factory=lambda: ParallelismConfig(spmd_backend=SPMD_BACKEND))
+        flavor: str = "debugmodel"
+        """The model: a flavor's name, a checkpoint's folder (`nanogpt-titan convert` writes one; a Hugging
+        Face GPT-2 folder), or the args themselves (n_layer=6,n_head=6,n_embd=384,block_size=256,dropout=0.2,bias=False)."""
 
         def __post_init__(self):
+            if self.model_spec is None or self.model_spec.flavor != self.flavor:
+                self.model_spec = model_spec(self.flavor)  # 0.3's model tree is no setting; the flavor is
             Trainer.Config.__post_init__(self)
             self.dataloader.seed = DEFAULT_SEED if self.debug.seed is None else self.debug.seed
             self.dataloader.global_batch_size = self.training.global_batch_size

@@ -7,7 +7,7 @@ from typing import Annotated
 import tyro
 from torchtitan.components.validate import BaseValidator
 
-from nanogpt_titan.data.datasets import DEFAULT_SEED, dataset_split
+from nanogpt_titan.data.datasets import dataset_split
 from nanogpt_titan.hosts.v0_3.data import SECTION, NanoGPTDataLoader
 from nanogpt_titan.hosts.validation import Evaluation, EvaluationSettings, last_validation_step
 
@@ -20,6 +20,10 @@ class NanoGPTValidator(Evaluation, BaseValidator):
         """Random batches per split in each estimate (nanoGPT's eval_iters)."""
         dataset: str = "shakespeare_char_validation"
         """The split of the training data's folder that is validated."""
+        batch_size: int | None = None
+        """Windows per batch (None: training.local_batch_size)."""
+        context: int | None = None
+        """Tokens per window (None: training.seq_len)."""
         # Handed over by the trainer's config from its own settings.
         data: Annotated[NanoGPTDataLoader.Config | None, tyro.conf.Suppress] = None
         training_steps: Annotated[int, tyro.conf.Suppress] = 0
@@ -31,12 +35,12 @@ class NanoGPTValidator(Evaluation, BaseValidator):
             EvaluationSettings(
                 val_tokens=folder.split(dataset_split(config.dataset, SECTION)),
                 train_tokens=folder.split(dataset_split(data.dataset, SECTION)),
-                seq_len=seq_len,
-                batch_size=local_batch_size,
+                seq_len=config.context or seq_len,
+                batch_size=config.batch_size or local_batch_size,
                 steps=config.steps,
-                seed=data.seed if data.seed is not None else DEFAULT_SEED,
+                seed=data.seed,
                 last_step=last_validation_step(config.training_steps, config.freq),
-                seq_len_setting="training.seq_len",
+                seq_len_setting="validator.context" if config.context else "training.seq_len",
             ),
             metrics_processor,
         )

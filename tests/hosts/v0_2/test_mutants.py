@@ -222,32 +222,32 @@ def conv1d_not_transposed(patch):
     patch.setattr(mapping, "CONV1D_WEIGHTS", ())
 
 
-UNIT = "tests/unit"
-PARITY = f"{UNIT}/test_parity.py::test_logits_and_gradients_equal_the_oracle"
+UNIT, HOSTS, V0_2 = "tests/unit", "tests/hosts", "tests/hosts/v0_2"
+PARITY = f"{HOSTS}/test_parity.py::test_logits_and_gradients_equal_the_oracle"
 ORACLES = {
     untied_head: [f"{UNIT}/test_model.py::test_head_is_tied_to_token_embedding_after_meta_init"],
     tanh_gelu: [PARITY],
     layernorm_eps_1e_6: [PARITY],
     no_causal_mask: [f"{UNIT}/test_model.py::test_causality_changing_token_t_changes_no_earlier_logit"],
     unscaled_c_proj_init: [f"{UNIT}/test_model.py::test_init_statistics_per_weight_family"],
-    decay_on_vectors_too: [f"{UNIT}/test_optimizer.py::test_nanogpt_group_counts_and_its_log_lines"],
-    decay_on_vectors_only: [f"{UNIT}/test_optimizer.py::test_nanogpt_group_counts_and_its_log_lines"],
-    frozen_params_optimized: [f"{UNIT}/test_optimizer.py::test_every_trainable_param_in_exactly_one_group_decay_iff_matrix"],
+    decay_on_vectors_too: [f"{V0_2}/test_optimizer.py::test_nanogpt_group_counts_and_its_log_lines"],
+    decay_on_vectors_only: [f"{V0_2}/test_optimizer.py::test_nanogpt_group_counts_and_its_log_lines"],
+    frozen_params_optimized: [f"{V0_2}/test_optimizer.py::test_every_trainable_param_in_exactly_one_group_decay_iff_matrix"],
     targets_not_shifted: [f"{UNIT}/test_windows.py::test_windows_are_in_bounds_and_targets_shift_by_one"],
     targets_shifted_by_two: [f"{UNIT}/test_windows.py::test_windows_are_in_bounds_and_targets_shift_by_one"],
     window_start_reads_past_the_end: [f"{UNIT}/test_windows.py::test_windows_are_in_bounds_and_targets_shift_by_one"],
     last_window_never_drawn: [f"{UNIT}/test_windows.py::test_every_window_start_is_reachable_including_the_last"],
     resume_restarts_window_stream: [f"{UNIT}/test_windows.py::test_resume_continues_the_identical_stream"],
-    validation_on_train_data: [f"{UNIT}/test_dataloader.py::test_tiny_shakespeares_splits_are_nanogpts_and_read_as_int64"],
+    validation_on_train_data: [f"{V0_2}/test_dataloader.py::test_tiny_shakespeares_splits_are_nanogpts_and_read_as_int64"],
     every_rank_draws_the_first_streams: [
-        f"{UNIT}/test_dataloader.py::test_rank_r_micro_batch_a_is_one_process_micro_batch_r_times_a_plus_a"],
+        f"{V0_2}/test_dataloader.py::test_rank_r_micro_batch_a_is_one_process_micro_batch_r_times_a_plus_a"],
     every_rank_drops_the_same_units: [
         f"{UNIT}/test_windows.py::"
         "test_rank_0_drops_out_where_initialisation_left_off_and_others_reseed_unless_resumed"],
     vocab_not_sorted: [f"{UNIT}/test_prepare.py::test_tiny_shakespeare_prepares_into_nanogpts_bytes"],
-    bos_eos_inserted: [f"{UNIT}/test_vocabulary.py::test_round_trip_and_no_special_tokens"],
-    torchtitan_style_warmup: [f"{UNIT}/test_lr_scheduler.py::test_factor_is_get_lr_over_learning_rate"],
-    min_lr_ignored_after_decay: [f"{UNIT}/test_lr_scheduler.py::test_factor_is_get_lr_over_learning_rate"],
+    bos_eos_inserted: [f"{V0_2}/test_tokenizer.py::test_round_trip_and_no_special_tokens"],
+    torchtitan_style_warmup: [f"{V0_2}/test_lr_scheduler.py::test_factor_is_get_lr_over_learning_rate"],
+    min_lr_ignored_after_decay: [f"{V0_2}/test_lr_scheduler.py::test_factor_is_get_lr_over_learning_rate"],
     orig_mod_prefix_kept: [f"{UNIT}/test_checkpoint.py::test_nanogpt_ckpt_converts_to_a_dcp_folder_with_its_args"],
     conv1d_not_transposed: [f"{UNIT}/test_checkpoint.py::test_hf_gpt2_folder_converts_and_round_trips"],
 }

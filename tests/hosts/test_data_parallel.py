@@ -1,6 +1,7 @@
-"""Data parallelism launched as users launch it (`NGPU=2 ./run_train.sh`, gloo on CPU): DDP, FSDP
-and HSDP, with activation checkpointing and compile, train exactly as one process accumulating
-the same micro-batches, resume exactly, and refuse to resume on another number of ranks."""
+"""Data parallelism launched as users launch it (`NGPU=2 ./run_train.sh`, gloo on CPU), on the
+installed host: DDP, FSDP and HSDP, with activation checkpointing and compile, train exactly as
+one process accumulating the same micro-batches, resume exactly, and refuse to resume on another
+number of ranks."""
 
 import os
 import shutil
@@ -71,6 +72,7 @@ def test_compiled_ddp_with_full_activation_checkpointing_equals_one_process_accu
     assert_same_training(ddp, one_process)
 
 
+@pytest.mark.hosts("v0_2")  # selective_ac_option: 0.2's per-layer selective checkpointing
 def test_hsdp_with_activation_checkpointing_every_block_equals_one_process_accumulating(run_train_sh, tmp_path,
                                                                                        one_process):
     """2 replicas of 2 shards, one micro-batch each: the four micro-batches of the one process."""
@@ -99,34 +101,13 @@ def test_fsdp_run_resumed_from_a_checkpoint_equals_the_uninterrupted_run(run_tra
     assert_same_training(resumed, fsdp, tolerance=0)
 
 
+@pytest.mark.hosts("v0_2")  # 0.2's run-folder checks
 def test_resuming_on_another_number_of_ranks_is_refused_in_one_line(run_train_sh, tmp_path, fsdp):
     folder = tmp_path / "one_rank"
     shutil.copytree(fsdp.folder / "checkpoint", folder / "checkpoint")
     result = run_train_sh(*BATCHES, *RUN, "--training.steps", "20", "--job.dump_folder", str(folder))
     assert result.returncode == 1
     last_line = (result.stdout + result.stderr).strip().splitlines()[-1]
-    step_10 = folder / "checkpoint" / "step-10"  # the message in full: test_run_folder.py
+    step_10 = folder / "checkpoint" / "step-10"  # the message in full: v0_2/test_run_folder.py
     assert f"nanogpt_titan: error: {step_10} holds the data streams of 2 data-parallel ranks and this run has 1" in (
         last_line)
-
-
-def test_fsdp_initial_weights_are_one_process_weights_and_ranks_drop_different_units(repo_root, tmp_path, build_model):
-    from nanogpt_titan.hosts.v0_2.train_spec import nanogpt_args
-
-    out = tmp_path / "probe.pt"
-    result = subprocess.run(
-        [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--standalone",
-         str(repo_root / "tests" / "unit" / "data_parallel_probe.py"), str(out),
-         str(repo_root / "src" / "nanogpt_titan" / "train_configs" / "debug_model.toml")],
-        env={**os.environ, "OMP_NUM_THREADS": "1"}, capture_output=True, text=True, timeout=300,
-    )
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    probe = torch.load(out)
-    torch.manual_seed(1337)  # debug_model.toml's seed, as torchtitan seeds one process
-    one_process = build_model(replace(nanogpt_args["debugmodel"], vocab_size=65)).state_dict()
-    for name, tensor in probe["weights"].items():
-        assert torch.equal(tensor, one_process[name]), name
-        if tensor.dim() == 2:  # each rank filling its shard from the same stream would repeat rows
-            assert torch.unique(tensor, dim=0).shape[0] == tensor.shape[0], name
-    rank0_mask, rank1_mask = probe["masks"]
-    assert not torch.equal(rank0_mask, rank1_mask)

@@ -15,8 +15,8 @@ from hypothesis import strategies as st
 from torchtitan.components.loss import cross_entropy_loss
 
 from nanogpt_titan import checkpoint
-from nanogpt_titan.hosts.v0_2.train_spec import nanogpt_args
 from nanogpt_titan.model import NanoGPTModelArgs
+from nanogpt_titan.model.flavors import FLAVORS
 
 configs = st.builds(
     lambda n_layer, n_head, head_dim, block_size, vocab_size, bias: NanoGPTModelArgs(
@@ -94,7 +94,7 @@ def test_dropout_sites_act_in_training_only(random_model, monkeypatch):
 
 
 def test_torchtitan_loss_is_nanogpts_mean_loss(random_model, shakespeare):
-    model = random_model(replace(nanogpt_args["debugmodel"], vocab_size=65), 0)
+    model = random_model(replace(FLAVORS["debugmodel"], vocab_size=65), 0)
     tokens = shakespeare.split("train").read(0, 2000)
     x, y = tokens[:1920].view(30, 64), tokens[1:1921].view(30, 64)
     logits = model(x)
@@ -115,7 +115,6 @@ def test_five_trainer_steps_equal_a_plain_nanogpt_loop(make_trainer, hf_oracle, 
     trainer = make_trainer("debug_model.toml", "--validation.freq", "1000", "--lr_scheduler.warmup_steps", "2")
     (model,) = trainer.model_parts
     oracle = hf_oracle(model).train()
-    config = trainer.job_config
     decay = [p for p in oracle.parameters() if p.dim() >= 2]
     no_decay = [p for p in oracle.parameters() if p.dim() < 2]
     reference = torch.optim.AdamW(
@@ -136,7 +135,7 @@ def test_five_trainer_steps_equal_a_plain_nanogpt_loop(make_trainer, hf_oracle, 
         trainer.train_step(data_iterator)
 
         for group in reference.param_groups:
-            group["lr"] = nanogpt_get_lr(it, 1e-3, 2, config.lr_scheduler.total_steps, 1e-4)
+            group["lr"] = nanogpt_get_lr(it, 1e-3, 2, 100, 1e-4)  # debug_model.toml: lr_decay_iters 100, min_lr 1e-4
         logits = oracle(inputs["input"]).logits
         F.cross_entropy(logits.view(-1, logits.size(-1)), targets.reshape(-1)).backward()
         torch.nn.utils.clip_grad_norm_(oracle.parameters(), 1.0)

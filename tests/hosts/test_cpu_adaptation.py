@@ -1,0 +1,71 @@
+"""The installed host's adaptation of torchtitan to a machine without CUDA, done by its entry
+point (0.2: `nanogpt_titan.plugin`; 0.3: `nanogpt_titan.config_registry`)."""
+
+import atexit
+import importlib
+import sys
+import threading
+
+import pytest
+import torch
+import torchtitan.components.metrics as tt_metrics
+import torchtitan.distributed.parallel_dims as tt_parallel_dims
+import torchtitan.distributed.utils as tt_dist_utils
+import torchtitan.tools.utils as tt_utils
+
+from nanogpt_titan.cpu import NANOGPT_REFERENCE_PEAK_FLOPS, let_gloo_release_its_last_work
+from nanogpt_titan.hosts import installed_host
+
+pytestmark = pytest.mark.skipif(torch.cuda.is_available(), reason="CPU-host accommodations apply without CUDA only")
+ENTRY_POINTS = {"v0_2": "nanogpt_titan.plugin", "v0_3": "nanogpt_titan.config_registry"}
+ADAPTATIONS = {"v0_2": "nanogpt_titan.hosts.v0_2.plugin", "v0_3": "nanogpt_titan.hosts.v0_3.cpu"}
+
+
+@pytest.fixture(scope="module")
+def adaptation():
+    """The installed host's adaptation module, after its entry point was imported."""
+    importlib.import_module(ENTRY_POINTS[installed_host()])
+    return importlib.import_module(ADAPTATIONS[installed_host()])
+
+
+def test_every_torchtitan_binding_of_the_device_type_is_cpu(adaptation):
+    for module in (tt_utils, tt_dist_utils, tt_parallel_dims, tt_metrics):
+        assert module.device_type == "cpu", module.__name__
+    assert tt_utils.device_module is torch.cpu and tt_dist_utils.device_module is torch.cpu
+
+
+def test_memory_monitor_and_peak_flops_need_no_gpu(adaptation):
+    monitor = tt_metrics.build_device_memory_monitor()
+    stats = monitor.get_peak_stats()
+    assert isinstance(stats, tt_metrics.DeviceMemStats)
+    assert 0 < stats.max_reserved_gib < monitor.device_capacity_gib
+    assert tt_utils.get_peak_flops(monitor.device_name) == NANOGPT_REFERENCE_PEAK_FLOPS == 312e12
+
+
+def test_process_group_timeouts_skip_the_device_barrier_gloo_rejects(adaptation):
+    from nanogpt_titan.cpu import set_pg_timeouts_gloo
+
+    assert tt_dist_utils.set_pg_timeouts is set_pg_timeouts_gloo
+
+
+def test_cpu_adaptation_gives_gloo_its_moment_at_exit(adaptation, monkeypatch):
+    registered = []
+    monkeypatch.setattr(atexit, "register", registered.append)
+    adaptation.adapt_torchtitan_to_cpu()
+    assert registered == [let_gloo_release_its_last_work]
+
+
+def test_exit_hook_hands_the_gil_to_a_thread_waiting_for_it():
+    switch_interval = sys.getswitchinterval()
+    sys.setswitchinterval(1000)  # this thread never hands the GIL over on its own
+    start, ran = threading.Lock(), []
+    start.acquire()
+    waiting = threading.Thread(target=lambda: (start.acquire(), ran.append(True)))
+    waiting.start()
+    try:
+        start.release()  # `waiting` now needs only the GIL, as gloo's worker thread at exit
+        let_gloo_release_its_last_work()
+        assert ran == [True]
+    finally:
+        sys.setswitchinterval(switch_interval)
+        waiting.join()
