@@ -376,7 +376,7 @@ def settings_of(overrides: tuple[str, ...]) -> dict[str, object]:
             settings[name] = next((kind(text) for kind in (int, float) if _parses_as(kind, text)), text)
         else:
             section, _, key = name.rpartition(".")
-            settings[f"{section}.{key.removeprefix('no-')}"] = not key.startswith("no-")
+            settings[f"{section}.{key.removeprefix('no-').replace('-', '_')}"] = not key.startswith("no-")
     return settings
 
 

@@ -9,7 +9,7 @@ from nanogpt_titan.checkpoint.read import single_process_dcp
 from nanogpt_titan.checkpoint.write import write_vocabulary
 from nanogpt_titan.data.vocabulary import CharVocabulary, GPT2Vocabulary
 from nanogpt_titan.errors import NanoGPTTitanError
-from nanogpt_titan.hosts.v0_2.run_folder import check_run_folder, loaded_checkpoint
+from nanogpt_titan.hosts.v0_2.dataloader import run_folder
 
 
 CHARS = CharVocabulary(tuple("abc"))
@@ -43,12 +43,12 @@ def run_config(parse_config, saved_by_two_ranks):
 ])
 def test_resuming_on_another_number_of_ranks_is_refused(run_config, saved_by_two_ranks, overrides, refused):
     step_5 = saved_by_two_ranks / "checkpoint" / "step-5"
-    check_run_folder(run_config(*overrides), 2, CHARS)  # the degree that saved it resumes
+    run_folder(run_config(*overrides)).check(2, CHARS)  # the degree that saved it resumes
     if not refused:
-        check_run_folder(run_config(*overrides), 1, CHARS)
+        run_folder(run_config(*overrides)).check(1, CHARS)
         return
     with pytest.raises(NanoGPTTitanError) as error:
-        check_run_folder(run_config(*overrides), 1, CHARS)
+        run_folder(run_config(*overrides)).check(1, CHARS)
     assert str(error.value) == (
         f"{step_5} holds the data streams of 2 data-parallel ranks and this run has 1: a run resumes only on the "
         "degree that saved it. Resume with 2 ranks, or start a new run from its weights alone: another "
@@ -61,13 +61,13 @@ def test_a_load_only_run_of_a_named_checkpoint_in_a_folder_that_holds_a_run_is_r
     """torchtitan would resume the folder's step and ignore the named checkpoint."""
     named = tmp_path_factory.mktemp("converted")
     with pytest.raises(NanoGPTTitanError) as error:
-        check_run_folder(run_config("--checkpoint.load_only", "--checkpoint.initial_load_path", str(named)), 2, CHARS)
+        run_folder(run_config("--checkpoint.load_only", "--checkpoint.initial_load_path", str(named))).check(2, CHARS)
     assert str(error.value) == (
         f"this load-only run names {named}, but job.dump_folder={saved_by_two_ranks} already holds "
         f"{saved_by_two_ranks / 'checkpoint' / 'step-5'}, which torchtitan would load instead: give the run a "
         "--job.dump_folder of its own (one without a checkpoint folder)"
     )
-    check_run_folder(run_config("--checkpoint.initial_load_path", str(named)), 2, CHARS)  # training resumes the run
+    run_folder(run_config("--checkpoint.initial_load_path", str(named))).check(2, CHARS)  # training resumes the run
 
 
 @pytest.mark.parametrize("steps, refused", [("5", True), ("6", False)])
@@ -75,11 +75,11 @@ def test_a_load_only_run_that_would_resume_past_its_last_step_is_refused(run_con
                                                                          refused):
     config = run_config("--checkpoint.load_only", "--training.steps", steps)
     if not refused:
-        check_run_folder(config, 2, CHARS)  # step 6 runs, and validates
+        run_folder(config).check(2, CHARS)  # step 6 runs, and validates
         return
     step_5 = saved_by_two_ranks / "checkpoint" / "step-5"
     with pytest.raises(NanoGPTTitanError) as error:
-        check_run_folder(config, 2, CHARS)
+        run_folder(config).check(2, CHARS)
     assert str(error.value) == (
         f"this load-only run would resume {step_5} at step 5, past training.steps=5, and so validate nothing: to "
         f"validate it, pass --checkpoint.initial_load_path {step_5} and another --job.dump_folder"
@@ -92,31 +92,31 @@ def test_a_checkpoint_folder_without_a_complete_step_never_hides_the_initial_loa
     (tmp_path / "checkpoint" / "step-3").mkdir(parents=True)  # cut short by a kill: no .metadata
     config = parse_config("debug_model.toml", "--job.dump_folder", str(tmp_path), *initial_load)
     with pytest.raises(NanoGPTTitanError) as error:
-        check_run_folder(config, 1, CHARS)
+        run_folder(config).check(1, CHARS)
     assert str(error.value) == (
         f"{tmp_path / 'checkpoint'} exists but holds no complete checkpoint, so torchtitan would start from scratch "
         f"and ignore named: remove {tmp_path / 'checkpoint'}, or give this run another --job.dump_folder"
     )
-    check_run_folder(parse_config("debug_model.toml", "--job.dump_folder", str(tmp_path)), 1, CHARS)  # from scratch, as asked
+    run_folder(parse_config("debug_model.toml", "--job.dump_folder", str(tmp_path))).check(1, CHARS)  # from scratch, as asked
 
 
 def test_what_a_run_loads(parse_config, run_config, saved_by_two_ranks, tmp_path_factory):
     fresh = str(tmp_path_factory.mktemp("fresh"))
     loaded = [
-        loaded_checkpoint(parse_config("debug_model.toml", "--job.dump_folder", fresh, *overrides))
+        run_folder(parse_config("debug_model.toml", "--job.dump_folder", fresh, *overrides)).loaded()
         for overrides in ([], ["--checkpoint.initial_load_path", "dcp"], ["--checkpoint.no-enable"],
                           ["--checkpoint.initial_load_in_hf", "--model.hf_assets_path", "hf"])
     ]
     assert loaded == [None, Path("dcp"), None, Path("hf")]
-    assert loaded_checkpoint(run_config("--checkpoint.initial_load_path", "dcp")) == (
+    assert run_folder(run_config("--checkpoint.initial_load_path", "dcp")).loaded() == (
         saved_by_two_ranks / "checkpoint" / "step-5")
 
 
 def test_resuming_on_data_of_another_vocabulary_is_refused(run_config, saved_by_two_ranks):
     write_vocabulary(saved_by_two_ranks, CHARS)  # as the run recorded it at its first step
-    check_run_folder(run_config(), 2, CHARS)
+    run_folder(run_config()).check(2, CHARS)
     with pytest.raises(NanoGPTTitanError) as error:
-        check_run_folder(run_config(), 2, GPT2Vocabulary())
+        run_folder(run_config()).check(2, GPT2Vocabulary())
     assert str(error.value) == (
         f"{saved_by_two_ranks / 'vocabulary.json'} records another vocabulary than that of the data at "
         f"training.dataset_path=None: resume {saved_by_two_ranks / 'checkpoint' / 'step-5'} with the run's data, or "

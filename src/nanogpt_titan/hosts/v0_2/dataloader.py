@@ -11,7 +11,7 @@ from nanogpt_titan.data.folder import DataFolder, TokenFile
 from nanogpt_titan.data.nanogpt_batches import NanoGPTBatchDataset, NanoGPTBatches
 from nanogpt_titan.data.windows import RandomBlockTokenDataset, derived_seed
 from nanogpt_titan.errors import NanoGPTTitanError
-from nanogpt_titan.hosts.v0_2.run_folder import check_run_folder
+from nanogpt_titan.hosts.run_folder import RunFolder
 
 SECTION = "training"  # where torchtitan 0.2 keeps dataset and dataset_path
 
@@ -30,6 +30,12 @@ def draws_as_nanogpt(job_config: JobConfig) -> bool:
 def run_data(job_config: JobConfig) -> DataFolder:
     """The run's data folder, which `training.dataset_path` names (`nanogpt_titan.data.datasets`)."""
     return dataset_folder(job_config.training.dataset, job_config.training.dataset_path, SECTION)
+
+
+def run_folder(job_config: JobConfig) -> RunFolder:
+    """The run's dump folder and what decides what the run loads from it."""
+    return RunFolder(job_config.job.dump_folder, job_config.checkpoint, job_config.model.hf_assets_path,
+                     job_config.training.steps, job_config.training.dataset_path)
 
 
 def split_tokens(job_config: JobConfig, dataset_name: str) -> TokenFile:
@@ -60,7 +66,7 @@ def build_nanogpt_dataloader(
     """
     training = job_config.training
     data = run_data(job_config)
-    check_run_folder(job_config, dp_world_size, data.vocabulary)
+    run_folder(job_config).check(dp_world_size, data.vocabulary)
     seed = run_seed(job_config)
     micro_batches = accumulation_steps(job_config, dp_world_size)
     if draws_as_nanogpt(job_config):

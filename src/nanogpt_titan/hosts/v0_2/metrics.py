@@ -8,8 +8,7 @@ from torchtitan.config import JobConfig
 from torchtitan.distributed import ParallelDims
 
 from nanogpt_titan.hosts.metrics import RunFacts, RunRecords
-from nanogpt_titan.hosts.v0_2.dataloader import run_data
-from nanogpt_titan.hosts.v0_2.run_folder import loaded_checkpoint
+from nanogpt_titan.hosts.v0_2.dataloader import run_data, run_folder
 from nanogpt_titan.model.args import NanoGPTModelArgs
 
 
@@ -26,7 +25,7 @@ class NanoGPTMetricsProcessor(RunRecords, MetricsProcessor):
             checkpoint_folder=dump_folder / checkpoint.folder if checkpoint.enable and not checkpoint.load_only else None,
             model_args=model_args,
             vocabulary=lambda: run_data(job_config).vocabulary,
-            loaded=loaded_checkpoint(job_config),  # before the checkpointer loads or saves anything
+            loaded=run_folder(job_config).loaded(),  # before the checkpointer loads or saves anything
         )
         self.start_records(run, parallel_dims, job_config.metrics.enable_wandb)
 

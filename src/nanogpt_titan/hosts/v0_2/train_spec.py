@@ -5,6 +5,7 @@ Defining them changes nothing; registering them with torchtitan is `nanogpt_tita
 
 from torchtitan.protocols.train_spec import TrainSpec
 
+from nanogpt_titan.hosts.state_dict_adapter import NanoGPTStateDictAdapter
 from nanogpt_titan.hosts.v0_2.dataloader import build_nanogpt_dataloader
 from nanogpt_titan.hosts.v0_2.loss import build_nanogpt_loss_fn
 from nanogpt_titan.hosts.v0_2.lr_scheduler import build_nanogpt_lr_schedulers
@@ -12,7 +13,6 @@ from nanogpt_titan.hosts.v0_2.metrics import build_nanogpt_metrics_processor
 from nanogpt_titan.hosts.v0_2.model_args import NanoGPTTrainArgs
 from nanogpt_titan.hosts.v0_2.optimizer import build_nanogpt_optimizers
 from nanogpt_titan.hosts.v0_2.parallelize import parallelize_nanogpt
-from nanogpt_titan.hosts.v0_2.state_dict_adapter import NanoGPTStateDictAdapter
 from nanogpt_titan.hosts.v0_2.tokenizer import build_nanogpt_tokenizer
 from nanogpt_titan.hosts.v0_2.validate import build_nanogpt_validator
 from nanogpt_titan.model import NanoGPT

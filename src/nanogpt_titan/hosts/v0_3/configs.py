@@ -71,6 +71,8 @@ def trainer_config(settings: dict[str, object]) -> NanoGPTTrainer.Config:
         if section not in SECTIONS or key not in {field.name for field in fields(SECTIONS[section])}:
             raise NanoGPTTitanError(f"setting {name} has no torchtitan 0.3 form here")
         sections.setdefault(section, {})[key] = value
+    # 0.3's structured trace logs, which 0.2 has not: off, so that a run writes nothing before its first step.
+    sections.setdefault("debug", {}).setdefault("enable_structured_logging", False)
     return NanoGPTTrainer.Config(
         activation_checkpoint=ACTIVATION_CHECKPOINTING[ac_mode] and ACTIVATION_CHECKPOINTING[ac_mode](),
         **top_level,

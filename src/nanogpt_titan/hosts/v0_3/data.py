@@ -12,6 +12,7 @@ from torchtitan.components.tokenizer import BaseTokenizer
 from nanogpt_titan.data.datasets import DEFAULT_SEED, accumulation_steps, dataset_folder, dataset_split
 from nanogpt_titan.data.folder import DataFolder
 from nanogpt_titan.data.windows import RandomBlockTokenDataset, derived_seed
+from nanogpt_titan.hosts.run_folder import RunFolder
 
 SECTION = "dataloader"  # where 0.3 keeps dataset and dataset_path
 
@@ -29,6 +30,7 @@ class NanoGPTDataLoader(ParallelAwareDataloader):
         # Handed over by the trainer's config from its own settings (debug.seed, training).
         seed: Annotated[int, tyro.conf.Suppress] = DEFAULT_SEED
         global_batch_size: Annotated[int, tyro.conf.Suppress] = -1
+        run_folder: Annotated[RunFolder | None, tyro.conf.Suppress] = None
 
         def data(self) -> DataFolder:
             return dataset_folder(self.dataset, self.dataset_path, SECTION)
@@ -36,8 +38,11 @@ class NanoGPTDataLoader(ParallelAwareDataloader):
     def __init__(self, config: Config, *, dp_world_size: int, dp_rank: int, tokenizer, seq_len: int,
                  local_batch_size: int, snapshot_every_n_steps: int | None = None):
         micro_batches = accumulation_steps(local_batch_size, config.global_batch_size, dp_world_size)
+        data = config.data()
+        if config.run_folder is not None:
+            config.run_folder.check(dp_world_size, data.vocabulary)
         dataset = RandomBlockTokenDataset(
-            config.data().split(dataset_split(config.dataset, SECTION)),
+            data.split(dataset_split(config.dataset, SECTION)),
             seq_len=seq_len,
             batch_size=local_batch_size,
             seed=config.seed,

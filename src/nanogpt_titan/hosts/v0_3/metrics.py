@@ -6,11 +6,11 @@ from pathlib import Path
 from typing import Annotated
 
 import tyro
-from torchtitan.components.checkpoint import CheckpointManager
 from torchtitan.components.metrics import MetricsProcessor
 from torchtitan.distributed import ParallelDims
 
 from nanogpt_titan.hosts.metrics import RunFacts, RunRecords
+from nanogpt_titan.hosts.run_folder import RunFolder
 from nanogpt_titan.hosts.v0_3.data import NanoGPTDataLoader
 from nanogpt_titan.model.args import NanoGPTModelArgs
 
@@ -20,23 +20,21 @@ class NanoGPTMetricsProcessor(RunRecords, MetricsProcessor):
     @dataclass(kw_only=True, slots=True)
     class Config(MetricsProcessor.Config):
         # Handed over by the trainer's config from its own settings.
-        training_steps: Annotated[int, tyro.conf.Suppress] = 0
-        checkpoint: Annotated[CheckpointManager.Config | None, tyro.conf.Suppress] = None
+        run_folder: Annotated[RunFolder | None, tyro.conf.Suppress] = None
         model_args: Annotated[NanoGPTModelArgs | None, tyro.conf.Suppress] = None
         data: Annotated[NanoGPTDataLoader.Config | None, tyro.conf.Suppress] = None
 
     def __init__(self, config: Config, *, parallel_dims: ParallelDims, dump_folder: str = "./outputs", **kwargs):
         super().__init__(config, parallel_dims=parallel_dims, dump_folder=dump_folder, **kwargs)
-        checkpoint = config.checkpoint
+        folder, checkpoint = config.run_folder, config.run_folder.checkpoint
         run = RunFacts(
             dump_folder=Path(dump_folder),
-            dump_folder_setting="--dump_folder",
-            training_steps=config.training_steps,
+            dump_folder_setting=f"--{folder.dump_folder_setting}",
+            training_steps=folder.training_steps,
             enable_wandb=config.enable_wandb,
-            checkpoint_folder=(Path(dump_folder) / checkpoint.folder
-                               if checkpoint.enable and not checkpoint.load_only else None),
+            checkpoint_folder=folder.checkpoint_folder if checkpoint.enable and not checkpoint.load_only else None,
             model_args=config.model_args,
             vocabulary=lambda: config.data.data().vocabulary,
-            loaded=None,
+            loaded=folder.loaded(),  # before the checkpointer loads or saves anything
         )
         self.start_records(run, parallel_dims, config.enable_wandb)

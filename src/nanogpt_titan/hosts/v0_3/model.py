@@ -7,6 +7,7 @@ from torch import nn
 from torchtitan.protocols import BaseModel
 from torchtitan.protocols.model_spec import ModelSpec
 
+from nanogpt_titan.hosts.state_dict_adapter import NanoGPTStateDictAdapter
 from nanogpt_titan.hosts.v0_3.parallelize import parallelize_nanogpt
 from nanogpt_titan.model import NanoGPT, NanoGPTModelArgs
 from nanogpt_titan.model.flavors import FLAVORS, RENAMED, NanoGPTFlavors
@@ -48,4 +49,4 @@ def model_spec(flavor: str) -> ModelSpec:
     args = NanoGPTFlavors(FLAVORS, renamed=RENAMED)[flavor]
     return ModelSpec(name="nanogpt", flavor=flavor, model=NanoGPTModel.Config(args=args, flavor=flavor),
                      parallelize_fn=parallelize_nanogpt, pipelining_fn=None, post_optimizer_build_fn=None,
-                     state_dict_adapter=None)
+                     state_dict_adapter=NanoGPTStateDictAdapter)

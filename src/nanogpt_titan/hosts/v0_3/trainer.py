@@ -2,7 +2,8 @@
 they derive from the run's own settings, so that each setting is given once: the seed
 (`debug.seed`) and the global batch (`training`) to the dataloader, whose window streams
 depend on them; the data folder to the tokenizer and the validator; the model, data and
-checkpoint settings to the metrics processor, for the run's records and summary. The model is
+checkpoint settings to the metrics processor, for the run's records and summary; what the run
+will load (`RunFolder`) to the dataloader, which checks it, and the metrics processor. The model is
 `flavor`'s (torchtitan 0.3 keeps its model tree off the command line; `--flavor` names it)."""
 
 from dataclasses import dataclass, field
@@ -12,7 +13,8 @@ from torchtitan.config import ParallelismConfig
 from torchtitan.trainer import Trainer
 
 from nanogpt_titan.data.datasets import DEFAULT_SEED
-from nanogpt_titan.hosts.v0_3.data import NanoGPTDataLoader, NanoGPTTokenizer
+from nanogpt_titan.hosts.run_folder import RunFolder
+from nanogpt_titan.hosts.v0_3.data import SECTION, NanoGPTDataLoader, NanoGPTTokenizer
 from nanogpt_titan.hosts.v0_3.loss import NanoGPTLoss
 from nanogpt_titan.hosts.v0_3.metrics import NanoGPTMetricsProcessor
 from nanogpt_titan.hosts.v0_3.model import model_spec
@@ -43,6 +45,9 @@ class NanoGPTTrainer(Trainer):
             self.dataloader.seed = DEFAULT_SEED if self.debug.seed is None else self.debug.seed
             self.dataloader.global_batch_size = self.training.global_batch_size
             self.tokenizer.data = self.validator.data = self.metrics.data = self.dataloader
-            self.validator.training_steps = self.metrics.training_steps = self.training.steps
-            self.metrics.checkpoint = self.checkpoint
+            self.validator.training_steps = self.training.steps
+            self.dataloader.run_folder = self.metrics.run_folder = RunFolder(
+                self.dump_folder, self.checkpoint, self.hf_assets_path, self.training.steps, self.dataloader.dataset_path,
+                dump_folder_setting="dump_folder", dataset_path_setting=f"{SECTION}.dataset_path",
+            )
             self.metrics.model_args = self.model_spec.model.args if self.model_spec is not None else None

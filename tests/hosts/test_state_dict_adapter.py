@@ -1,11 +1,12 @@
-"""Hugging Face GPT-2 weights through torchtitan's own `--checkpoint.initial_load_in_hf`."""
+"""Hugging Face GPT-2 weights through torchtitan's own `--checkpoint.initial_load_in_hf`, on either host."""
 
 import pytest
 import torch
 
 from nanogpt_titan.cli import main
 from nanogpt_titan.errors import CheckpointError
-from nanogpt_titan.hosts.v0_2.state_dict_adapter import NanoGPTStateDictAdapter
+from nanogpt_titan.hosts import installed_host
+from nanogpt_titan.hosts.state_dict_adapter import HF_ASSETS_SETTING, NanoGPTStateDictAdapter
 
 transformers = pytest.importorskip("transformers")
 
@@ -69,7 +70,8 @@ def test_a_folder_whose_weights_are_not_this_model_is_one_line_naming_the_file_a
         NanoGPTStateDictAdapter(model.model_args, str(folder)).get_hf_storage_reader(str(folder))
     message = str(error.value)
     assert message.startswith(f"{folder / 'model.safetensors'} do not hold {model.model_args} in the gpt2 layout that "
-                              f"{folder}/config.json names (--model.hf_assets_path): transformer.h.0.attn.c_attn.weight "
+                              f"{folder}/config.json names ({HF_ASSETS_SETTING[installed_host()]}): "
+                              "transformer.h.0.attn.c_attn.weight "
                               "(96, 32) (expected (32, 96));")
     assert message.endswith(CONVERT_INSTEAD.format(folder=folder)) and "\n" not in message
 

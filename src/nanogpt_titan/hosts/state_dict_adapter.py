@@ -1,8 +1,9 @@
-"""Hugging Face folders <-> this model, for torchtitan's own switches:
+"""Hugging Face folders <-> this model, for torchtitan's own switches, the same in 0.2 and 0.3:
 `--checkpoint.initial_load_in_hf` (train or validate from a Hugging Face folder as it is) and
 `--checkpoint.last_save_in_hf` (end a run with a safetensors file in that layout).
 
-`model.hf_assets_path` names the model's Hugging Face folder, and its config.json the layout
+The hf_assets_path setting (0.2: `model.hf_assets_path`; 0.3: `hf_assets_path`) names the
+model's Hugging Face folder, and its config.json the layout
 (`nanogpt_titan.checkpoint.hf_folder`): GPT-2's (`GPT2LMHeadModel`, and the default when the
 folder has no config), or a nanoGPT model's. The names are the package's one mapping
 (`nanogpt_titan.checkpoint.mapping`), spelled as the folder's files store them; a folder
@@ -17,22 +18,25 @@ from torchtitan.protocols.state_dict_adapter import StateDictAdapter
 
 from nanogpt_titan.checkpoint import hf_folder
 from nanogpt_titan.errors import CheckpointError
+from nanogpt_titan.hosts import installed_host
 from nanogpt_titan.model.args import HF_CONFIG_FILE, NanoGPTModelArgs
 from nanogpt_titan.model.model import NanoGPT
 
 LISTED_KEYS = 4
+HF_ASSETS_SETTING = {"v0_2": "--model.hf_assets_path", "v0_3": "--hf_assets_path"}
 
 
 class NanoGPTStateDictAdapter(StateDictAdapter):
-    def __init__(self, model_args: NanoGPTModelArgs, hf_assets_path: str | None):
+    def __init__(self, model: NanoGPTModelArgs, hf_assets_path: str | None):
+        """`model`: the model's args (as torchtitan 0.2 passes them), or its Config (0.3), which holds them."""
         # One model.safetensors file: no index to read (torchtitan's base class would look for
-        # one at model.hf_assets_path, and warn on every run that does not use it).
-        self.model_args = model_args
+        # one at the hf_assets_path, and warn on every run that does not use it).
+        self.model_args = getattr(model, "args", model)
         self.hf_assets_path = hf_assets_path
         self.fqn_to_index_mapping = None
 
     def folder_layout(self) -> str:
-        """The layout `model.hf_assets_path`'s config.json names (GPT-2's without one), read when a
+        """The layout the hf_assets_path's config.json names (GPT-2's without one), read when a
         run loads or saves in Hugging Face's format, never when the adapter is merely built."""
         if not self.hf_assets_path or not (Path(self.hf_assets_path) / HF_CONFIG_FILE).is_file():
             return "gpt2"
@@ -64,7 +68,7 @@ class NanoGPTStateDictAdapter(StateDictAdapter):
             raise CheckpointError(_convert_instead(
                 folder, f"{', '.join(str(file) for file in files)} do not hold {self.model_args} in the "
                 f"{self.folder_layout()} layout that {self.hf_assets_path}/{HF_CONFIG_FILE} names "
-                f"(--model.hf_assets_path): {'; '.join(wrong[:LISTED_KEYS])}"
+                f"({HF_ASSETS_SETTING[installed_host()]}): {'; '.join(wrong[:LISTED_KEYS])}"
             ))
         return HuggingFaceStorageReader(str(folder))
 
