@@ -134,14 +134,7 @@ def _sample(args: argparse.Namespace) -> None:
 
 
 def _train(args: argparse.Namespace) -> None:
-    from nanogpt_titan.hosts import installed_host
-
-    if installed_host() != "v0_2":
-        raise NanoGPTTitanError(
-            "nanogpt-titan train runs nanoGPT's config files on torchtitan 0.2; on torchtitan 0.3 train a recipe: "
-            "python -m torchtitan.train --module nanogpt_titan --config nanogpt_gpt2 (or nanogpt_mini_gpt, ...)"
-        )
-    from nanogpt_titan.hosts.v0_2.nanogpt_train import train
+    from nanogpt_titan.nanogpt_train import train
 
     torchrun_options = [f"--{name.replace('_', '-')}={value}" for name, value in vars(args).items()
                         if name in ("node_rank", "rdzv_endpoint", "rdzv_backend", "rdzv_id", "master_addr",

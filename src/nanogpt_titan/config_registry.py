@@ -36,8 +36,8 @@ def nanogpt_mini_gpt() -> NanoGPTTrainer.Config:
 
 def _gpt2(flavor: str) -> NanoGPTTrainer.Config:
     """nanoGPT's `train.py` as it stands (GPT-2 on OpenWebText, `data/openwebtext`), one model size."""
-    settings = {**toml_settings("nanogpt.toml"), **job_settings(TRAIN_PY_DEFAULTS)}
-    return trainer_config({**settings, "model.flavor": flavor, "debug.randomness": "rank_invariant"})
+    settings = {**toml_settings(RECIPES["nanogpt_gpt2"]), **job_settings(TRAIN_PY_DEFAULTS)}
+    return trainer_config({**settings, "model.flavor": flavor})
 
 
 def nanogpt_gpt2() -> NanoGPTTrainer.Config:

@@ -188,7 +188,6 @@ def test_golden_trajectory(path, tmp_path, make_trainer, nanogpt_get_lr, shakesp
 
 
 @pytest.mark.slow
-@pytest.mark.hosts("v0_2")  # debug.randomness = "nanogpt": torchtitan 0.2's for now
 @pytest.mark.parametrize("path", golden_files("trajectory"))
 def test_golden_trajectory_from_nanogpts_seed_alone(path, tmp_path, make_trainer, nanogpt_get_lr, shakespeare):
     """With debug.randomness = "nanogpt" and nothing injected, the Trainer draws nanoGPT's

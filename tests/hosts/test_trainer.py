@@ -152,7 +152,7 @@ def test_tensorboard_and_offline_wandb_receive_the_metrics_and_wandb_nanogpts_ke
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("randomness", ["rank_invariant", pytest.param("nanogpt", marks=pytest.mark.hosts("v0_2"))])
+@pytest.mark.parametrize("randomness", ["rank_invariant", "nanogpt"])
 def test_interrupted_run_resumes_bit_for_bit(run_trainer, tmp_path, randomness):
     """Killed after its step-5 checkpoint, resumed to step 10: the same steps 6..10 as one run.
 

@@ -21,14 +21,35 @@ def installed_host() -> str:
     return f"v{major}_{minor}"
 
 
-def training_command(recipe: str, settings: dict[str, object]) -> list[str]:
-    """`torchtitan.train`'s arguments on the installed torchtitan for a shipped recipe (a TOML
-    file of `train_configs/`) with `settings` over it (torchtitan 0.2's names, `section.key`)."""
+def recipe_arguments(recipe: str) -> list[str]:
+    """`torchtitan.train`'s arguments that name a shipped recipe (a TOML file of `train_configs/`)
+    on the installed torchtitan."""
+    if installed_host() == "v0_2":
+        return ["--job.config_file", str(TRAIN_CONFIGS / recipe)]
+    from nanogpt_titan.hosts.v0_3.configs import RECIPES
+
+    return ["--module", "nanogpt_titan", "--config", next(name for name, toml in RECIPES.items() if toml == recipe)]
+
+
+def run_train_sh_variables(recipe: str) -> dict[str, str]:
+    """`run_train.sh`'s variables that name a shipped recipe on the installed torchtitan."""
+    _, name = recipe_arguments(recipe)[-2:]
+    return {"CONFIG_FILE" if installed_host() == "v0_2" else "CONFIG": name}
+
+
+def override_arguments(settings: dict[str, object]) -> list[str]:
+    """`settings` (torchtitan 0.2's names, `section.key`) as overrides on the installed torchtitan's
+    command line."""
     if installed_host() == "v0_2":
         from nanogpt_titan.nanogpt_config import cli_overrides
 
-        return ["--job.config_file", str(TRAIN_CONFIGS / recipe), *cli_overrides(settings)]
-    from nanogpt_titan.hosts.v0_3.configs import RECIPES, cli_arguments
+        return cli_overrides(settings)
+    from nanogpt_titan.hosts.v0_3.configs import cli_arguments
 
-    function = next(name for name, toml in RECIPES.items() if toml == recipe)
-    return ["--module", "nanogpt_titan", "--config", function, *cli_arguments(settings)]
+    return cli_arguments(settings)
+
+
+def training_command(recipe: str, settings: dict[str, object]) -> list[str]:
+    """`torchtitan.train`'s arguments on the installed torchtitan for a shipped recipe with
+    `settings` over it."""
+    return [*recipe_arguments(recipe), *override_arguments(settings)]

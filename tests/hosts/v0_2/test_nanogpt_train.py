@@ -18,7 +18,8 @@ import torch
 
 from nanogpt_titan.configurator import read_config
 from nanogpt_titan.errors import NanoGPTTitanError
-from nanogpt_titan.hosts.v0_2.nanogpt_train import BASE_CONFIG, OPENAI_MODELS, estimate_loss, torchtitan_arguments
+from nanogpt_titan.hosts import TRAIN_CONFIGS
+from nanogpt_titan.nanogpt_train import BASE_RECIPE, OPENAI_MODELS, estimate_loss, torchtitan_arguments
 from nanogpt_titan.optim import nanogpt_lr_factor
 
 transformers = pytest.importorskip("transformers")
@@ -89,6 +90,7 @@ init_from = '{name}'
 }
 TRAINING = ["train_shakespeare_char.py", "train_gpt2.py", "finetune_shakespeare.py"]
 STAND_IN = {"n_embd": 32, "n_layer": 2, "n_head": 2}  # every OpenAI model's stand-in
+BASE_CONFIG = TRAIN_CONFIGS / BASE_RECIPE
 
 
 def bpe_folder(path: Path, tokens: int = 30_000) -> Path:

@@ -19,11 +19,10 @@ def value_on_0_3(config, setting: str):
                "training.dataset": "dataloader.dataset", "training.dataset_path": "dataloader.dataset_path",
                "validation.enable": "validator.enable", "validation.freq": "validator.freq",
                "validation.steps": "validator.steps", "validation.dataset": "validator.dataset",
-               "validation.local_batch_size": "validator.batch_size", "validation.seq_len": "validator.context"}
+               "validation.local_batch_size": "validator.batch_size", "validation.seq_len": "validator.context",
+               "debug.randomness": "randomness"}
     if setting == "activation_checkpoint.mode":
         return type(config.activation_checkpoint).__qualname__ if config.activation_checkpoint else "none"
-    if setting == "debug.randomness":
-        return "rank_invariant"  # the only randomness 0.3 draws
     value = config
     for name in renamed.get(setting, setting).split("."):
         value = getattr(value, name)
@@ -39,8 +38,7 @@ def expected_on_0_3(setting: str, value):
 def recipe_settings():
     yield from ((function, toml_settings(toml)) for function, toml in RECIPES.items())
     for function, flavor in (("nanogpt_gpt2", "gpt2"), ("nanogpt_gpt2_xl", "gpt2-xl")):
-        gpt2 = {**toml_settings("nanogpt.toml"), **job_settings(TRAIN_PY_DEFAULTS), "model.flavor": flavor,
-                "debug.randomness": "rank_invariant"}
+        gpt2 = {**toml_settings("nanogpt.toml"), **job_settings(TRAIN_PY_DEFAULTS), "model.flavor": flavor}
         yield function, gpt2
 
 
@@ -58,7 +56,7 @@ OVERRIDES = {
     "training.seq_len": 128, "validation.seq_len": 96, "validation.local_batch_size": 2,
     "validation.freq": 3, "checkpoint.enable": False, "compile.enable": True, "optimizer.lr": 0.002,
     "job.dump_folder": "/tmp/elsewhere", "training.dataset_path": "data/x", "activation_checkpoint.mode": "full",
-    "debug.seed": 7,
+    "debug.seed": 7, "debug.randomness": "nanogpt",
 }
 
 
@@ -76,7 +74,6 @@ def test_the_command_line_and_the_config_say_the_same(monkeypatch):
 
 
 @pytest.mark.parametrize("settings, fact", [
-    ({"debug.randomness": "nanogpt"}, "setting debug.randomness has no torchtitan 0.3 form"),
     ({"model.converters": ["float8"]}, "setting model.converters has no torchtitan 0.3 form"),
     ({"training.bogus": 1}, "setting training.bogus has no torchtitan 0.3 form"),
 ])

@@ -22,12 +22,13 @@ from nanogpt_titan.hosts.v0_3.validate import NanoGPTValidator
 TRAIN_CONFIGS = Path(__file__).parents[2] / "train_configs"
 # The config functions of `nanogpt_titan.config_registry`, and the TOML recipe each one is.
 RECIPES = {"nanogpt_debugmodel": "debug_model.toml", "nanogpt_shakespeare_cpu": "shakespeare_cpu.toml",
-           "nanogpt_mini_gpt": "mini-gpt.toml"}
+           "nanogpt_mini_gpt": "mini-gpt.toml", "nanogpt_gpt2": "nanogpt.toml"}
 # 0.2's own machinery, which 0.3 has no need of.
 HOST_SETTINGS = ("job.description", "job.custom_config_module", "experimental.custom_import", "model.name")
 # 0.2's names of the settings that 0.3 keeps elsewhere; the rest keep their names.
 SETTINGS_ON_0_3 = {
     "job.dump_folder": "dump_folder", "model.hf_assets_path": "hf_assets_path", "model.flavor": "flavor",
+    "debug.randomness": "randomness",
     "training.dataset": "dataloader.dataset", "training.dataset_path": "dataloader.dataset_path",
     "validation.enable": "validator.enable", "validation.freq": "validator.freq",
     "validation.steps": "validator.steps", "validation.dataset": "validator.dataset",
@@ -52,9 +53,6 @@ def toml_settings(name: str) -> dict[str, object]:
 def settings_on_0_3(settings: dict[str, object]) -> dict[str, object]:
     """torchtitan 0.2's settings under 0.3's names; those 0.3 cannot express are refused."""
     settings = {name: value for name, value in settings.items() if name not in HOST_SETTINGS}
-    if settings.pop("debug.randomness", "rank_invariant") != "rank_invariant":
-        raise NanoGPTTitanError("setting debug.randomness has no torchtitan 0.3 form: nanoGPT's own draws "
-                                "(\"nanogpt\") are torchtitan 0.2's for now")
     if "optimizer.name" in settings:
         settings["optimizer.name"] = str(settings["optimizer.name"]).removeprefix("NanoGPT")
     return {SETTINGS_ON_0_3.get(name, name): value for name, value in settings.items()}
@@ -63,7 +61,8 @@ def settings_on_0_3(settings: dict[str, object]) -> dict[str, object]:
 def trainer_config(settings: dict[str, object]) -> NanoGPTTrainer.Config:
     """torchtitan 0.2's settings (`section.key` -> value) as torchtitan 0.3's Config."""
     settings = settings_on_0_3(settings)
-    top_level = {name: settings.pop(name) for name in ("dump_folder", "hf_assets_path", "flavor") if name in settings}
+    top_level = {name: settings.pop(name) for name in ("dump_folder", "hf_assets_path", "flavor", "randomness")
+                 if name in settings}
     ac_mode = settings.pop("activation_checkpoint.mode", "none")
     sections: dict[str, dict[str, object]] = {}
     for name, value in settings.items():

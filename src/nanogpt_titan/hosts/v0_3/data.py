@@ -5,12 +5,14 @@ what one process accumulating all micro-batches would; `nanogpt_titan.data`)."""
 from dataclasses import dataclass
 from typing import Annotated
 
+import torch
 import tyro
 from torchtitan.components.dataloader import ParallelAwareDataloader
 from torchtitan.components.tokenizer import BaseTokenizer
 
 from nanogpt_titan.data.datasets import DEFAULT_SEED, accumulation_steps, dataset_folder, dataset_split
 from nanogpt_titan.data.folder import DataFolder
+from nanogpt_titan.data.nanogpt_batches import NanoGPTBatchDataset, NanoGPTBatches
 from nanogpt_titan.data.windows import RandomBlockTokenDataset, derived_seed
 from nanogpt_titan.hosts.run_folder import RunFolder
 
@@ -31,6 +33,7 @@ class NanoGPTDataLoader(ParallelAwareDataloader):
         seed: Annotated[int, tyro.conf.Suppress] = DEFAULT_SEED
         global_batch_size: Annotated[int, tyro.conf.Suppress] = -1
         run_folder: Annotated[RunFolder | None, tyro.conf.Suppress] = None
+        randomness: Annotated[str, tyro.conf.Suppress] = "rank_invariant"
 
         def data(self) -> DataFolder:
             return dataset_folder(self.dataset, self.dataset_path, SECTION)
@@ -41,6 +44,16 @@ class NanoGPTDataLoader(ParallelAwareDataloader):
         data = config.data()
         if config.run_folder is not None:
             config.run_folder.check(dp_world_size, data.vocabulary)
+        if config.randomness == "nanogpt":
+            global RUN_BATCHES
+            # The validator sets the evaluations nanoGPT draws between the batches, once it is built.
+            RUN_BATCHES = NanoGPTBatches(data.split("train"), data.split("val"), local_batch_size, seq_len,
+                                         micro_batches, eval_interval=1, eval_iters=0, evaluates=False)
+            # The loader draws a base seed when it starts iterating: from a generator of its own,
+            # so that the global one stays nanoGPT's.
+            super().__init__(NanoGPTBatchDataset(RUN_BATCHES), dp_rank, dp_world_size, batch_size=None,
+                             generator=torch.Generator())
+            return
         dataset = RandomBlockTokenDataset(
             data.split(dataset_split(config.dataset, SECTION)),
             seq_len=seq_len,
@@ -50,6 +63,11 @@ class NanoGPTDataLoader(ParallelAwareDataloader):
             dropout_seed=derived_seed(config.seed, "dropout", dp_rank) if dp_rank > 0 else None,
         )
         super().__init__(dataset, dp_rank, dp_world_size, batch_size=None)
+
+
+RUN_BATCHES: NanoGPTBatches | None = None
+"""The running Trainer's nanoGPT batch sequence (randomness = "nanogpt"), which its validator
+draws from too (one Trainer runs at a time, as torchtitan's entry point does)."""
 
 
 class NanoGPTTokenizer(BaseTokenizer):

@@ -3,6 +3,7 @@ trainer completes from the run's settings (the data's vocabulary, the context le
 
 from dataclasses import dataclass
 
+import torch
 from torch import nn
 from torchtitan.protocols import BaseModel
 from torchtitan.protocols.model_spec import ModelSpec
@@ -21,6 +22,9 @@ class NanoGPTModel(NanoGPT, BaseModel):
 
         def update_from_config(self, *, config, **kwargs) -> None:
             """Take the vocabulary from the run's data; refuse contexts the model cannot hold."""
+            if config.randomness == "nanogpt":
+                rank = torch.distributed.get_rank() if torch.distributed.is_initialized() else 0
+                self.args.nanogpt_seeds = (config.dataloader.seed, config.dataloader.seed + rank)
             vocabulary = config.dataloader.data().vocabulary
             if self.args.vocab_size is None:
                 self.args.vocab_size = vocabulary.model_size

@@ -17,8 +17,8 @@ from nanogpt_titan.parallel import apply_ddp, apply_fsdp, compile_blocks
 SPMD_BACKEND = "partial_dtensor"  # DTensors for sharded parameters only, as torchtitan 0.2
 
 
-def _unsupported_settings(parallel_dims: ParallelDims, training: TrainingConfig,
-                          parallelism: ParallelismConfig) -> list[str]:
+def _unsupported_settings(parallel_dims: ParallelDims, training: TrainingConfig, parallelism: ParallelismConfig,
+                          draws_as_nanogpt: bool) -> list[str]:
     refused = {
         f"tensor parallel (parallelism.tensor_parallel_degree={parallel_dims.tp}): a model of nanoGPT's sizes "
         "fits one device, so data parallelism scales it": parallel_dims.tp > 1,
@@ -32,6 +32,11 @@ def _unsupported_settings(parallel_dims: ParallelDims, training: TrainingConfig,
         f"parallelism.spmd_backend={parallelism.spmd_backend!r}: the model's modules are torch's own "
         f"(set {SPMD_BACKEND!r})": parallelism.spmd_backend != SPMD_BACKEND,
         "training.enable_cpu_offload: the model fits a device": training.enable_cpu_offload,
+        "randomness='nanogpt' with sharded ranks: nanoGPT's draws follow its DDP, rank by rank (pass "
+        f"--parallelism.data_parallel_replicate_degree {parallel_dims.dp_shard} "
+        "--parallelism.data_parallel_shard_degree 1, or randomness='rank_invariant')": (
+            draws_as_nanogpt and parallel_dims.fsdp_enabled
+        ),
     }
     return [setting for setting, enabled in refused.items() if enabled]
 
@@ -39,7 +44,7 @@ def _unsupported_settings(parallel_dims: ParallelDims, training: TrainingConfig,
 def parallelize_nanogpt(model: nn.Module, *, parallel_dims: ParallelDims, training: TrainingConfig,
                         parallelism: ParallelismConfig, compile_config: CompileConfig,
                         ac_config: ActivationCheckpointing.Config | None, dump_folder: str) -> nn.Module:
-    refused = _unsupported_settings(parallel_dims, training, parallelism)
+    refused = _unsupported_settings(parallel_dims, training, parallelism, model.model_args.nanogpt_seeds is not None)
     if refused:
         raise NanoGPTTitanError(
             "The nanogpt model trains with data parallelism (DDP, FSDP, HSDP), torch.compile and activation "

@@ -7,6 +7,7 @@ will load (`RunFolder`) to the dataloader, which checks it, and the metrics proc
 `flavor`'s (torchtitan 0.3 keeps its model tree off the command line; `--flavor` names it)."""
 
 from dataclasses import dataclass, field
+from typing import Literal
 
 from torchtitan.components.loss import BaseLoss
 from torchtitan.config import ParallelismConfig
@@ -34,6 +35,10 @@ class NanoGPTTrainer(Trainer):
         validator: NanoGPTValidator.Config = field(default_factory=NanoGPTValidator.Config)
         loss: BaseLoss.Config = field(default_factory=NanoGPTLoss.Config)
         parallelism: ParallelismConfig = field(default_factory=lambda: ParallelismConfig(spmd_backend=SPMD_BACKEND))
+        randomness: Literal["rank_invariant", "nanogpt"] = "rank_invariant"
+        """How the run draws its random numbers: numbered window streams per micro-batch, so that N ranks
+        train as one process accumulating their micro-batches; or nanoGPT's own draws from
+        `torch.manual_seed(debug.seed + rank)`, its initial weights and its batches in train.py's order."""
         flavor: str = "debugmodel"
         """The model: a flavor's name, a checkpoint's folder (`nanogpt-titan convert` writes one; a Hugging
         Face GPT-2 folder), or the args themselves (n_layer=6,n_head=6,n_embd=384,block_size=256,dropout=0.2,bias=False)."""
@@ -44,6 +49,7 @@ class NanoGPTTrainer(Trainer):
             Trainer.Config.__post_init__(self)
             self.dataloader.seed = DEFAULT_SEED if self.debug.seed is None else self.debug.seed
             self.dataloader.global_batch_size = self.training.global_batch_size
+            self.dataloader.randomness = self.randomness
             self.tokenizer.data = self.validator.data = self.metrics.data = self.dataloader
             self.validator.training_steps = self.training.steps
             self.dataloader.run_folder = self.metrics.run_folder = RunFolder(

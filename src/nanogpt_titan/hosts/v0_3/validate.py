@@ -8,6 +8,8 @@ import tyro
 from torchtitan.components.validate import BaseValidator
 
 from nanogpt_titan.data.datasets import dataset_split
+from nanogpt_titan.errors import NanoGPTTitanError
+from nanogpt_titan.hosts.v0_3 import data as v0_3_data
 from nanogpt_titan.hosts.v0_3.data import SECTION, NanoGPTDataLoader
 from nanogpt_titan.hosts.validation import Evaluation, EvaluationSettings, last_validation_step
 
@@ -28,9 +30,11 @@ class NanoGPTValidator(Evaluation, BaseValidator):
         data: Annotated[NanoGPTDataLoader.Config | None, tyro.conf.Suppress] = None
         training_steps: Annotated[int, tyro.conf.Suppress] = 0
 
-    def __init__(self, config: Config, *, seq_len: int, local_batch_size: int, metrics_processor, **kwargs):
+    def __init__(self, config: Config, *, seq_len: int, local_batch_size: int, metrics_processor, dp_rank: int,
+                 **kwargs):
         super().__init__(config)
         data, folder = config.data, config.data.data()
+        nanogpt_batches = self.nanogpt_batches_evaluated(config, seq_len, local_batch_size, dp_rank)
         self.start_evaluation(
             EvaluationSettings(
                 val_tokens=folder.split(dataset_split(config.dataset, SECTION)),
@@ -43,4 +47,20 @@ class NanoGPTValidator(Evaluation, BaseValidator):
                 seq_len_setting="validator.context" if config.context else "training.seq_len",
             ),
             metrics_processor,
+            nanogpt_batches,
         )
+
+    def nanogpt_batches_evaluated(self, config: Config, seq_len: int, local_batch_size: int, dp_rank: int):
+        """With randomness = "nanogpt", the run's batch sequence, told which evaluations nanoGPT
+        draws between its batches: every `freq`-th iteration's, on the first rank."""
+        if config.data.randomness != "nanogpt":
+            return None
+        if (config.batch_size or local_batch_size, config.context or seq_len) != (local_batch_size, seq_len):
+            raise NanoGPTTitanError(
+                "randomness='nanogpt' evaluates as nanoGPT, with the training batches' shape: leave "
+                "validator.batch_size and validator.context unset"
+            )
+        batches = v0_3_data.RUN_BATCHES
+        batches.eval_interval, batches.eval_iters, batches.evaluates = config.freq, config.steps, dp_rank == 0
+        batches.report = self.report_untrained
+        return batches

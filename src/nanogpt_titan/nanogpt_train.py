@@ -1,8 +1,8 @@
 """`nanogpt-titan train [CONFIG.py ...] [--key=value ...]`: nanoGPT's command line, run by torchtitan.
 
 The arguments are nanoGPT's (`nanogpt_titan.configurator`), the settings its translation
-(`nanogpt_titan.nanogpt_config`) over `train_configs/nanogpt.toml`, and the run torchtitan's
-own entry point: one process, or torchrun's `--nproc-per-node` (and, across nodes, its usual
+(`nanogpt_titan.nanogpt_config`) over `train_configs/nanogpt.toml` (on torchtitan 0.3 its
+config, `nanogpt_gpt2`), and the run the installed torchtitan's own entry point: one process, or torchrun's `--nproc-per-node` (and, across nodes, its usual
 flags). As nanoGPT's `train.py`, `dataset = 'X'` reads `data/X/` and `out_dir` is the run's
 folder, both relative to the working directory. What nanoGPT does before its loop is done
 here:
@@ -27,18 +27,17 @@ from pathlib import Path
 from nanogpt_titan.configurator import read_config
 from nanogpt_titan.data.folder import DataFolder
 from nanogpt_titan.errors import NanoGPTTitanError
+from nanogpt_titan.hosts import recipe_arguments, run_train_sh_variables, training_command
 from nanogpt_titan.nanogpt_config import (
     MODEL_KEYS,
     NANOGPT_SEED,
-    cli_overrides,
     device_type,
     job_settings,
     model_args,
     wandb_environment,
 )
 
-TRAIN_CONFIGS = Path(__file__).parents[2] / "train_configs"
-BASE_CONFIG = TRAIN_CONFIGS / "nanogpt.toml"
+BASE_RECIPE = "nanogpt.toml"
 OPENAI_MODELS = ("gpt2", "gpt2-medium", "gpt2-large", "gpt2-xl")
 
 
@@ -117,7 +116,7 @@ def torchtitan_arguments(config: dict, processes: int) -> list[str]:
     if processes > 1:  # nanoGPT's DDP: each rank its own batches and dropout, nanoGPT's rank's
         settings |= {"parallelism.data_parallel_replicate_degree": processes,
                      "parallelism.data_parallel_shard_degree": 1}
-    return ["--job.config_file", str(BASE_CONFIG), *cli_overrides(settings)]
+    return training_command(BASE_RECIPE, settings)
 
 
 def estimate_loss(config: dict) -> dict[str, float]:
@@ -204,7 +203,9 @@ def train(arguments: list[str], nproc_per_node: int = 1, nnodes: int = 1, torchr
     launcher = [] if processes == 1 else ["-m", "torch.distributed.run", f"--nproc-per-node={nproc_per_node}",
                                           f"--nnodes={nnodes}", *(torchrun_options or ["--standalone"])]
     shown_environment = [f"{name}={value}" for name, value in environment.items()]
-    same_run = ([*shown_environment, f"NGPU={processes}", f"CONFIG_FILE={BASE_CONFIG}", "./run_train.sh", *arguments[2:]]
+    recipe = [f"{name}={value}" for name, value in run_train_sh_variables(BASE_RECIPE).items()]
+    overrides = arguments[len(recipe_arguments(BASE_RECIPE)):]
+    same_run = ([*shown_environment, f"NGPU={processes}", *recipe, "./run_train.sh", *overrides]
                 if nnodes == 1 else [*shown_environment, "torchrun", *launcher[2:], "-m", "torchtitan.train", *arguments])
     print(f"the same run, in torchtitan's own form:\n  {shlex.join(same_run)}", file=sys.stderr, flush=True)
     if processes == 1:
