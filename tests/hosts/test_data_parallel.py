@@ -72,13 +72,11 @@ def test_compiled_ddp_with_full_activation_checkpointing_equals_one_process_accu
     assert_same_training(ddp, one_process)
 
 
-@pytest.mark.hosts("v0_2")  # selective_ac_option: 0.2's per-layer selective checkpointing
 def test_hsdp_with_activation_checkpointing_every_block_equals_one_process_accumulating(run_train_sh, tmp_path,
                                                                                        one_process):
     """2 replicas of 2 shards, one micro-batch each: the four micro-batches of the one process."""
     hsdp = train(run_train_sh, tmp_path / "hsdp", "--parallelism.data_parallel_replicate_degree", "2",
-                 "--parallelism.data_parallel_shard_degree", "2", "--activation_checkpoint.mode", "selective",
-                 "--activation_checkpoint.selective_ac_option", "1", ngpu=4)
+                 "--parallelism.data_parallel_shard_degree", "2", "--activation_checkpoint.mode", "full", ngpu=4)
     assert_same_training(hsdp, one_process)
     assert "Applied HSDP to the nanoGPT model" in hsdp.output
 
@@ -101,7 +99,6 @@ def test_fsdp_run_resumed_from_a_checkpoint_equals_the_uninterrupted_run(run_tra
     assert_same_training(resumed, fsdp, tolerance=0)
 
 
-@pytest.mark.hosts("v0_2")  # 0.2's run-folder checks
 def test_resuming_on_another_number_of_ranks_is_refused_in_one_line(run_train_sh, tmp_path, fsdp):
     folder = tmp_path / "one_rank"
     shutil.copytree(fsdp.folder / "checkpoint", folder / "checkpoint")
