@@ -27,6 +27,22 @@ SAC_SAVED_OPS = {
 }
 
 
+def model_parallel_refusals(parallel_dims) -> dict[str, bool]:
+    """The parallelisms the model refuses (setting, reason -> whether asked for), from either
+    host's `ParallelDims`: data parallelism scales a model of nanoGPT's sizes."""
+    return {
+        f"tensor parallel (parallelism.tensor_parallel_degree={parallel_dims.tp}): a model of nanoGPT's sizes "
+        "fits one device, so data parallelism scales it": parallel_dims.tp > 1,
+        f"pipeline parallel (parallelism.pipeline_parallel_degree={parallel_dims.pp}): the model has no "
+        "pipelining_fn": parallel_dims.pp > 1,
+        f"context parallel (parallelism.context_parallel_degree={parallel_dims.cp}): nanoGPT's contexts are "
+        "at most 1024 tokens": parallel_dims.cp > 1,
+        f"expert parallel (parallelism.expert_parallel_degree={parallel_dims.ep}): nanoGPT has no experts": (
+            parallel_dims.ep > 1
+        ),
+    }
+
+
 def compile_blocks(model: nn.Module, backend: str) -> None:
     """Per block with fullgraph=True, as torchtitan's llama3, not the whole model as nanoGPT:
     the blocks are identical, so one graph is traced and reused for all of them; it compiles

@@ -18,7 +18,7 @@ from nanogpt_titan.hosts import installed_host
 
 pytestmark = pytest.mark.skipif(torch.cuda.is_available(), reason="CPU-host accommodations apply without CUDA only")
 ENTRY_POINTS = {"v0_2": "nanogpt_titan.plugin", "v0_3": "nanogpt_titan.config_registry"}
-ADAPTATIONS = {"v0_2": "nanogpt_titan.hosts.v0_2.plugin", "v0_3": "nanogpt_titan.hosts.v0_3.cpu"}
+ADAPTATIONS = {"v0_2": "nanogpt_titan.hosts.v0_2.plugin", "v0_3": "nanogpt_titan.hosts.cpu_adaptation"}
 
 
 @pytest.fixture(scope="module")

@@ -12,19 +12,11 @@ from torchtitan.tools.logging import logger
 
 from nanogpt_titan.errors import NanoGPTTitanError
 from nanogpt_titan.hosts.v0_2.dataloader import accumulation_steps
-from nanogpt_titan.parallel import SAC_SAVED_OPS, apply_ddp, apply_fsdp, compile_blocks
+from nanogpt_titan.parallel import SAC_SAVED_OPS, apply_ddp, apply_fsdp, compile_blocks, model_parallel_refusals
 
 def _unsupported_settings(model: nn.Module, parallel_dims: ParallelDims, job_config: JobConfig) -> list[str]:
     refused = {
-        f"tensor parallel (parallelism.tensor_parallel_degree={parallel_dims.tp}): a model of nanoGPT's sizes "
-        "fits one device, so data parallelism scales it": parallel_dims.tp > 1,
-        f"pipeline parallel (parallelism.pipeline_parallel_degree={parallel_dims.pp}): the TrainSpec has no "
-        "pipelining_fn": parallel_dims.pp > 1,
-        f"context parallel (parallelism.context_parallel_degree={parallel_dims.cp}): nanoGPT's contexts are "
-        "at most 1024 tokens": parallel_dims.cp > 1,
-        f"expert parallel (parallelism.expert_parallel_degree={parallel_dims.ep}): nanoGPT has no experts": (
-            parallel_dims.ep > 1
-        ),
+        **model_parallel_refusals(parallel_dims),
         f"model converters such as float8 (model.converters={job_config.model.converters}): nanoGPT trains "
         "in float32 or bfloat16": bool(job_config.model.converters),
         "training.enable_cpu_offload: the model fits a device": job_config.training.enable_cpu_offload,

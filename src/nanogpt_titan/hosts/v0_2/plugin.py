@@ -4,7 +4,8 @@ This module is the only place where nanogpt_titan changes torchtitan 0.2. Import
 
 - registers the `nanogpt` TrainSpec (`nanogpt_titan.hosts.v0_2.train_spec`), and
 - on a machine without CUDA, adapts torchtitan 0.2.2, which assumes an accelerator, by
-  rebinding in torchtitan's modules (never in its files):
+  rebinding in torchtitan's modules (never in its files; all but the autocast as for every
+  release, `nanogpt_titan.hosts.cpu_adaptation`):
   - the device type (torchtitan falls back to "cuda" and binds that name at import in
     `tools.utils`, `distributed.utils`, `distributed.parallel_dims`, `components.metrics`);
   - `set_pg_timeouts`, whose barrier passes `device_ids`, which gloo rejects;
@@ -23,19 +24,14 @@ The other CPU-only break, the triton import, must be handled before torchtitan i
 imported: `nanogpt_titan.triton_guard`, loaded at interpreter start by `nanogpt_titan.pth`.
 """
 
-import atexit
 import contextlib
-import functools
 
 import torch
-import torchtitan.components.metrics as tt_metrics
-import torchtitan.distributed.parallel_dims as tt_parallel_dims
 import torchtitan.distributed.utils as tt_dist_utils
-import torchtitan.tools.utils as tt_utils
 from torchtitan.protocols.train_spec import register_train_spec
 from torchtitan.tools.logging import logger
 
-from nanogpt_titan.cpu import CPUMemoryMonitor, let_gloo_release_its_last_work, reference_peak_flops, set_pg_timeouts_gloo
+from nanogpt_titan.hosts import cpu_adaptation
 from nanogpt_titan.hosts.v0_2.train_spec import get_train_spec
 from nanogpt_titan.process import prepare_training_process
 
@@ -52,16 +48,10 @@ def _fp32_on_cpu(parallel_dims, mixed_precision_param: str, device_type: str):
 
 
 def adapt_torchtitan_to_cpu() -> None:
-    """Rebind torchtitan's device assumptions for a machine without CUDA (see the module doc)."""
-    for module in (tt_utils, tt_dist_utils, tt_parallel_dims, tt_metrics):
-        module.device_type = "cpu"
-        if hasattr(module, "device_module"):
-            module.device_module = torch.cpu
-    tt_utils.get_peak_flops = reference_peak_flops
-    tt_metrics.build_device_memory_monitor = functools.partial(CPUMemoryMonitor, tt_metrics.DeviceMemStats)
-    tt_dist_utils.set_pg_timeouts = set_pg_timeouts_gloo
+    """Rebind torchtitan's device assumptions for a machine without CUDA (see the module doc):
+    those of every release, and 0.2's bf16 autocast."""
+    cpu_adaptation.adapt_torchtitan_to_cpu()
     tt_dist_utils.maybe_enable_amp = _fp32_on_cpu
-    atexit.register(let_gloo_release_its_last_work)
 
 
 if not torch.cuda.is_available():

@@ -15,6 +15,7 @@ from nanogpt_titan.data.folder import DataFolder
 from nanogpt_titan.data.nanogpt_batches import NanoGPTBatchDataset, NanoGPTBatches
 from nanogpt_titan.data.windows import RandomBlockTokenDataset, derived_seed
 from nanogpt_titan.hosts.run_folder import RunFolder
+from nanogpt_titan.hosts.tokenizer import VocabularyTokenizer
 
 SECTION = "dataloader"  # where 0.3 keeps dataset and dataset_path
 
@@ -70,9 +71,8 @@ RUN_BATCHES: NanoGPTBatches | None = None
 draws from too (one Trainer runs at a time, as torchtitan's entry point does)."""
 
 
-class NanoGPTTokenizer(BaseTokenizer):
-    """The data folder's vocabulary (characters from `meta.pkl`, else GPT-2's BPE), never with
-    BOS/EOS."""
+class NanoGPTTokenizer(VocabularyTokenizer):
+    """The data folder's vocabulary (`nanogpt_titan.hosts.tokenizer`)."""
 
     @dataclass(kw_only=True, slots=True)
     class Config(BaseTokenizer.Config):
@@ -82,13 +82,3 @@ class NanoGPTTokenizer(BaseTokenizer):
     def __init__(self, config: Config, *, tokenizer_path: str | None = None):
         super().__init__()
         self.vocabulary = config.data.data().vocabulary
-
-    def encode(self, text: str, *args, **kwargs) -> list[int]:
-        return self.vocabulary.encode(text)
-
-    def decode(self, ids, *args, **kwargs) -> str:
-        return self.vocabulary.decode(ids)
-
-    def get_vocab_size(self) -> int:
-        """The model's vocab_size for this vocabulary (GPT-2's 50257 padded to 50304)."""
-        return self.vocabulary.model_size

@@ -12,7 +12,7 @@ from torchtitan.tools.logging import logger
 
 from nanogpt_titan.data.datasets import accumulation_steps
 from nanogpt_titan.errors import NanoGPTTitanError
-from nanogpt_titan.parallel import apply_ddp, apply_fsdp, compile_blocks
+from nanogpt_titan.parallel import apply_ddp, apply_fsdp, compile_blocks, model_parallel_refusals
 
 SPMD_BACKEND = "partial_dtensor"  # DTensors for sharded parameters only, as torchtitan 0.2
 
@@ -20,15 +20,7 @@ SPMD_BACKEND = "partial_dtensor"  # DTensors for sharded parameters only, as tor
 def _unsupported_settings(parallel_dims: ParallelDims, training: TrainingConfig, parallelism: ParallelismConfig,
                           draws_as_nanogpt: bool) -> list[str]:
     refused = {
-        f"tensor parallel (parallelism.tensor_parallel_degree={parallel_dims.tp}): a model of nanoGPT's sizes "
-        "fits one device, so data parallelism scales it": parallel_dims.tp > 1,
-        f"pipeline parallel (parallelism.pipeline_parallel_degree={parallel_dims.pp}): the model has no "
-        "pipelining_fn": parallel_dims.pp > 1,
-        f"context parallel (parallelism.context_parallel_degree={parallel_dims.cp}): nanoGPT's contexts are "
-        "at most 1024 tokens": parallel_dims.cp > 1,
-        f"expert parallel (parallelism.expert_parallel_degree={parallel_dims.ep}): nanoGPT has no experts": (
-            parallel_dims.ep > 1
-        ),
+        **model_parallel_refusals(parallel_dims),
         f"parallelism.spmd_backend={parallelism.spmd_backend!r}: the model's modules are torch's own "
         f"(set {SPMD_BACKEND!r})": parallelism.spmd_backend != SPMD_BACKEND,
         "training.enable_cpu_offload: the model fits a device": training.enable_cpu_offload,

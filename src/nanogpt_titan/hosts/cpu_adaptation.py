@@ -1,14 +1,14 @@
-"""torchtitan 0.3 on a machine without CUDA: rebinding in torchtitan's modules (never in its
-files) what it assumes of an accelerator (`nanogpt_titan.cpu`):
+"""torchtitan on a machine without CUDA, the same rebinding in 0.2 and 0.3 (their modules bind the
+same names): in torchtitan's modules, never in its files, what it assumes of an accelerator
+(`nanogpt_titan.cpu`):
 
 - the device type, which torchtitan falls back to "cuda" and binds at import in
   `tools.utils`, `distributed.utils`, `distributed.parallel_dims`, `components.metrics`;
 - the device memory monitor, which asserts CUDA: peak RSS stands in for device memory;
-- the peak-FLOPs lookup: MFU against nanoGPT's reference peak;
+- the peak-FLOPs lookup, which shells out to `lspci`: MFU against nanoGPT's reference peak;
 - `set_pg_timeouts`, whose barrier passes `device_ids`, which gloo rejects;
-- and, at exit, a moment for gloo's worker threads to release their last collective.
-
-bf16 autocast, which 0.2 needed turned off on a CPU, is gone from 0.3.
+- and, at exit, a moment for gloo's worker threads to release their last collective before
+  the interpreter shuts down (`let_gloo_release_its_last_work`).
 """
 
 import atexit
