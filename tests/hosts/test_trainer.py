@@ -179,7 +179,7 @@ def test_interrupted_run_resumes_bit_for_bit(run_trainer, tmp_path, randomness):
 
 
 @pytest.mark.slow
-@pytest.mark.hosts("v0_2")  # the printed command's 0.2 form, and 0.2's checks of a run folder
+@pytest.mark.hosts("v0_2")  # it runs the printed command, in its 0.2 form, through the 0.2 harness
 @pytest.mark.parametrize("nanogpt_ckpt", [False], indirect=True)
 def test_load_only_validation_of_a_converted_nanogpt_checkpoint(nanogpt_ckpt, tmp_path, run_trainer, cli, capsys,
                                                                 caplog, monkeypatch):
