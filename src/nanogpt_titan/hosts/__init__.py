@@ -1,12 +1,17 @@
-"""Host adapters: one subpackage per torchtitan release, the only code that imports torchtitan.
+"""Host adapters: the only code that imports torchtitan, one subpackage per release.
 
 The core (the model, data, checkpoint formats, optimizer groups and schedule, evaluate, sample,
 compare, the command line) is written once and imports no host. An adapter registers the model
 with its torchtitan and builds torchtitan's components from the core: `v0_2` for torchtitan
 0.2 (TOML configs, a `TrainSpec`), `v0_3` for torchtitan 0.3 (Python configs, a `ModelSpec`).
+The modules beside them serve both, where the two releases' APIs agree (metrics, validation,
+the Hugging Face adapter, the run-folder checks, the CPU rebinding, the tokenizer). A later
+torchtitan is one more subpackage.
+
 Each host's entry point is a top-level module, named as that host expects:
 `nanogpt_titan.plugin` (0.2's `custom_import`) and `nanogpt_titan.config_registry` (0.3's
-`--module nanogpt_titan`). `training_command` speaks to whichever is installed.
+`--module nanogpt_titan`). The functions below are how the core speaks to whichever host is
+installed; they import an adapter only when called.
 """
 
 from importlib.metadata import version

@@ -1,7 +1,6 @@
 """The torchtitan plugin: the one module that changes torchtitan, and only when imported."""
 
 import contextlib
-import importlib.util
 import subprocess
 import sys
 
@@ -49,30 +48,6 @@ def test_importing_the_plugin_registers_the_train_spec_once():
 @cpu_only
 def test_cpu_training_is_fp32_even_when_bf16_is_configured():
     assert isinstance(tt_dist_utils.maybe_enable_amp(None, "bfloat16", "cpu"), contextlib.nullcontext)
-
-
-# Run first in a fresh interpreter (after the .pth installed the guard): the path finder no
-# longer finds triton, as on a CPU wheel of torch, wherever triton is installed.
-WITHOUT_TRITON = (
-    "import importlib.machinery as m, sys\n"
-    "class PathFinderWithoutTriton:\n"
-    "    def find_spec(self, name, path=None, target=None):\n"
-    "        return None if name.partition('.')[0] == 'triton' else m.PathFinder.find_spec(name, path, target)\n"
-    "sys.meta_path = [PathFinderWithoutTriton() if f is m.PathFinder else f for f in sys.meta_path]\n"
-)
-KERNELS_AND_TRITON = (
-    "import importlib.util, torchtitan.models.moe.kernels as k\n"
-    "print(k.generate_permute_indices.__module__, importlib.util.find_spec('triton') is not None)"
-)
-
-
-def test_torchtitan_imports_without_triton_in_a_fresh_interpreter():
-    assert run_python(WITHOUT_TRITON + KERNELS_AND_TRITON) == "nanogpt_titan.triton_guard False"
-
-
-@pytest.mark.skipif(importlib.util.find_spec("triton") is None, reason="triton is not installed here (a CPU wheel)")
-def test_where_triton_is_installed_torchtitan_imports_its_real_kernels():
-    assert run_python(KERNELS_AND_TRITON) == "torchtitan.models.moe.kernels True"
 
 
 def modules_imported_by(module: str, importtime_lines: list[str]) -> list[str]:
