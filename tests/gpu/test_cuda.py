@@ -9,8 +9,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from nanogpt_titan.hosts.v0_2.parallelize import parallelize_nanogpt
 from nanogpt_titan.model import NanoGPTModelArgs
+from nanogpt_titan.parallel import compile_blocks
 
 pytestmark = [
     pytest.mark.gpu,
@@ -57,10 +57,10 @@ def test_bf16_autocast_tracks_the_fp32_oracle(random_model, hf_oracle):
 
 
 @pytest.mark.parametrize("autocast", [False, True], ids=["fp32", "bf16"])
-def test_compiled_equals_eager_on_cuda(random_model, parse_config, parallel_dims, autocast):
+def test_compiled_equals_eager_on_cuda(random_model, autocast):
     torch._dynamo.reset()
-    eager = random_model(ARGS).cuda()
-    compiled = parallelize_nanogpt(random_model(ARGS).cuda(), parallel_dims(), parse_config("debug_model.toml", "--compile.enable"))
+    eager, compiled = random_model(ARGS).cuda(), random_model(ARGS).cuda()
+    compile_blocks(compiled, "inductor")  # as both hosts' parallelize_fn compile
     inputs, _ = batch()
     with torch.no_grad(), torch.autocast("cuda", dtype=torch.bfloat16, enabled=autocast):
         expected, got = eager(inputs.cuda()).float(), compiled(inputs.cuda()).float()
