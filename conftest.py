@@ -467,12 +467,12 @@ def run_train_sh():
     def run(*overrides: str, ngpu: int = 1, config_name: str = "debug_model.toml") -> subprocess.CompletedProcess:
         env = {name: value for name, value in os.environ.items() if not name.startswith(("TORCH_NCCL_", "TORCH_FR_"))}
         threads = {"OMP_NUM_THREADS": "1"} if ngpu > 1 else {}
-        if HOST == "v0_2":
-            config = {"CONFIG_FILE": str(TRAIN_CONFIGS / config_name)}
-        else:  # the same recipe and settings, in 0.3's form
-            from nanogpt_titan.hosts.v0_3.configs import RECIPES, cli_arguments
+        from nanogpt_titan.hosts import run_train_sh_variables
 
-            config = {"CONFIG": next(function for function, toml in RECIPES.items() if toml == config_name)}
+        config = run_train_sh_variables(config_name)
+        if HOST != "v0_2":  # the same settings, in 0.3's form
+            from nanogpt_titan.hosts.v0_3.configs import cli_arguments
+
             overrides = tuple(cli_arguments(settings_of(overrides)))
         return subprocess.run(
             [str(REPO_ROOT / "run_train.sh"), *overrides],

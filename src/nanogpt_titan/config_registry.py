@@ -11,8 +11,8 @@ user error ends the run in one line, and a command without torchrun is a job of 
 import torch
 
 from nanogpt_titan.configurator import TRAIN_PY_DEFAULTS
-from nanogpt_titan.hosts.v0_3.configs import RECIPES, toml_settings, trainer_config
 from nanogpt_titan.hosts.cpu_adaptation import adapt_torchtitan_to_cpu
+from nanogpt_titan.hosts.v0_3.configs import RECIPES, toml_settings, trainer_config
 from nanogpt_titan.hosts.v0_3.launch import as_one_process_unless_launched
 from nanogpt_titan.hosts.v0_3.trainer import NanoGPTTrainer
 from nanogpt_titan.nanogpt_config import job_settings

@@ -2,6 +2,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import torch
 from torch import nn
 
 from nanogpt_titan.errors import NanoGPTTitanError
@@ -90,14 +91,25 @@ class NanoGPTModelArgs:
     def to_json(self, path: Path) -> None:
         Path(path).write_text(json.dumps(self.gpt_config(), indent=2) + "\n")
 
-    def refuse_longer_contexts(self, contexts: dict[str, int], flavor: str) -> None:
-        """Refuse a run whose `setting: seq_len` contexts exceed the model's block_size."""
+    def complete(self, vocabulary, contexts: dict[str, int], flavor: str, nanogpt_seed: int | None) -> None:
+        """Complete the args from a run's settings, as either host's Trainer does before it builds
+        the model: nanoGPT's seeds (`nanogpt_seed` and `nanogpt_seed + rank`, when the run draws as
+        nanoGPT), the data `vocabulary`'s size (a checkpoint's args are checked against it
+        instead), and the run's `contexts` (`setting: seq_len`), which must fit the model."""
+        if nanogpt_seed is not None:
+            rank = torch.distributed.get_rank() if torch.distributed.is_initialized() else 0
+            self.nanogpt_seeds = (nanogpt_seed, nanogpt_seed + rank)
+        if self.vocab_size is None:
+            self.vocab_size = vocabulary.model_size
+        else:
+            vocabulary.check_model(self.vocab_size, None, "the model", "train on the data the checkpoint was made from")
         for setting, seq_len in contexts.items():
             if seq_len > self.block_size:
                 raise NanoGPTTitanError(
                     f"{setting}={seq_len} exceeds the model's block_size={self.block_size} "
                     f"(flavor {flavor!r}); set {setting} <= {self.block_size}"
                 )
+        self.validate()
 
     def get_nparams_and_flops(self, model: nn.Module, seq_len: int) -> tuple[int, int]:
         """Parameter count and training FLOPs per token by nanoGPT's MFU formula.

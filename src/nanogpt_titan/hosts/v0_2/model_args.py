@@ -4,7 +4,6 @@ run's settings before the model is built."""
 from dataclasses import dataclass
 from pathlib import Path
 
-import torch
 from torchtitan.config import JobConfig
 
 from nanogpt_titan.errors import NanoGPTTitanError
@@ -16,14 +15,6 @@ from nanogpt_titan.model.args import NanoGPTModelArgs
 class NanoGPTTrainArgs(NanoGPTModelArgs):
     def update_from_config(self, job_config: JobConfig, **kwargs) -> None:
         """Take the vocabulary from the run's tokenizer; refuse contexts the model cannot hold."""
-        if draws_as_nanogpt(job_config):
-            rank = torch.distributed.get_rank() if torch.distributed.is_initialized() else 0
-            self.nanogpt_seeds = (run_seed(job_config), run_seed(job_config) + rank)
-        vocabulary = run_data(job_config).vocabulary
-        if self.vocab_size is None:
-            self.vocab_size = vocabulary.model_size
-        else:
-            vocabulary.check_model(self.vocab_size, None, "the model", "train on the data the checkpoint was made from")
         initial_load_path = job_config.checkpoint.initial_load_path
         if job_config.checkpoint.enable and initial_load_path and not Path(initial_load_path).is_dir():
             raise NanoGPTTitanError(
@@ -33,5 +24,5 @@ class NanoGPTTrainArgs(NanoGPTModelArgs):
         contexts = {"training.seq_len": job_config.training.seq_len}
         if job_config.validation.enable:
             contexts["validation.seq_len"] = job_config.validation.seq_len
-        self.refuse_longer_contexts(contexts, job_config.model.flavor)
-        self.validate()
+        self.complete(run_data(job_config).vocabulary, contexts, job_config.model.flavor,
+                      run_seed(job_config) if draws_as_nanogpt(job_config) else None)

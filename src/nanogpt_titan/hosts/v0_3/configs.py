@@ -6,20 +6,19 @@ setting 0.3 cannot express is refused by name."""
 
 import tomllib
 from dataclasses import fields
-from pathlib import Path
 
 from torchtitan.components.checkpoint import CheckpointManager
 from torchtitan.config import CommConfig, CompileConfig, DebugConfig, TrainingConfig
 from torchtitan.distributed.activation_checkpoint import FullAC, SelectiveAC
 
 from nanogpt_titan.errors import NanoGPTTitanError
+from nanogpt_titan.hosts import TRAIN_CONFIGS
 from nanogpt_titan.hosts.v0_3.data import NanoGPTDataLoader
 from nanogpt_titan.hosts.v0_3.metrics import NanoGPTMetricsProcessor
 from nanogpt_titan.hosts.v0_3.optimizer import NanoGPTLRSchedulers, NanoGPTOptimizers
 from nanogpt_titan.hosts.v0_3.trainer import NanoGPTTrainer
 from nanogpt_titan.hosts.v0_3.validate import NanoGPTValidator
 
-TRAIN_CONFIGS = Path(__file__).parents[2] / "train_configs"
 # The config functions of `nanogpt_titan.config_registry`, and the TOML recipe each one is.
 RECIPES = {"nanogpt_debugmodel": "debug_model.toml", "nanogpt_shakespeare_cpu": "shakespeare_cpu.toml",
            "nanogpt_mini_gpt": "mini-gpt.toml", "nanogpt_gpt2": "nanogpt.toml"}

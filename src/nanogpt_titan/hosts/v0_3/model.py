@@ -3,7 +3,6 @@ trainer completes from the run's settings (the data's vocabulary, the context le
 
 from dataclasses import dataclass
 
-import torch
 from torch import nn
 from torchtitan.protocols import BaseModel
 from torchtitan.protocols.model_spec import ModelSpec
@@ -22,19 +21,11 @@ class NanoGPTModel(NanoGPT, BaseModel):
 
         def update_from_config(self, *, config, **kwargs) -> None:
             """Take the vocabulary from the run's data; refuse contexts the model cannot hold."""
-            if config.randomness == "nanogpt":
-                rank = torch.distributed.get_rank() if torch.distributed.is_initialized() else 0
-                self.args.nanogpt_seeds = (config.dataloader.seed, config.dataloader.seed + rank)
-            vocabulary = config.dataloader.data().vocabulary
-            if self.args.vocab_size is None:
-                self.args.vocab_size = vocabulary.model_size
-            else:
-                vocabulary.check_model(self.args.vocab_size, None, "the model", "train on the data the checkpoint was made from")
             contexts = {"training.seq_len": config.training.seq_len}
             if config.validator.enable and config.validator.context:
                 contexts["validator.context"] = config.validator.context
-            self.args.refuse_longer_contexts(contexts, self.flavor)
-            self.args.validate()
+            self.args.complete(config.dataloader.data().vocabulary, contexts, self.flavor,
+                               config.dataloader.seed if config.randomness == "nanogpt" else None)
 
         def get_nparams_and_flops(self, model: nn.Module, seq_len: int) -> tuple[int, int]:
             return self.args.get_nparams_and_flops(model, seq_len)
