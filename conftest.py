@@ -173,9 +173,9 @@ def build_model():
 
     from nanogpt_titan.model import NanoGPT
 
-    def build(args):
+    def build(args, initialise=None):
         with torch.device("meta"):
-            model = NanoGPT(args)
+            model = NanoGPT(args, initialise)
         model.to_empty(device="cpu")
         with torch.no_grad():
             model.init_weights()

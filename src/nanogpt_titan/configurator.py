@@ -1,14 +1,16 @@
-"""nanoGPT's configuration, read as its `train.py` and `configurator.py` read it.
+"""nanoGPT's configuration, read as its `train.py`, `sample.py` and `configurator.py` read it.
 
-`python train.py [config/file.py ...] [--key=value ...]`, left to right over `train.py`'s
-defaults: a config file runs as Python with the settings as its globals (so it may import,
+`python train.py [config/file.py ...] [--key=value ...]` (or `sample.py`), left to right over the
+script's defaults: a config file runs as Python with the settings as its globals (so it may import,
 compute, refer to earlier values); `--key=value` parses the value with `ast.literal_eval`,
 falling back to the string itself, and must keep the type the setting has. A key `train.py`
-lacks is refused by name, in a file as on the command line (nanoGPT ignores one set in a file,
-which hides typos); so is a value of the wrong type, or a file that raises.
+lacks is refused by name, with the nearest setting it has, in a file as on the command line
+(nanoGPT ignores one set in a file, which hides typos); so is a value of the wrong type, or a
+file that raises.
 """
 
 import ast
+import difflib
 import traceback
 from pathlib import Path
 
@@ -25,6 +27,11 @@ TRAIN_PY_DEFAULTS = {
     "decay_lr": True, "warmup_iters": 2000, "lr_decay_iters": 600000, "min_lr": 6e-5,
     "backend": "nccl", "device": "cuda", "dtype": None, "compile": True,
 }
+# sample.py's settings and defaults, in its order (`dtype` as train.py's).
+SAMPLE_PY_DEFAULTS = {
+    "init_from": "resume", "out_dir": "out", "start": "\n", "num_samples": 10, "max_new_tokens": 500,
+    "temperature": 0.8, "top_k": 200, "seed": 1337, "device": "cuda", "dtype": None, "compile": False,
+}
 
 
 # What train.py counts as a setting (its `config_keys`): a name not starting with "_" whose
@@ -32,45 +39,59 @@ TRAIN_PY_DEFAULTS = {
 SETTING_TYPES = (int, float, bool, str)
 
 
-def train_py_defaults() -> dict:
-    """The defaults, with `dtype` as train.py picks it on this machine: bfloat16 where CUDA
+def with_dtype(defaults: dict) -> dict:
+    """`defaults` with `dtype` as nanoGPT's scripts pick it on this machine: bfloat16 where CUDA
     supports it, else float16."""
     import torch
 
     bfloat16 = torch.cuda.is_available() and torch.cuda.is_bf16_supported()
-    return {**TRAIN_PY_DEFAULTS, "dtype": "bfloat16" if bfloat16 else "float16"}
+    return {**defaults, "dtype": "bfloat16" if bfloat16 else "float16"}
 
 
-def read_config(arguments: list[str], defaults: dict | None = None) -> dict:
-    """The settings `train.py ARGUMENTS` would run with."""
+def train_py_defaults() -> dict:
+    return with_dtype(TRAIN_PY_DEFAULTS)
+
+
+def read_config(arguments: list[str], defaults: dict | None = None, script: str = "train.py") -> dict:
+    """The settings `SCRIPT ARGUMENTS` would run with, over its `defaults` (train.py's by default)."""
     config = dict(train_py_defaults() if defaults is None else defaults)
     for argument in arguments:
         if argument.startswith("--"):
-            _override(config, argument)
+            _override(config, argument, script)
         else:
-            _run_config_file(config, Path(argument))
+            _run_config_file(config, Path(argument), script)
     return config
 
 
-def _override(config: dict, argument: str) -> None:
+def _unknown(key: str, config: dict, script: str) -> str:
+    nearest = difflib.get_close_matches(key, config, n=1)
+    hint = f"did you mean {nearest[0]!r}?" if nearest else f"its settings are {sorted(config)}"
+    return f"{script} has no setting {key!r}; {hint}"
+
+
+def _a(type_name: str) -> str:
+    return f"an {type_name}" if type_name[0] in "aeiou" else f"a {type_name}"
+
+
+def _override(config: dict, argument: str, script: str) -> None:
     key, equals, text = argument.removeprefix("--").partition("=")
     if not equals:
         raise NanoGPTTitanError(f"{argument}: nanoGPT's overrides read --key=value, e.g. --{key}=...")
     if key not in config:
-        raise NanoGPTTitanError(f"{argument}: train.py has no setting {key!r}; its settings are {sorted(config)}")
+        raise NanoGPTTitanError(f"{argument}: {_unknown(key, config, script)}")
     try:
         value = ast.literal_eval(text)
     except (SyntaxError, ValueError):
         value = text
     if type(value) is not type(config[key]):
         raise NanoGPTTitanError(
-            f"{argument}: {key} is a {type(config[key]).__name__} ({config[key]!r}), and {text!r} reads as a "
-            f"{type(value).__name__}; nanoGPT keeps each setting's type (e.g. 1.0, not 1, for a float)"
+            f"{argument}: {key} is {_a(type(config[key]).__name__)} ({config[key]!r}), and {text!r} reads as "
+            f"{_a(type(value).__name__)}; nanoGPT keeps each setting's type (e.g. 1.0, not 1, for a float)"
         )
     config[key] = value
 
 
-def _run_config_file(config: dict, path: Path) -> None:
+def _run_config_file(config: dict, path: Path, script: str) -> None:
     if not path.is_file():
         raise NanoGPTTitanError(f"config file {path} does not exist (a bare argument is a config file; settings are --key=value)")
     namespace = dict(config)
@@ -85,6 +106,5 @@ def _run_config_file(config: dict, path: Path) -> None:
         if name.startswith("_") or not isinstance(value, SETTING_TYPES):
             continue  # the file's imports and helpers: not settings to train.py either
         if name not in config:
-            raise NanoGPTTitanError(f"config file {path} sets {name!r}, which train.py does not have; its settings "
-                                    f"are {sorted(config)}")
+            raise NanoGPTTitanError(f"config file {path} sets {name!r}: {_unknown(name, config, script)}")
         config[name] = value

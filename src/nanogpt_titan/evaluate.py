@@ -4,7 +4,7 @@ nanoGPT's `estimate_loss` averages `eval_iters` random batches of `block_size` w
 exact loss averages every token of the split, cut into non-overlapping windows.
 """
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from itertools import islice
@@ -60,20 +60,23 @@ def window_batches(tokens: TokenFile, block_size: int, batch_size: int, setting:
 
 
 @torch.no_grad()
-def mean_loss(model: nn.Module, batches: Iterable[Batch], autocast: AbstractContextManager = nullcontext()) -> float:
-    """Mean cross entropy per token over `batches`, in eval mode.
+def mean_loss(model: nn.Module, batches: Iterable[Batch], autocast: AbstractContextManager = nullcontext(),
+              forward: Callable[[torch.Tensor], torch.Tensor] | None = None) -> float:
+    """Mean cross entropy per token over `batches`, in eval mode; the logits are `forward`'s
+    (default: the model called as a module, hooks and all).
 
     The one loss evaluation of the package (the validator's and `nanogpt-titan evaluate`'s):
     summed in float64 on the model's device and read back once, so every token weighs the
     same whatever the batch sizes. The model's train/eval mode is restored afterwards.
     """
+    forward = model if forward is None else forward
     was_training = model.training
     model.eval()
     device = next(model.parameters()).device
     loss_sum, n_tokens = torch.zeros((), dtype=torch.float64, device=device), 0
     for inputs, targets in batches:
         with autocast:
-            logits = model(inputs.to(device))
+            logits = forward(inputs.to(device))
         loss_sum += F.cross_entropy(logits.flatten(0, 1).float(), targets.to(device).flatten(), reduction="sum")
         n_tokens += targets.numel()
     model.train(was_training)

@@ -60,7 +60,7 @@ def nanogpt_lr_factor(it: int, warmup_iters: int, lr_decay_iters: int, min_lr_fa
     """
     if it < warmup_iters:
         return (it + 1) / (warmup_iters + 1)
-    if it > lr_decay_iters:
+    if it >= lr_decay_iters:  # nanoGPT's `>`: at lr_decay_iters its cosine is min_lr exactly, bar a horizon of 0
         return min_lr_factor
     decay_ratio = (it - warmup_iters) / (lr_decay_iters - warmup_iters)
     coeff = 0.5 * (1.0 + math.cos(math.pi * decay_ratio))
@@ -68,19 +68,23 @@ def nanogpt_lr_factor(it: int, warmup_iters: int, lr_decay_iters: int, min_lr_fa
 
 
 def nanogpt_schedule(warmup_steps: int, total_steps: int | None, min_lr_factor: float, decay_type: str,
-                     decay_ratio: float | None) -> Callable[[int], float]:
+                     decay_ratio: float | None, training_steps: int) -> Callable[[int], float]:
     """`nanogpt_lr_factor` from torchtitan's `lr_scheduler` settings, which must describe it:
     `warmup_steps` is warmup_iters, `total_steps` lr_decay_iters (a setting of its own, so that
-    changing training.steps never moves it), `min_lr_factor` min_lr / learning_rate."""
+    changing training.steps never moves it), `min_lr_factor` min_lr / learning_rate.
+
+    Any warmup and horizon are nanoGPT's (a warmup longer than the horizon warms up, then holds
+    min_lr), but for one: a horizon equal to the warmup, where `get_lr` divides zero by zero at
+    that iteration, is refused if the run's `training_steps` reach it."""
     if total_steps is None:
         raise NanoGPTTitanError(
             "lr_scheduler.total_steps is not set: it is nanoGPT's lr_decay_iters, the step after "
             "which the LR stays at min_lr (the shakespeare-char config uses 5000)"
         )
-    if total_steps <= warmup_steps:
+    if total_steps == warmup_steps < training_steps:
         raise NanoGPTTitanError(
-            f"lr_scheduler.total_steps={total_steps} (lr_decay_iters) must exceed "
-            f"lr_scheduler.warmup_steps={warmup_steps} (warmup_iters)"
+            f"lr_scheduler.total_steps={total_steps} equals lr_scheduler.warmup_steps (nanoGPT's lr_decay_iters and "
+            f"warmup_iters): nanoGPT's get_lr divides zero by zero at iteration {warmup_steps}; set them apart"
         )
     if decay_type != "cosine" or decay_ratio is not None:
         raise NanoGPTTitanError(
@@ -88,7 +92,7 @@ def nanogpt_schedule(warmup_steps: int, total_steps: int | None, min_lr_factor: 
             f'lr_scheduler.decay_type = "cosine" (got {decay_type!r}) and leave '
             f"lr_scheduler.decay_ratio unset (got {decay_ratio})"
         )
-    if not 0.0 <= min_lr_factor <= 1.0:
-        raise NanoGPTTitanError(f"lr_scheduler.min_lr_factor={min_lr_factor} must be in [0, 1]")
+    if not math.isfinite(min_lr_factor):
+        raise NanoGPTTitanError(f"lr_scheduler.min_lr_factor={min_lr_factor} must be a finite number (min_lr / lr)")
     return functools.partial(nanogpt_lr_factor, warmup_iters=int(warmup_steps), lr_decay_iters=total_steps,
                              min_lr_factor=min_lr_factor)

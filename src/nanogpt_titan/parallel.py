@@ -1,11 +1,15 @@
-"""Data parallelism for the nanoGPT model, in torch alone: FSDP2 grouped for the tied head, and
-DDP that sums gradients once per step.
+"""Parallelising the nanoGPT model, in torch alone, in torchtitan's order (`parallelize`):
+activation checkpointing, compile per block, then data parallelism: FSDP2 grouped for the tied
+head, HSDP, or DDP that sums gradients once per step. Each host adapter's `parallelize_fn`
+reads its settings into this.
 
 torchtitan divides each micro-batch's summed loss by the global token count, so gradients must
 be summed across ranks, never averaged: then N ranks train exactly as one process that
 accumulates their N micro-batches.
 """
 
+import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -14,6 +18,10 @@ import torch.nn as nn
 from torch.distributed import DeviceMesh
 from torch.distributed._composable.replicate import replicate
 from torch.distributed.fsdp import FSDPModule, MixedPrecisionPolicy, fully_shard
+
+from nanogpt_titan.errors import NanoGPTTitanError
+
+logger = logging.getLogger(__name__)
 
 # Selective activation checkpointing "op": the outputs kept rather than recomputed are those
 # of the block's expensive ops, its matmuls (Linear is mm without bias, addmm with) and attention.
@@ -41,6 +49,51 @@ def model_parallel_refusals(parallel_dims) -> dict[str, bool]:
             parallel_dims.ep > 1
         ),
     }
+
+
+def refuse_unsupported(refusals: dict[str, bool]) -> None:
+    """Refuse, in one line, every setting (described with its reason) that is asked for."""
+    refused = [setting for setting, asked in refusals.items() if asked]
+    if refused:
+        raise NanoGPTTitanError(
+            "The nanogpt model trains with data parallelism (DDP, FSDP, HSDP), torch.compile and activation "
+            "checkpointing; unsupported: " + "; ".join(refused)
+        )
+
+
+@dataclass(frozen=True)
+class Parallelism:
+    """What `parallelize` applies, from a host's settings."""
+
+    activation_checkpointing: Callable[[nn.Module], None] | None  # the host's, applied per block
+    compile_backend: str | None  # None: eager
+    param_dtype: str  # FSDP's compute dtype on a GPU (mixed_precision_param); a CPU computes in float32
+    reduce_dtype: str  # FSDP's gradient reduction dtype (mixed_precision_reduce)
+    reshard_after_forward: bool
+    micro_batches: Callable[[int], int]  # per rank and step, for data-parallel degree N
+
+
+def parallelize(model: nn.Module, parallel_dims, parallelism: Parallelism) -> nn.Module:
+    """`parallelism` on `model` in torchtitan's order, over the ranks of `parallel_dims` (any
+    host's `ParallelDims`): activation checkpointing, compile, then FSDP/HSDP or DDP."""
+    if parallelism.activation_checkpointing is not None:
+        parallelism.activation_checkpointing(model)
+    if parallelism.compile_backend is not None:
+        compile_blocks(model, parallelism.compile_backend)
+        logger.info(f"Compiled {len(model.layers)} nanoGPT blocks with torch.compile")
+    if parallel_dims.fsdp_enabled:
+        # A CPU computes in float32, as the rest of the CPU path.
+        param_dtype = getattr(torch, parallelism.param_dtype) if torch.cuda.is_available() else torch.float32
+        reduce_dtype = getattr(torch, parallelism.reduce_dtype)
+        mesh = parallel_dims.get_mesh(["dp_replicate", "fsdp"] if parallel_dims.dp_replicate_enabled else "fsdp")
+        apply_fsdp(model, mesh, param_dtype, reduce_dtype, parallelism.reshard_after_forward)
+        logger.info(f"Applied {'HSDP' if parallel_dims.dp_replicate_enabled else 'FSDP'} to the nanoGPT model: "
+                    f"computes in {param_dtype}, reduces gradients in {reduce_dtype}")
+    elif parallel_dims.dp_replicate_enabled:
+        dp_mesh = parallel_dims.get_mesh("dp_replicate")
+        apply_ddp(model, dp_mesh, parallelism.micro_batches(dp_mesh.size()), parallelism.compile_backend is not None)
+        logger.info("Applied DDP to the nanoGPT model: gradients summed over ranks once per step")
+    return model
 
 
 def compile_blocks(model: nn.Module, backend: str) -> None:

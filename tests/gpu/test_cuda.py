@@ -114,17 +114,15 @@ def test_dataset_state_restores_the_cuda_generator(token_file):
 
 def test_nanogpts_initial_weights_on_cuda_are_those_it_draws_on_the_cpu():
     """debug.randomness = "nanogpt": the weights are drawn on the CPU, as nanoGPT draws them, then placed."""
-    from dataclasses import replace
-
     from nanogpt_titan.model import NanoGPT
-    from nanogpt_titan.model.model import nanogpt_initialisation
+    from nanogpt_titan.nanogpt_draws import initial_weights
+    from nanogpt_titan.randomness import Randomness
 
-    args = replace(ARGS, nanogpt_seeds=(1337, 1337))
     with torch.device("meta"):
-        model = NanoGPT(args)
+        model = NanoGPT(ARGS, Randomness("nanogpt", 1337).model_initialiser())
     model.to_empty(device="cuda")
     with torch.no_grad():
         model.init_weights()
-    expected, generator_after = nanogpt_initialisation(args, 1337)
+    expected, generator_after = initial_weights(ARGS, 1337)
     assert all(torch.equal(weight.cpu(), expected[name]) for name, weight in model.state_dict().items())
     assert torch.equal(torch.get_rng_state(), generator_after)

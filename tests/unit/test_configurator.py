@@ -29,10 +29,12 @@ def test_a_config_file_runs_as_python_over_the_defaults_then_overrides_apply_lef
 
 
 @pytest.mark.parametrize("argument, message", [
-    ("--batch_size=3.5", "--batch_size=3.5: batch_size is a int (12), and '3.5' reads as a float; nanoGPT keeps each "
+    ("--batch_size=3.5", "--batch_size=3.5: batch_size is an int (12), and '3.5' reads as a float; nanoGPT keeps each "
                          "setting's type (e.g. 1.0, not 1, for a float)"),
-    ("--learning_rate=1", "--learning_rate=1: learning_rate is a float (0.0006), and '1' reads as a int"),
+    ("--learning_rate=1", "--learning_rate=1: learning_rate is a float (0.0006), and '1' reads as an int"),
     ("--seed=3", "--seed=3: train.py has no setting 'seed'; its settings are ['always_save_checkpoint', "),
+    ("--learning_rat=1e-3", "--learning_rat=1e-3: train.py has no setting 'learning_rat'; did you mean 'learning_rate'?"),
+    ("--eval_interal=5", "--eval_interal=5: train.py has no setting 'eval_interal'; did you mean 'eval_interval'?"),
     ("--compile", "--compile: nanoGPT's overrides read --key=value, e.g. --compile=..."),
     ("missing.py", "config file missing.py does not exist (a bare argument is a config file; settings are --key=value)"),
 ])
@@ -49,5 +51,6 @@ def test_a_config_file_that_raises_or_sets_an_unknown_key_is_named_with_the_line
     assert str(error.value) == (f"config file {tmp_path / 'raises.py'} raised NameError at line 2: name 'undefined_name' "
                                 "is not defined")
     (tmp_path / "typo.py").write_text("learning_rate_decay = 0.1\n")
-    with pytest.raises(NanoGPTTitanError, match=r"typo.py sets 'learning_rate_decay', which train.py does not have"):
+    with pytest.raises(NanoGPTTitanError, match=r"typo.py sets 'learning_rate_decay': train.py has no setting "
+                                                r"'learning_rate_decay'; did you mean 'learning_rate'\?"):
         read_config([str(tmp_path / "typo.py")])

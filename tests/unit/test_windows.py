@@ -4,7 +4,6 @@ import pytest
 import torch
 from hypothesis import given
 from hypothesis import strategies as st
-from torchtitan.components.dataloader import ParallelAwareDataloader
 
 from nanogpt_titan.data.windows import RandomBlockTokenDataset, derived_seed
 from nanogpt_titan.errors import NanoGPTTitanError
@@ -69,33 +68,22 @@ def test_the_streams_of_a_run_differ_and_stream_0_is_the_run_seeds(token_file, s
 
 @given(consumed=st.integers(0, 6), resumed=st.integers(1, 6))
 def test_resume_continues_the_identical_stream(token_file, consumed, resumed):
-    """Through torchtitan's stateful dataloader, as a checkpoint does it."""
+    """From the state a checkpoint holds."""
     tokens = token_file(range(3000))
 
-    def loader():
-        dataset = RandomBlockTokenDataset(tokens, 16, 4, seed=1337, streams=range(3))
-        return ParallelAwareDataloader(dataset, dp_rank=0, dp_world_size=1, batch_size=None)
+    def dataset():
+        return RandomBlockTokenDataset(tokens, 16, 4, seed=1337, streams=range(3))
 
-    uninterrupted = take(loader(), consumed + resumed)
-    interrupted = loader()
+    uninterrupted = take(dataset(), consumed + resumed)
+    interrupted = dataset()
     iterator = iter(interrupted)
     for _ in range(consumed):
         next(iterator)
     state = interrupted.state_dict()
-    restarted = loader()
+    restarted = dataset()
     restarted.load_state_dict(state)
     for (expected, _), (got, _) in zip(uninterrupted[consumed:], take(restarted, resumed)):
         assert torch.equal(expected["input"], got["input"])
-
-
-def test_a_checkpoint_of_one_stream_from_version_0_1_resumes(token_file):
-    tokens = token_file(range(3000))
-    old = RandomBlockTokenDataset(tokens, 16, 4, seed=3)
-    next(iter(old))
-    state = {"generator_state": old.generators[0].get_state(), "torch_rng_state": torch.get_rng_state()}
-    resumed = RandomBlockTokenDataset(tokens, 16, 4, seed=3)
-    resumed.load_state_dict(state)
-    assert torch.equal(next(iter(resumed))[0]["input"], next(iter(old))[0]["input"])
 
 
 def test_resuming_with_another_number_of_micro_batches_is_named(token_file):
@@ -104,28 +92,6 @@ def test_resuming_with_another_number_of_micro_batches_is_named(token_file):
     with pytest.raises(NanoGPTTitanError) as error:
         RandomBlockTokenDataset(tokens, 16, 4, seed=3, streams=range(4)).load_state_dict(saved)
     assert str(error.value) == (
-        "the checkpoint holds 2 window streams per rank and this run draws from 4: resume with the saved "
-        "training.global_batch_size and training.local_batch_size, or start a new run from its weights "
-        "(--checkpoint.initial_load_path)"
+        "the checkpoint holds 2 window streams per rank and this run draws from 4: resume with the saved batch "
+        "settings, or start a new run from its weights (--checkpoint.initial_load_path)"
     )
-
-
-def test_rank_0_drops_out_where_initialisation_left_off_and_others_reseed_unless_resumed(token_file):
-    tokens = token_file(range(100))
-
-    def dropout_draw(dropout_seed, state=None):
-        dataset = RandomBlockTokenDataset(tokens, 8, 2, seed=1, dropout_seed=dropout_seed)
-        torch.manual_seed(0)  # the global generator as the model's initialisation leaves it
-        if state is not None:
-            dataset.load_state_dict(state)
-        next(iter(dataset))
-        return torch.rand(4)
-
-    torch.manual_seed(0)
-    after_initialisation = torch.rand(4)
-    assert torch.equal(dropout_draw(None), after_initialisation)
-    assert not torch.equal(dropout_draw(derived_seed(1, "dropout", 1)), after_initialisation)
-    torch.manual_seed(5)
-    saved = RandomBlockTokenDataset(tokens, 8, 2, seed=1).state_dict()
-    after_saving = torch.rand(4)
-    assert torch.equal(dropout_draw(derived_seed(1, "dropout", 1), saved), after_saving)  # the saved state wins

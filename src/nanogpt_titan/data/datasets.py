@@ -10,6 +10,7 @@ keeps `dataset` and `dataset_path` in its own section (`training` on torchtitan 
 `dataloader` on 0.3): errors name the settings as the user wrote them.
 """
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from nanogpt_titan.data.folder import DataFolder
@@ -20,7 +21,6 @@ from nanogpt_titan.errors import NanoGPTTitanError
 SPLITS = {"nanogpt_train": "train", "nanogpt_validation": "val",
           "shakespeare_char_train": "train", "shakespeare_char_validation": "val"}
 FOLDER_DATASETS = ("nanogpt_train", "nanogpt_validation")
-DEFAULT_SEED = 1337  # nanoGPT's torch.manual_seed
 
 
 def dataset_split(dataset_name: str, section: str = "training") -> str:
@@ -44,6 +44,30 @@ def dataset_folder(dataset_name: str, path: str | None, section: str) -> DataFol
             "writes one)"
         )
     return data_folder(path, f"--{section}.dataset_path")
+
+
+@dataclass(frozen=True)
+class BatchShape:
+    batch_size: int  # windows per micro-batch
+    seq_len: int  # tokens per window
+
+
+@dataclass(frozen=True)
+class BatchSettings:
+    """A run's batches in windows, whatever its host counts them in (windows or tokens), named
+    in messages as torchtitan 0.2 names them."""
+
+    local_batch_size: int  # windows per micro-batch and rank
+    seq_len: int
+    global_batch_size: int  # windows per step over all ranks; -1: one micro-batch per rank
+
+    @property
+    def shape(self) -> BatchShape:
+        return BatchShape(self.local_batch_size, self.seq_len)
+
+    def micro_batches(self, dp_world_size: int) -> int:
+        """Micro-batches per rank and step."""
+        return accumulation_steps(self.local_batch_size, self.global_batch_size, dp_world_size)
 
 
 def accumulation_steps(local_batch_size: int, global_batch_size: int, dp_world_size: int) -> int:

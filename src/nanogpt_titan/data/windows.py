@@ -30,15 +30,10 @@ class RandomBlockTokenDataset(IterableDataset):
     from numbered streams, each its own generator seeded by `window_stream_seed(seed, stream)`, taken
     in turn: with `streams=range(A)` batch `k` is stream `k % A`'s next. `state_dict()` /
     `load_state_dict()` resume the exact windows a checkpointed run would have drawn next.
-
-    torchtitan checkpoints no RNG, and the dataloader is the one source of randomness it does
-    checkpoint (per data-parallel rank), so the state also carries the global generators that
-    dropout draws from: a resumed run then drops the same units as the uninterrupted one. A
-    `dropout_seed` reseeds them when iteration starts, unless a state was loaded.
     """
 
     def __init__(self, tokens: TokenFile, seq_len: int, batch_size: int, seed: int,
-                 streams: range = range(1), dropout_seed: int | None = None, setting: str = "training.seq_len"):
+                 streams: range = range(1), setting: str = "training.seq_len"):
         if len(tokens) <= seq_len:
             raise NanoGPTTitanError(
                 f"{tokens.path} holds {len(tokens):,} tokens, no window of {setting}={seq_len} plus its "
@@ -49,12 +44,8 @@ class RandomBlockTokenDataset(IterableDataset):
         self.batch_size = batch_size
         self.generators = [torch.Generator().manual_seed(window_stream_seed(seed, stream)) for stream in streams]
         self.next_stream = 0
-        self.dropout_seed = dropout_seed
 
     def __iter__(self):
-        if self.dropout_seed is not None:
-            torch.manual_seed(self.dropout_seed)
-            self.dropout_seed = None
         while True:
             generator = self.generators[self.next_stream]
             self.next_stream = (self.next_stream + 1) % len(self.generators)
@@ -63,28 +54,17 @@ class RandomBlockTokenDataset(IterableDataset):
             yield {"input": windows[:, :-1]}, windows[:, 1:]
 
     def state_dict(self) -> dict:
-        state = {
-            "generator_states": [generator.get_state() for generator in self.generators],
-            "next_stream": self.next_stream,
-            "torch_rng_state": torch.get_rng_state(),
-        }
-        if torch.cuda.is_available():
-            state["cuda_rng_state"] = torch.cuda.get_rng_state()
-        return state
+        return {"generator_states": [generator.get_state() for generator in self.generators],
+                "next_stream": self.next_stream}
 
     def load_state_dict(self, state_dict: dict) -> None:
-        # A checkpoint of nanogpt_titan 0.1 holds the state of its one stream.
-        generator_states = state_dict.get("generator_states") or [state_dict["generator_state"]]
+        generator_states = state_dict["generator_states"]
         if len(generator_states) != len(self.generators):
             raise NanoGPTTitanError(
                 f"the checkpoint holds {len(generator_states)} window streams per rank and this run draws from "
-                f"{len(self.generators)}: resume with the saved training.global_batch_size and "
-                "training.local_batch_size, or start a new run from its weights (--checkpoint.initial_load_path)"
+                f"{len(self.generators)}: resume with the saved batch settings, or start a new run from its "
+                "weights (--checkpoint.initial_load_path)"
             )
         for generator, generator_state in zip(self.generators, generator_states):
             generator.set_state(generator_state)
-        self.next_stream = state_dict.get("next_stream", 0)
-        torch.set_rng_state(state_dict["torch_rng_state"])
-        if "cuda_rng_state" in state_dict and torch.cuda.is_available():
-            torch.cuda.set_rng_state(state_dict["cuda_rng_state"])
-        self.dropout_seed = None
+        self.next_stream = state_dict["next_stream"]

@@ -11,9 +11,11 @@ device's peak by nanoGPT's FLOP formula; every device does the same work, so it 
 run's) and `time_ms` (mean wall time per step). Validation steps add `val_loss` and
 `train_loss_estimate`, and the run's last validation `val_loss_exact`. Rank 0 writes the file.
 
-Between two logging steps each step's loss stays on the device (`STEP_LOSS`, which the
+Between two logging steps each step's loss stays on the device (the run's `StepLoss`, which the
 adapter's loss function feeds): the host reads device values once per `log_freq` steps, never
-waiting for the device in between. The file is one more torchtitan metric logger (beside
+waiting for the device in between. A run that draws as nanoGPT also logs nanoGPT's `iter` line
+for each of its iterations that nanoGPT logs, with the loss nanoGPT prints there: the last
+micro-batch's of the first rank. The file is one more torchtitan metric logger (beside
 TensorBoard and W&B); a step's line is written when a later step starts, so training and
 validation results of a step end up on one line whatever order torchtitan reports them in.
 """
@@ -30,36 +32,13 @@ import torch
 from torchtitan.components.metrics import BaseLogger, LoggerContainer, WandBLogger
 from torchtitan.tools.logging import logger
 
+from nanogpt_titan.checkpoint.read import saved_steps
 from nanogpt_titan.checkpoint.write import write_description
 from nanogpt_titan.data.vocabulary import Vocabulary
 from nanogpt_titan.errors import NanoGPTTitanError
 from nanogpt_titan.metrics_file import METRICS_FILE, read_metrics_file
 from nanogpt_titan.model.args import NanoGPTModelArgs
-
-class StepLoss:
-    """The summed token loss and the token count of the step in progress, on the device."""
-
-    def __init__(self):
-        self.reset()
-
-    def reset(self) -> None:
-        self.loss_sum: torch.Tensor | None = None
-        self.n_tokens = 0
-
-    def add(self, loss_sum: torch.Tensor, n_tokens: int) -> None:
-        self.loss_sum = loss_sum if self.loss_sum is None else self.loss_sum + loss_sum
-        self.n_tokens += n_tokens
-
-    def take(self) -> torch.Tensor | None:
-        """The mean token loss of the step (a device tensor, or None if none was computed); resets."""
-        mean = None if self.loss_sum is None else self.loss_sum / self.n_tokens
-        self.reset()
-        return mean
-
-
-STEP_LOSS = StepLoss()
-"""The running process's training loss: one Trainer runs at a time, as torchtitan's entry point does."""
-
+from nanogpt_titan.run import NanoGPTRun
 
 # torchtitan's metric names -> metrics.jsonl's; validation extras keep their own names.
 RECORDED = {
@@ -206,6 +185,7 @@ class RunFacts:
     model_args: NanoGPTModelArgs
     vocabulary: Callable[[], Vocabulary]  # the data's, read when the first step is done
     loaded: Path | None  # the checkpoint the run starts from, as torchtitan decides it
+    log_freq: int  # metrics.log_freq: nanoGPT's log_interval
 
 
 class RunRecords:
@@ -220,9 +200,11 @@ class RunRecords:
 
     ASKS_AT_STEP_END = True
 
-    def start_records(self, run: RunFacts, parallel_dims, enable_wandb: bool) -> None:
+    def start_records(self, run: RunFacts, parallel_dims, enable_wandb: bool, nanogpt_run: NanoGPTRun) -> None:
         """Called by the host's processor once torchtitan's has been made."""
         self.run = run
+        self.step_loss = nanogpt_run.step_loss
+        self.logs_nanogpt_iterations = nanogpt_run.randomness.as_nanogpt
         self.described = False
         self.is_rank_zero = torch.distributed.get_rank() == 0
         self.loss_mesh = parallel_dims.get_optional_mesh("loss")  # None without data parallelism
@@ -236,12 +218,11 @@ class RunRecords:
             loggers.add_logger(self.logger)
             loggers.add_logger(self.metrics_file)
             self.logger = loggers
-        self.unread_losses: dict[int, torch.Tensor] = {}
+        self.unread_losses: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}  # step: (mean, last micro-batch's)
         self.steps_since_last_log = 0
         self.steps_trained = 0  # by this process: 0 when a finished run is started again
         self.last_step = 0
         self.step_lr: float | None = None
-        STEP_LOSS.reset()
 
     @property
     def optimizers(self):
@@ -267,9 +248,9 @@ class RunRecords:
 
     def collect(self, step: int) -> None:
         """The loss and learning rate of `step`, just done (nothing if no step was)."""
-        loss = STEP_LOSS.take()
-        if loss is not None:
-            self.unread_losses[step] = loss
+        losses = self.step_loss.take()
+        if losses is not None:
+            self.unread_losses[step] = losses
             self.metrics_file.update(step, lr=self.step_lr)
 
     def should_log(self, step: int) -> bool:
@@ -284,10 +265,12 @@ class RunRecords:
 
     def log(self, step, global_avg_loss, global_max_loss, grad_norm, extra_metrics=None):
         self.collect(step)
-        self.read_losses()
+        last_losses = self.read_losses()
         window_seconds = time.perf_counter() - self.time_last_log
         self.metrics_file.update(step, time_ms=1000 * window_seconds / self.steps_since_last_log)
         super().log(step, global_avg_loss, global_max_loss, grad_norm, extra_metrics)
+        if self.logs_nanogpt_iterations and self.is_rank_zero:
+            self.log_nanogpt_iterations(last_losses, self.metrics_file.records[step])
         self.steps_since_last_log = 0
         ranks = self.metrics_file.data_parallel_ranks
         if ranks > 1 and self.is_rank_zero:  # the only rank whose metrics file receives torchtitan's
@@ -299,19 +282,29 @@ class RunRecords:
         super().log_validation(loss, step, extra_metrics)
         self.steps_since_last_log = 0  # torchtitan restarts its throughput window here
 
-    def read_losses(self) -> None:
+    def read_losses(self) -> dict[int, float]:
         """Every collected step's loss, averaged over the data-parallel ranks in one all-reduce
-        and read from the device in one copy. Every rank calls it at the same steps."""
+        and read from the device in one copy, with this rank's last micro-batch loss of each
+        (returned). Every rank calls it at the same steps."""
         if not self.unread_losses:
-            return
+            return {}
         steps = list(self.unread_losses)
-        losses = torch.stack([self.unread_losses.pop(step) for step in steps])
+        means, lasts = (torch.stack(losses) for losses in zip(*(self.unread_losses.pop(step) for step in steps)))
         if self.loss_mesh is not None:  # equal token counts: the global mean is the mean of rank means
-            torch.distributed.all_reduce(losses, group=self.loss_mesh.get_group())
-            losses /= self.loss_mesh.size()
-        losses = losses.tolist()
-        for step, loss in zip(steps, losses):
+            torch.distributed.all_reduce(means, group=self.loss_mesh.get_group())
+            means /= self.loss_mesh.size()
+        means, lasts = torch.stack([means, lasts]).tolist()
+        for step, loss in zip(steps, means):
             self.metrics_file.update(step, loss=loss)
+        return dict(zip(steps, lasts))
+
+    def log_nanogpt_iterations(self, last_losses: dict[int, float], logged: dict) -> None:
+        """nanoGPT's `iter` line of each iteration it logs (every log_interval-th), with the
+        timing and MFU of the logging window they fall in."""
+        for step, loss in last_losses.items():
+            if (step - 1) % self.run.log_freq == 0:
+                logger.info(f"iter {step - 1}: loss {loss:.4f}, time {logged['time_ms']:.2f}ms, "
+                            f"mfu {logged.get('mfu_per_device', 0.0):.2f}%")
 
     def close(self):
         if self.loss_mesh is None:
@@ -350,6 +343,6 @@ class RunRecords:
             exact = f" (exact {last['val_loss_exact']:.4f})" if "val_loss_exact" in last else ""
             lines.insert(0, f"val loss: final {last['val_loss']:.4f} at step {last['step']}{exact}, "
                             f"best {best['val_loss']:.4f} at step {best['step']}")
-        if self.run.checkpoint_folder is not None:
+        if self.run.checkpoint_folder is not None and saved_steps(self.run.checkpoint_folder):
             lines += [f"checkpoints: {self.run.checkpoint_folder}", f"sample the model: nanogpt-titan sample {dump_folder}"]
         return "Run summary:\n  " + "\n  ".join(lines)

@@ -9,10 +9,10 @@ import torch.nn as nn
 from torchtitan.tools.logging import logger
 
 from nanogpt_titan.data.folder import TokenFile
-from nanogpt_titan.data.nanogpt_batches import NanoGPTBatches
 from nanogpt_titan.errors import NanoGPTTitanError
 from nanogpt_titan.evaluate import mean_loss, random_batches, window_batches
 from nanogpt_titan.progress import progress
+from nanogpt_titan.randomness import Randomness
 
 
 @dataclass
@@ -37,17 +37,17 @@ class Evaluation:
     an estimate of the training split's (`train_loss_estimate`), so the eval tables of the
     two programs line up column for column, and logs nanoGPT's own line for it. The batches
     come from a generator seeded afresh from the run's seed on every call: two evaluations of
-    the same weights see the same batches. With `nanogpt_batches` (`debug.randomness =
-    "nanogpt"`) they are nanoGPT's instead, drawn in its order, and as in nanoGPT only every
-    `eval_interval`-th step is evaluated, on the first rank.
+    the same weights see the same batches. Drawing as nanoGPT (the run's `randomness`) they are
+    nanoGPT's instead, drawn in its order, and as in nanoGPT only every `eval_interval`-th step
+    is evaluated, on the first rank alone: through the model's own forward, never through DDP's
+    hooks, whose first call sets DDP up with collectives that the other ranks do not join.
 
     The last validation of the run also reports `val_loss_exact`, the loss over every
     non-overlapping window of the validation split: the run's headline number, which no
     choice of random batches moves.
     """
 
-    def start_evaluation(self, settings: EvaluationSettings, metrics_processor,
-                         nanogpt_batches: NanoGPTBatches | None = None) -> None:
+    def start_evaluation(self, settings: EvaluationSettings, metrics_processor, randomness: Randomness) -> None:
         if settings.steps < 1:
             raise NanoGPTTitanError(
                 f"validation.steps={settings.steps}: nanoGPT validates on a fixed number of random "
@@ -55,7 +55,9 @@ class Evaluation:
             )
         self.settings = settings
         self.metrics_processor = metrics_processor
-        self.nanogpt_batches = nanogpt_batches
+        self.nanogpt_batches = randomness.nanogpt_batches
+        if self.nanogpt_batches is not None:
+            self.nanogpt_batches.report = self.report_untrained  # iteration 0's, drawn with the first batch
         for tokens in (settings.val_tokens, settings.train_tokens):
             self.batches(tokens)  # a split too short for the context is refused now, not mid-run
 
@@ -72,9 +74,13 @@ class Evaluation:
 
     def estimate_loss(self, model: nn.Module, step: int, batches: dict) -> tuple[float, float]:
         """nanoGPT's `estimate_loss` (train, val) on `batches`, logged as nanoGPT prints it."""
-        train, val = (mean_loss(model, batches[split], self.settings.autocast) for split in ("train", "val"))
+        train, val = (self.mean_loss(model, batches[split]) for split in ("train", "val"))
         logger.info(f"step {step}: train loss {train:.4f}, val loss {val:.4f}")
         return train, val
+
+    def mean_loss(self, model: nn.Module, batches) -> float:
+        forward = model if self.nanogpt_batches is None else model.forward  # the first rank alone: no hooks
+        return mean_loss(model, batches, self.settings.autocast, forward)
 
     def report_untrained(self, iteration: int, batches: dict) -> None:
         """nanoGPT's evaluation at iteration 0, before any update, which torchtitan never runs:
@@ -93,7 +99,7 @@ class Evaluation:
             windows = window_batches(settings.val_tokens, settings.seq_len, settings.batch_size,
                                      settings.seq_len_setting)
             batches = progress(windows, len(windows), "exact validation loss", "batches", report=logger.info)
-            results["val_loss_exact"] = mean_loss(model, batches, settings.autocast)
+            results["val_loss_exact"] = self.mean_loss(model, batches)
         self.metrics_processor.log_validation(loss=val_loss, step=step, extra_metrics=results)
 
 

@@ -1,8 +1,7 @@
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
-import torch
 from torch import nn
 
 from nanogpt_titan.errors import NanoGPTTitanError
@@ -36,9 +35,6 @@ class NanoGPTModelArgs:
     vocab_size: int | None = None
     dropout: float = 0.0
     bias: bool = True
-    # nanoGPT's randomness (set by update_from_config): the seed nanoGPT initialises with, and
-    # this process's (seed + rank). Not a GPTConfig field: never saved with the args.
-    nanogpt_seeds: tuple[int, int] | None = field(default=None, compare=False, repr=False)
 
     def __post_init__(self):
         self.validate()
@@ -91,14 +87,10 @@ class NanoGPTModelArgs:
     def to_json(self, path: Path) -> None:
         Path(path).write_text(json.dumps(self.gpt_config(), indent=2) + "\n")
 
-    def complete(self, vocabulary, contexts: dict[str, int], flavor: str, nanogpt_seed: int | None) -> None:
-        """Complete the args from a run's settings, as either host's Trainer does before it builds
-        the model: nanoGPT's seeds (`nanogpt_seed` and `nanogpt_seed + rank`, when the run draws as
-        nanoGPT), the data `vocabulary`'s size (a checkpoint's args are checked against it
+    def complete(self, vocabulary, contexts: dict[str, int], flavor: str) -> None:
+        """Complete the args from a run's settings, as every host's Trainer does before it builds
+        the model: the data `vocabulary`'s size (a checkpoint's args are checked against it
         instead), and the run's `contexts` (`setting: seq_len`), which must fit the model."""
-        if nanogpt_seed is not None:
-            rank = torch.distributed.get_rank() if torch.distributed.is_initialized() else 0
-            self.nanogpt_seeds = (nanogpt_seed, nanogpt_seed + rank)
         if self.vocab_size is None:
             self.vocab_size = vocabulary.model_size
         else:

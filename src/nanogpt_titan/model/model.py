@@ -9,6 +9,7 @@ after `to_empty()`.
 """
 
 import math
+from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
@@ -21,7 +22,7 @@ from nanogpt_titan.model.args import NanoGPTModelArgs
 INIT_STD = 0.02
 
 
-def _copy_whole(parameter: torch.Tensor, full: torch.Tensor) -> None:
+def copy_whole(parameter: torch.Tensor, full: torch.Tensor) -> None:
     """`full` into `parameter`, which FSDP may have sharded: each rank keeps its shard."""
     if isinstance(parameter, DTensor):
         local = parameter.to_local()
@@ -33,7 +34,7 @@ def _init_normal(weight: torch.Tensor, std: float) -> None:
     """N(0, std²), drawn whole even when FSDP has sharded the weight: each rank keeps its shard
     of the same draw, so the initial weights are the same however many ranks share them."""
     if isinstance(weight, DTensor):
-        _copy_whole(weight, torch.empty(weight.shape, dtype=weight.dtype, device=weight.to_local().device).normal_(0.0, std))
+        copy_whole(weight, torch.empty(weight.shape, dtype=weight.dtype, device=weight.to_local().device).normal_(0.0, std))
     else:
         nn.init.normal_(weight, mean=0.0, std=std)
 
@@ -105,9 +106,13 @@ class Block(nn.Module):
 
 
 class NanoGPT(nn.Module):
-    def __init__(self, model_args: NanoGPTModelArgs):
+    """`initialise`, when given, draws the initial weights in `init_weights` (the run's randomness:
+    `nanogpt_titan.randomness`); else GPT-2's init, module by module."""
+
+    def __init__(self, model_args: NanoGPTModelArgs, initialise: Callable[[nn.Module], None] | None = None):
         super().__init__()
         self.model_args = model_args
+        self.initialise = initialise
         self.wte = nn.Embedding(model_args.vocab_size, model_args.n_embd)
         self.wpe = nn.Embedding(model_args.block_size, model_args.n_embd)
         self.drop = nn.Dropout(model_args.dropout)
@@ -119,9 +124,13 @@ class NanoGPT(nn.Module):
     def init_weights(self, buffer_device: torch.device | None = None) -> None:
         # `to_empty()` gives each module a fresh parameter and so unties the head: tie it again.
         self.lm_head.weight = self.wte.weight
-        if self.model_args.nanogpt_seeds is not None:
-            self._init_as_nanogpt(*self.model_args.nanogpt_seeds)
-            return
+        if self.initialise is None:
+            self.init_modules()
+        else:
+            self.initialise(self)
+
+    def init_modules(self) -> None:
+        """GPT-2's init, module by module, from the global generator."""
         _init_normal(self.wte.weight, INIT_STD)
         _init_normal(self.wpe.weight, INIT_STD)
         # GPT-2's scaled init of the projections that write into the residual stream.
@@ -130,21 +139,9 @@ class NanoGPT(nn.Module):
             block.init_weights(residual_std)
         self.ln_f.reset_parameters()
 
-    def _init_as_nanogpt(self, seed: int, process_seed: int) -> None:
-        """nanoGPT's weights after `torch.manual_seed(seed)` (its master process's, which DDP
-        hands to all), wherever the parameters are; the global generator then continues where
-        this process's init left it, nanoGPT's `torch.manual_seed(seed + rank)`."""
-        weights, after = nanogpt_initialisation(self.model_args, seed)
-        for name, parameter in self.named_parameters():
-            _copy_whole(parameter, weights[name])
-        if process_seed != seed:
-            _, after = nanogpt_initialisation(self.model_args, process_seed)
-        torch.set_rng_state(after)
-        if torch.cuda.is_available():  # nanoGPT's CUDA dropout draws from the CUDA generator of its seed
-            torch.cuda.manual_seed(process_seed)
-
-    def forward(self, tokens: torch.Tensor) -> torch.Tensor:
-        """Token ids (batch, seq_len) -> logits (batch, seq_len, vocab_size)."""
+    def forward(self, tokens: torch.Tensor, last_position_only: bool = False) -> torch.Tensor:
+        """Token ids (batch, seq_len) -> logits (batch, seq_len, vocab_size); of the last position
+        alone (batch, 1, vocab_size) with `last_position_only`, as nanoGPT's inference does."""
         seq_len = tokens.shape[1]
         if seq_len > self.model_args.block_size:
             raise NanoGPTTitanError(
@@ -154,37 +151,5 @@ class NanoGPT(nn.Module):
         x = self.drop(self.wte(tokens) + self.wpe(positions))
         for block in self.layers.values():
             x = block(x)
-        return self.lm_head(self.ln_f(x))
-
-
-def _nanogpt_init_module(module: nn.Module) -> None:
-    if isinstance(module, nn.Linear):
-        nn.init.normal_(module.weight, mean=0.0, std=INIT_STD)
-        if module.bias is not None:
-            nn.init.zeros_(module.bias)
-    elif isinstance(module, nn.Embedding):
-        nn.init.normal_(module.weight, mean=0.0, std=INIT_STD)
-
-
-def nanogpt_initialisation(model_args: NanoGPTModelArgs, seed: int) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
-    """nanoGPT's initial weights after `torch.manual_seed(seed)`, and the global CPU generator's
-    state after them (where nanoGPT's first batch is drawn from); the generator is left as it was.
-
-    nanoGPT builds its model on the CPU: each `nn.Linear` and `nn.Embedding` constructor draws
-    its default init, in construction order (the head's too, before it is tied); then
-    `apply(_init_weights)` draws N(0, 0.02) for every Linear and Embedding weight, children
-    before parents (the tied head last, redrawing the token embedding); then every
-    `c_proj.weight` once more with the scaled std, in `named_parameters` order. `NanoGPT`
-    builds the same modules in the same order, so a CPU replica drawn so is nanoGPT's.
-    """
-    saved = torch.get_rng_state()
-    torch.manual_seed(seed)
-    with torch.device("cpu"), torch.no_grad():
-        replica = NanoGPT(model_args)
-        replica.apply(_nanogpt_init_module)
-        for name, parameter in replica.named_parameters():
-            if name.endswith("c_proj.weight"):
-                nn.init.normal_(parameter, mean=0.0, std=INIT_STD / math.sqrt(2 * model_args.n_layer))
-    after = torch.get_rng_state()
-    torch.set_rng_state(saved)
-    return replica.state_dict(), after
+        x = self.ln_f(x)
+        return self.lm_head(x[:, -1:] if last_position_only else x)

@@ -6,6 +6,7 @@ import torch
 from nanogpt_titan.data.windows import RandomBlockTokenDataset
 from nanogpt_titan.errors import NanoGPTTitanError
 from nanogpt_titan.hosts.v0_2 import dataloader
+from nanogpt_titan.hosts.v0_2.settings import nanogpt_run, run_data
 
 
 def take(iterable, n):
@@ -15,8 +16,8 @@ def take(iterable, n):
 
 def test_tiny_shakespeares_splits_are_nanogpts_and_read_as_int64(parse_config, shakespeare, shakespeare_text):
     job_config = parse_config("debug_model.toml")
-    train = dataloader.split_tokens(job_config, "shakespeare_char_train")
-    val = dataloader.split_tokens(job_config, "shakespeare_char_validation")
+    train = run_data(job_config).split("train")
+    val = run_data(job_config).split("val")
     assert (len(train), len(val)) == (1_003_854, 111_540)
     ids = shakespeare.vocabulary.encode(shakespeare_text)
     assert torch.equal(torch.cat([train.read(0, len(train)), val.read(0, len(val))]), torch.tensor(ids))
@@ -26,19 +27,19 @@ def test_a_text_of_ones_own_is_prepared_and_split_90_10(parse_config, tmp_path):
     text = "abcdefghij" * 10
     (tmp_path / "text.txt").write_text(text)
     job_config = parse_config("debug_model.toml", "--training.dataset_path", str(tmp_path / "text.txt"))
-    val = dataloader.split_tokens(job_config, "shakespeare_char_validation")
-    assert dataloader.run_data(job_config).vocabulary.decode(val.read(0, len(val)).tolist()) == text[90:]
+    val = run_data(job_config).split("val")
+    assert run_data(job_config).vocabulary.decode(val.read(0, len(val)).tolist()) == text[90:]
 
 
 def test_nanogpt_datasets_read_the_data_folder_training_dataset_path_names(parse_config, tmp_path, shakespeare):
     job_config = parse_config("debug_model.toml", "--training.dataset", "nanogpt_train",
                               "--validation.dataset", "nanogpt_validation", "--training.dataset_path", str(shakespeare.path))
-    assert dataloader.run_data(job_config) == shakespeare
+    assert run_data(job_config) == shakespeare
     for path in (None, str(tmp_path / "input.txt")):
         (tmp_path / "input.txt").write_text("a text, not a folder\n")
         overrides = [] if path is None else ["--training.dataset_path", path]
         with pytest.raises(NanoGPTTitanError) as error:
-            dataloader.run_data(parse_config("debug_model.toml", "--training.dataset", "nanogpt_train", *overrides))
+            run_data(parse_config("debug_model.toml", "--training.dataset", "nanogpt_train", *overrides))
         assert str(error.value) == (
             f"training.dataset='nanogpt_train' reads a nanoGPT data folder, and training.dataset_path={path!r} names "
             "none: pass --training.dataset_path data/<dataset> (train.bin, val.bin; `nanogpt-titan prepare` writes one)"
@@ -48,7 +49,7 @@ def test_nanogpt_datasets_read_the_data_folder_training_dataset_path_names(parse
 @pytest.mark.parametrize("overrides, seed", [([], 1337), (["--debug.seed", "7"], 7)])
 def test_the_loader_draws_the_stream_of_the_run_seed(parse_config, overrides, seed):
     job_config = parse_config("debug_model.toml", *overrides)
-    train = dataloader.split_tokens(job_config, "shakespeare_char_train")
+    train = run_data(job_config).split("train")
     loader = dataloader.build_nanogpt_dataloader(1, 0, None, job_config)
     inputs, targets = next(iter(loader))
     expected_inputs, expected_targets = next(iter(RandomBlockTokenDataset(train, 64, 8, seed=seed)))
@@ -60,7 +61,7 @@ def test_unset_seed_is_nanogpts(parse_config, monkeypatch):
     job_config = parse_config("debug_model.toml")
     monkeypatch.setattr(job_config.debug, "seed", None)
     loader = dataloader.build_nanogpt_dataloader(1, 0, None, job_config)
-    train = dataloader.split_tokens(job_config, "shakespeare_char_train")
+    train = run_data(job_config).split("train")
     expected, _ = next(iter(RandomBlockTokenDataset(train, 64, 8, seed=1337)))
     assert torch.equal(next(iter(loader))[0]["input"], expected["input"])
 
@@ -107,23 +108,6 @@ def test_a_zero_global_batch_is_named(parse_config):
                                 "data-parallel ranks, or -1 for one micro-batch per rank")
 
 
-def test_each_rank_drops_out_from_its_own_stream_of_the_run_seed(parse_config):
-    def dropout_draw(rank, seed="1337"):
-        job_config = parse_config("debug_model.toml", "--training.global_batch_size", "24", "--debug.seed", seed)
-        loader = dataloader.build_nanogpt_dataloader(3, rank, None, job_config)
-        assert loader.state_dict()["world_size"] == 3
-        torch.manual_seed(0)  # the global generator as the model's initialisation leaves it
-        next(iter(loader))
-        return torch.rand(8)
-
-    torch.manual_seed(0)
-    after_initialisation = torch.rand(8)
-    rank0, rank1, rank2 = (dropout_draw(rank) for rank in range(3))
-    assert torch.equal(rank0, after_initialisation)
-    assert not any(torch.equal(a, b) for a, b in ((rank1, rank0), (rank2, rank0), (rank1, rank2)))
-    assert not torch.equal(dropout_draw(1, seed="7"), rank1)
-
-
 def test_the_loader_checks_the_run_folder_before_anything_is_built(parse_config, tmp_path):
     (tmp_path / "checkpoint").mkdir()  # no complete step: torchtitan would ignore the initial load
     job_config = parse_config("debug_model.toml", "--job.dump_folder", str(tmp_path),
@@ -136,14 +120,15 @@ def test_nanogpts_randomness_on_several_ranks_is_ddps_and_evaluates_with_the_tra
     """Rank r is nanoGPT's DDP rank r: the model is replicated, never sharded; nanoGPT's
     evaluations use the training batches' shape."""
     nanogpt = ("--debug.randomness", "nanogpt", "--training.global_batch_size", "16")
-    with pytest.raises(NanoGPTTitanError, match=r"debug.randomness='nanogpt' follows nanoGPT's DDP, rank by rank; these 2 "
-                                                r"data-parallel ranks shard the model: pass --parallelism.data_parallel_"
+    with pytest.raises(NanoGPTTitanError, match=r"debug.randomness='nanogpt' follows nanoGPT's DDP, rank by rank, and these "
+                                                r"2 data-parallel ranks shard the model: pass --parallelism.data_parallel_"
                                                 r"replicate_degree 2 --parallelism.data_parallel_shard_degree 1"):
         dataloader.build_nanogpt_dataloader(2, 0, None, parse_config("debug_model.toml", *nanogpt))
     ddp = ("--parallelism.data_parallel_replicate_degree", "2", "--parallelism.data_parallel_shard_degree", "1")
     for rank in (0, 1):
-        dataloader.build_nanogpt_dataloader(2, rank, None, parse_config("debug_model.toml", *nanogpt, *ddp))
-        assert dataloader.RUN_BATCHES.evaluates == (rank == 0)  # nanoGPT's master process evaluates
+        job_config = parse_config("debug_model.toml", *nanogpt, *ddp)
+        dataloader.build_nanogpt_dataloader(2, rank, None, job_config)
+        assert nanogpt_run(job_config).randomness.nanogpt_batches.evaluates == (rank == 0)  # nanoGPT's master evaluates
     with pytest.raises(NanoGPTTitanError, match="set validation.local_batch_size=8 and validation.seq_len=64"):
         dataloader.build_nanogpt_dataloader(1, 0, None, parse_config("debug_model.toml", *nanogpt,
                                                                     "--validation.seq_len", "32"))
@@ -152,13 +137,15 @@ def test_nanogpts_randomness_on_several_ranks_is_ddps_and_evaluates_with_the_tra
 def test_each_process_draws_from_nanogpts_seed_plus_its_rank(parse_config, monkeypatch):
     """nanoGPT's torch.manual_seed(1337 + rank): the weights are the master's (DDP's), the
     generator continues from this rank's own init."""
-    from nanogpt_titan.hosts.v0_2.model_args import NanoGPTTrainArgs
+    from nanogpt_titan.hosts.v0_2.model_args import NanoGPTTrainArgs, NanoGPTTrainModel
+    from nanogpt_titan.nanogpt_draws import initial_weights
 
     monkeypatch.setattr(torch.distributed, "is_initialized", lambda: True)
     monkeypatch.setattr(torch.distributed, "get_rank", lambda: 3)
     args = NanoGPTTrainArgs(n_layer=1, n_head=1, n_embd=8, block_size=64)
     args.update_from_config(parse_config("debug_model.toml", "--debug.randomness", "nanogpt", "--debug.seed", "7"))
-    assert args.nanogpt_seeds == (7, 10)
-    args = NanoGPTTrainArgs(n_layer=1, n_head=1, n_embd=8, block_size=64)
-    args.update_from_config(parse_config("debug_model.toml"))
-    assert args.nanogpt_seeds is None
+    model = NanoGPTTrainModel(args)
+    model.init_weights()
+    weights, _ = initial_weights(args, 7)
+    assert all(torch.equal(model.state_dict()[name], weight) for name, weight in weights.items())
+    assert torch.equal(torch.get_rng_state(), initial_weights(args, 10)[1])

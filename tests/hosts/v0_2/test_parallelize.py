@@ -128,8 +128,8 @@ def test_trainer_with_compile_enabled_matches_eager(run_trainer, tmp_path):
         assert [c for c, _ in logged] == pytest.approx([e for _, e in logged], rel=1e-5), key
 
 
-@pytest.mark.parametrize("nanogpt_seeds", [None, (1337, 1337)], ids=["rank_invariant", "nanogpt"])
-def test_fsdp_initialises_sharded_weights_as_the_plain_model(build_model, nanogpt_seeds):
+@pytest.mark.parametrize("mode", ["rank_invariant", "nanogpt"])
+def test_fsdp_initialises_sharded_weights_as_the_plain_model(build_model, mode):
     """FSDP on a one-rank gloo mesh, in this process: every weight a DTensor, drawn whole (two ranks:
     test_data_parallel.py's probe); with nanoGPT's randomness, its weights wherever they are,
     and the generator where nanoGPT's init leaves it."""
@@ -138,20 +138,23 @@ def test_fsdp_initialises_sharded_weights_as_the_plain_model(build_model, nanogp
     from torch.distributed.tensor import DTensor
 
     from nanogpt_titan.model import NanoGPT
-    from nanogpt_titan.model.model import nanogpt_initialisation
+    from nanogpt_titan.nanogpt_draws import initial_weights
+    from nanogpt_titan.randomness import Randomness
+
     from nanogpt_titan.parallel import apply_fsdp
 
-    args = replace(nanogpt_args["debugmodel"], vocab_size=65, nanogpt_seeds=nanogpt_seeds)
+    args = replace(nanogpt_args["debugmodel"], vocab_size=65)
+    initialise = Randomness(mode, 1337).model_initialiser()
     torch.manual_seed(3)
-    plain = build_model(args).state_dict()
+    plain = build_model(args, initialise).state_dict()
     generator_after_plain = torch.get_rng_state()
-    if nanogpt_seeds is not None:
-        assert all(torch.equal(plain[name], weight) for name, weight in nanogpt_initialisation(args, 1337)[0].items())
-        assert torch.equal(generator_after_plain, nanogpt_initialisation(args, 1337)[1])
+    if mode == "nanogpt":
+        assert all(torch.equal(plain[name], weight) for name, weight in initial_weights(args, 1337)[0].items())
+        assert torch.equal(generator_after_plain, initial_weights(args, 1337)[1])
     dist.init_process_group("gloo", store=dist.HashStore(), rank=0, world_size=1)
     try:
         with torch.device("meta"):
-            model = NanoGPT(args)
+            model = NanoGPT(args, initialise)
         apply_fsdp(model, init_device_mesh("cpu", (1,)), torch.float32, torch.float32, reshard_after_forward=True)
         model.to_empty(device="cpu")
         torch.manual_seed(3)

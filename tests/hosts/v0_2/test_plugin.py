@@ -42,7 +42,7 @@ def test_importing_the_plugin_registers_the_train_spec_once():
 
     spec = get_train_spec(plugin.TRAIN_SPEC_NAME)
     importlib.reload(plugin)
-    assert get_train_spec("nanogpt").model_cls is spec.model_cls is train_spec.NanoGPT
+    assert get_train_spec("nanogpt").model_cls is spec.model_cls is train_spec.NanoGPTTrainModel
 
 
 @cpu_only

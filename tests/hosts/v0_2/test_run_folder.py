@@ -9,7 +9,7 @@ from nanogpt_titan.checkpoint.read import single_process_dcp
 from nanogpt_titan.checkpoint.write import write_vocabulary
 from nanogpt_titan.data.vocabulary import CharVocabulary, GPT2Vocabulary
 from nanogpt_titan.errors import NanoGPTTitanError
-from nanogpt_titan.hosts.v0_2.dataloader import run_folder
+from nanogpt_titan.hosts.v0_2.settings import run_folder
 
 
 CHARS = CharVocabulary(tuple("abc"))

@@ -11,7 +11,7 @@ from nanogpt_titan.model import NanoGPT, NanoGPTModelArgs
 
 def test_train_spec_carries_nanogpt_components():
     spec = get_train_spec()
-    assert spec.model_cls is NanoGPT and spec.model_args is nanogpt_args
+    assert issubclass(spec.model_cls, NanoGPT) and spec.model_args is nanogpt_args
     assert spec.build_loss_fn is build_nanogpt_loss_fn
     assert spec.parallelize_fn is parallelize_nanogpt
     assert spec.pipelining_fn is None

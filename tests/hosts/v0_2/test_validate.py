@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 
 from nanogpt_titan.errors import NanoGPTTitanError
-from nanogpt_titan.hosts.v0_2.dataloader import split_tokens
+from nanogpt_titan.hosts.v0_2.settings import run_data
 
 
 def test_validator_reports_direct_evaluations_of_both_splits(parse_config, build_model, caplog):
@@ -32,10 +32,8 @@ def test_validator_reports_direct_evaluations_of_both_splits(parse_config, build
     )
     model = build_model(replace(nanogpt_args["debugmodel"], vocab_size=65))
     model.train()
-    splits = {
-        name: split_tokens(job_config, name)
-        for name in ("shakespeare_char_validation", "shakespeare_char_train")
-    }
+    data = run_data(job_config)
+    splits = {"shakespeare_char_validation": data.split("val"), "shakespeare_char_train": data.split("train")}
 
     def direct_loss(tokens):
         batches = list(validator.batches(tokens))

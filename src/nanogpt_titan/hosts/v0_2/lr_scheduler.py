@@ -18,8 +18,9 @@ from nanogpt_titan.optim import nanogpt_schedule
 def build_nanogpt_lr_schedulers(
     optimizers: OptimizersContainer, lr_scheduler_config: LRSchedulerConfig, training_steps: int
 ) -> LRSchedulersContainer:
-    """The TrainSpec's LR scheduler builder; `training_steps` deliberately plays no part."""
+    """The TrainSpec's LR scheduler builder; `training_steps` moves nothing (it only tells whether
+    the run reaches an iteration where nanoGPT's get_lr is undefined)."""
     config = lr_scheduler_config
     schedule = nanogpt_schedule(config.warmup_steps, config.total_steps, config.min_lr_factor, config.decay_type,
-                                config.decay_ratio)
+                                config.decay_ratio, training_steps)
     return LRSchedulersContainer(optimizers, schedule)

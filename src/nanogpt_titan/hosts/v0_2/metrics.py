@@ -8,7 +8,7 @@ from torchtitan.config import JobConfig
 from torchtitan.distributed import ParallelDims
 
 from nanogpt_titan.hosts.metrics import RunFacts, RunRecords
-from nanogpt_titan.hosts.v0_2.dataloader import run_data, run_folder
+from nanogpt_titan.hosts.v0_2.settings import nanogpt_run, run_data, run_folder
 from nanogpt_titan.model.args import NanoGPTModelArgs
 
 
@@ -26,8 +26,9 @@ class NanoGPTMetricsProcessor(RunRecords, MetricsProcessor):
             model_args=model_args,
             vocabulary=lambda: run_data(job_config).vocabulary,
             loaded=run_folder(job_config).loaded(),  # before the checkpointer loads or saves anything
+            log_freq=job_config.metrics.log_freq,
         )
-        self.start_records(run, parallel_dims, job_config.metrics.enable_wandb)
+        self.start_records(run, parallel_dims, job_config.metrics.enable_wandb, nanogpt_run(job_config))
 
 
 def build_nanogpt_metrics_processor(

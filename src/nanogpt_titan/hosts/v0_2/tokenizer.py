@@ -4,7 +4,7 @@ from torchtitan.config import JobConfig
 
 from nanogpt_titan.data.vocabulary import Vocabulary
 from nanogpt_titan.hosts.tokenizer import VocabularyTokenizer
-from nanogpt_titan.hosts.v0_2.dataloader import run_data
+from nanogpt_titan.hosts.v0_2.settings import run_data
 
 
 class NanoGPTTokenizer(VocabularyTokenizer):

@@ -10,12 +10,11 @@ from nanogpt_titan.hosts.v0_2.dataloader import build_nanogpt_dataloader
 from nanogpt_titan.hosts.v0_2.loss import build_nanogpt_loss_fn
 from nanogpt_titan.hosts.v0_2.lr_scheduler import build_nanogpt_lr_schedulers
 from nanogpt_titan.hosts.v0_2.metrics import build_nanogpt_metrics_processor
-from nanogpt_titan.hosts.v0_2.model_args import NanoGPTTrainArgs
+from nanogpt_titan.hosts.v0_2.model_args import NanoGPTTrainArgs, NanoGPTTrainModel
 from nanogpt_titan.hosts.v0_2.optimizer import build_nanogpt_optimizers
 from nanogpt_titan.hosts.v0_2.parallelize import parallelize_nanogpt
 from nanogpt_titan.hosts.v0_2.tokenizer import build_nanogpt_tokenizer
 from nanogpt_titan.hosts.v0_2.validate import build_nanogpt_validator
-from nanogpt_titan.model import NanoGPT
 from nanogpt_titan.model.flavors import FLAVORS, RENAMED, NanoGPTFlavors
 
 __all__ = ["get_train_spec", "nanogpt_args"]
@@ -25,7 +24,7 @@ nanogpt_args = NanoGPTFlavors(FLAVORS, renamed=RENAMED, args_class=NanoGPTTrainA
 
 def get_train_spec() -> TrainSpec:
     return TrainSpec(
-        model_cls=NanoGPT,
+        model_cls=NanoGPTTrainModel,
         model_args=nanogpt_args,
         parallelize_fn=parallelize_nanogpt,
         pipelining_fn=None,

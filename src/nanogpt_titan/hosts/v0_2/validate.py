@@ -7,9 +7,9 @@ from torchtitan.components.metrics import MetricsProcessor
 from torchtitan.components.validate import BaseValidator
 from torchtitan.config import JobConfig
 
+from nanogpt_titan.data.datasets import dataset_split
 from nanogpt_titan.errors import NanoGPTTitanError
-from nanogpt_titan.hosts.v0_2 import dataloader
-from nanogpt_titan.hosts.v0_2.dataloader import draws_as_nanogpt, run_seed, split_tokens
+from nanogpt_titan.hosts.v0_2.settings import nanogpt_run, run_data
 from nanogpt_titan.hosts.validation import Evaluation, EvaluationSettings, last_validation_step
 
 
@@ -36,22 +36,20 @@ def build_nanogpt_validator(
             f"validation.dataset_path={validation.dataset_path!r}: the validation split is val.bin of the training "
             "data's folder (the last 10% of a text), so set training.dataset_path only"
         )
-    nanogpt_batches = dataloader.RUN_BATCHES if draws_as_nanogpt(job_config) else None
+    run, data = nanogpt_run(job_config), run_data(job_config)
     validator = NanoGPTValidator(job_config)
     validator.start_evaluation(
         EvaluationSettings(
-            val_tokens=split_tokens(job_config, validation.dataset),
-            train_tokens=split_tokens(job_config, training.dataset),
+            val_tokens=data.split(dataset_split(validation.dataset)),
+            train_tokens=data.split(dataset_split(training.dataset)),
             seq_len=validation.seq_len,
             batch_size=validation.local_batch_size,
             steps=validation.steps,
-            seed=run_seed(job_config),
+            seed=run.randomness.seed,
             last_step=last_validation_step(training.steps, validation.freq),
             autocast=maybe_enable_amp,
         ),
         metrics_processor,
-        nanogpt_batches,
+        run.randomness,
     )
-    if nanogpt_batches is not None:
-        nanogpt_batches.report = validator.report_untrained
     return validator

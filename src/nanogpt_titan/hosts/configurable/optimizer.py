@@ -54,5 +54,5 @@ class NanoGPTLRSchedulers(LRSchedulersContainer):
 
         def build(self, *, optimizers: OptimizersContainer, training_steps: int) -> LRSchedulersContainer:
             schedule = nanogpt_schedule(self.warmup_steps, self.total_steps, self.min_lr_factor, self.decay_type,
-                                        self.decay_ratio)
+                                        self.decay_ratio, training_steps)
             return NanoGPTLRSchedulers(optimizers, schedule)

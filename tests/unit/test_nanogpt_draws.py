@@ -1,9 +1,9 @@
-"""nanoGPT's batches in train.py's order (`nanogpt_titan.data.nanogpt_batches`)."""
+"""nanoGPT's batches in train.py's order (`nanogpt_titan.nanogpt_draws`)."""
 
 import pytest
 import torch
 
-from nanogpt_titan.data.nanogpt_batches import NanoGPTBatches
+from nanogpt_titan.nanogpt_draws import NanoGPTBatches
 
 BATCH, BLOCK, EVAL_ITERS, EVAL_INTERVAL = 2, 4, 2, 3
 
@@ -84,15 +84,16 @@ def test_an_evaluation_is_drawn_once_and_only_at_its_iterations(splits):
     assert sequence.evaluation(3) is not None and sequence.evaluation(3) is None
 
 
-def test_the_state_resumes_the_same_sequence(splits):
+def test_the_state_with_the_processs_generator_resumes_the_same_sequence(splits):
     torch.manual_seed(3)
     uninterrupted = batches(splits, 2)
     for _ in range(5):
         uninterrupted.training_batch()
     uninterrupted.evaluation(3)
-    state = uninterrupted.state_dict()
+    state, generator = uninterrupted.state_dict(), torch.get_rng_state()
     expected = [uninterrupted.training_batch()[0] for _ in range(6)]
     torch.manual_seed(99)
     resumed = batches(splits, 2)
     resumed.load_state_dict(state)
+    torch.set_rng_state(generator)  # the host checkpoints it beside (nanogpt_titan.randomness)
     assert all(torch.equal(a, resumed.training_batch()[0]) for a in expected)
