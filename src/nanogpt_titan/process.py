@@ -1,27 +1,61 @@
-"""A training process's manners, whatever its host: a user error ends the run in one line, and
-two messages that are no news do not greet every run (torchdata's deprecation of a call
-torchtitan's dataloader makes; torchtitan's notice that it replaces torchrun's default
-`TORCH_NCCL_ASYNC_ERROR_HANDLING=1`, while a value the user set is still reported)."""
+"""A training process's manners, whatever its host: what ends a run is said in one line (a user
+error, with the value and the fix; an interruption, with where the run stopped and how to
+resume; a collective that another rank never joined), and two messages that are no news do not
+greet every run (torchdata's deprecation of a call torchtitan's dataloader makes; torchtitan's
+notice that it replaces torchrun's default `TORCH_NCCL_ASYNC_ERROR_HANDLING=1`, while a value the
+user set is still reported). Anything else keeps its traceback: it is a bug."""
 
+import functools
 import os
 import sys
 import warnings
+from collections.abc import Callable
 
 from nanogpt_titan.errors import NanoGPTTitanError
 
 TORCHRUN_NCCL_DEFAULT = ("TORCH_NCCL_ASYNC_ERROR_HANDLING", "1")
+RESUME_VARIABLE = "NANOGPT_TITAN_RESUME"  # the command that resumes a run, set by the command that launched it
+# What a collective says when another rank left the job or never joined it (gloo's, NCCL's).
+ABANDONED_COLLECTIVE = ("Timed out", "timed out", "Connection closed by peer", "Connection reset by peer", "Watchdog")
 
 
-def report_user_errors_in_one_line(error_type, error, traceback, report_others=sys.excepthook) -> None:
-    """`sys.excepthook`: a user error is one line; any other exception keeps its traceback."""
+def _rank() -> int:
+    return int(os.environ.get("RANK", 0))
+
+
+def one_line(error: BaseException, interruption: Callable[[], str] | None) -> str | None:
+    """What ends the run, in one line; None for a bug, which keeps its traceback."""
+    who = f"nanogpt_titan (rank {_rank()})" if int(os.environ.get("WORLD_SIZE", 1)) > 1 else "nanogpt_titan"
     if isinstance(error, NanoGPTTitanError):
-        print(f"nanogpt_titan: error: {error}", file=sys.stderr)
+        return f"{who}: error: {error}"
+    if isinstance(error, KeyboardInterrupt):
+        return f"{who}: {interruption() if interruption else 'interrupted'}"
+    first_line = str(error).strip().splitlines()[0] if str(error).strip() else ""
+    if isinstance(error, RuntimeError) and any(sign in first_line for sign in ABANDONED_COLLECTIVE):
+        return (f"{who}: error: a collective waited for a rank that left or never joined it ({first_line[:200]}); "
+                "the other ranks' output says why")
+    return None
+
+
+def report_in_one_line(error_type, error, traceback, interruption: Callable[[], str] | None = None) -> None:
+    """`sys.excepthook`: `one_line`, else the traceback. The line goes to the process's own
+    stderr, past the rank prefix torch's process group puts on every line of a traceback."""
+    line = one_line(error, interruption)
+    if line is None:
+        sys.__excepthook__(error_type, error, traceback)
     else:
-        report_others(error_type, error, traceback)
+        print(line, file=sys.__stderr__, flush=True)
 
 
-def prepare_training_process() -> None:
-    sys.excepthook = report_user_errors_in_one_line
+def resume_command() -> str:
+    """What continues an interrupted run from its last checkpoint: the launcher's command, if it
+    said (`nanogpt-titan train` does: nanoGPT's --init_from=resume), else the same command again."""
+    return os.environ.get(RESUME_VARIABLE, "the same command")
+
+
+def mind_the_process(interruption: Callable[[], str] | None = None) -> None:
+    """Install the manners; a started run hands `interruption`, which says where it stopped."""
+    sys.excepthook = functools.partial(report_in_one_line, interruption=interruption)
     warnings.filterwarnings("ignore", message="'set_vital' is deprecated", category=UserWarning)
     if os.environ.get(TORCHRUN_NCCL_DEFAULT[0]) == TORCHRUN_NCCL_DEFAULT[1]:
         del os.environ[TORCHRUN_NCCL_DEFAULT[0]]  # torchtitan sets its own value when it starts the process group

@@ -1,29 +1,58 @@
-"""Host adapters: the only code that imports torchtitan, one subpackage per release.
+"""Host adapters: the only code that imports torchtitan.
 
-The core (the model, data, checkpoint formats, optimizer groups and schedule, evaluate, sample,
-compare, the command line) is written once and imports no host. An adapter registers the model
-with its torchtitan and builds torchtitan's components from the core: `v0_2` for torchtitan
-0.2 (TOML configs, a `TrainSpec`), `v0_3` for torchtitan 0.3 (Python configs, a `ModelSpec`).
-The modules beside them serve both, where the two releases' APIs agree (metrics, validation,
-the Hugging Face adapter, the run-folder checks, the CPU rebinding, the tokenizer). A later
-torchtitan is one more subpackage.
+The core (the model, data, randomness, checkpoint formats, optimizer groups and schedule,
+parallelisation, evaluate, sample, compare, the command line) is written once and imports no
+host. An adapter translates the core's components into its torchtitan's API:
 
-Each host's entry point is a top-level module, named as that host expects:
-`nanogpt_titan.plugin` (0.2's `custom_import`) and `nanogpt_titan.config_registry` (0.3's
-`--module nanogpt_titan`). The functions below are how the core speaks to whichever host is
-installed; they import an adapter only when called.
+| host                                 | adapter                                 | entry point                  |
+|--------------------------------------|-----------------------------------------|------------------------------|
+| torchtitan 0.2 (TOML, `TrainSpec`)   | `v0_2`                                  | `nanogpt_titan.plugin` (`custom_import`) |
+| torchtitan 0.3.0 (Configurables)     | `configurable`, with `v0_3`'s batches and dataloader | `nanogpt_titan.config_registry` (`--module nanogpt_titan`) |
+| torchtitan main (a source install)   | `configurable`, with `main`'s batches, grain dataloader, folded loss | the same |
+
+The modules beside them serve every adapter (data plan, validation, metrics, the Hugging Face
+adapter, the run-folder checks, the CPU rebinding, the tokenizer). The installed host is
+recognised by what its torchtitan has, never by its version string (a source install of main
+reports 0.2.2). The functions below are how the core speaks to whichever host is installed;
+they import an adapter only when called.
 """
 
+import importlib
+import importlib.util
 from importlib.metadata import version
 from pathlib import Path
 
+from nanogpt_titan.errors import NanoGPTTitanError
+
 TRAIN_CONFIGS = Path(__file__).parents[1] / "train_configs"
+# What each release's package has, looked for in this order (files: nothing of torchtitan runs).
+HOST_MARKERS = {
+    "v0_2": ("protocols/train_spec.py",),
+    "main": ("trainer.py", "components/data/loader.py", "components/checkpointer"),
+    "v0_3": ("trainer.py", "components/dataloader.py", "components/checkpointer"),
+}
+SUPPORTED = "0.2.2, 0.3.0, or a source install of main (commit b5bcd76 or its API)"
 
 
 def installed_host() -> str:
-    """The adapter of the installed torchtitan: "v0_2" or "v0_3"."""
-    major, minor = version("torchtitan").split(".")[:2]
-    return f"v{major}_{minor}"
+    """The adapter of the installed torchtitan: "v0_2", "v0_3" or "main"."""
+    spec = importlib.util.find_spec("torchtitan")
+    if spec is None:
+        raise NanoGPTTitanError(f"torchtitan is not installed: install {SUPPORTED}, e.g. pip install torchtitan==0.2.2")
+    root = Path(next(iter(spec.submodule_search_locations)))
+    host = next((host for host, markers in HOST_MARKERS.items() if all((root / m).exists() for m in markers)), None)
+    if host is None:
+        raise NanoGPTTitanError(f"torchtitan {version('torchtitan')} at {root} has the API of none of the supported "
+                                f"releases: install {SUPPORTED}")
+    return host
+
+
+def trainer_class() -> type:
+    """The installed Configurable release's `NanoGPTTrainer` (torchtitan 0.3.0 or main)."""
+    host = installed_host()
+    if host == "v0_2":
+        raise NanoGPTTitanError("torchtitan 0.2 has no Python configs: train with a TOML file (--job.config_file)")
+    return importlib.import_module(f"nanogpt_titan.hosts.{host}.trainer").NanoGPTTrainer
 
 
 def recipe_arguments(recipe: str) -> list[str]:
@@ -31,7 +60,7 @@ def recipe_arguments(recipe: str) -> list[str]:
     on the installed torchtitan."""
     if installed_host() == "v0_2":
         return ["--job.config_file", str(TRAIN_CONFIGS / recipe)]
-    from nanogpt_titan.hosts.v0_3.configs import RECIPES
+    from nanogpt_titan.hosts.configurable.configs import RECIPES
 
     return ["--module", "nanogpt_titan", "--config", next(name for name, toml in RECIPES.items() if toml == recipe)]
 
@@ -46,12 +75,12 @@ def override_arguments(settings: dict[str, object]) -> list[str]:
     """`settings` (torchtitan 0.2's names, `section.key`) as overrides on the installed torchtitan's
     command line."""
     if installed_host() == "v0_2":
-        from nanogpt_titan.nanogpt_config import cli_overrides
+        from nanogpt_titan.flags import flags
 
-        return cli_overrides(settings)
-    from nanogpt_titan.hosts.v0_3.configs import cli_arguments
+        return flags(settings)
+    from nanogpt_titan.hosts.configurable.configs import cli_arguments
 
-    return cli_arguments(settings)
+    return cli_arguments(settings, trainer_class())
 
 
 def training_command(recipe: str, settings: dict[str, object]) -> list[str]:

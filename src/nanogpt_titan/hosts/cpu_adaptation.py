@@ -9,10 +9,14 @@ same names): in torchtitan's modules, never in its files, what it assumes of an 
 - `set_pg_timeouts`, whose barrier passes `device_ids`, which gloo rejects;
 - and, at exit, a moment for gloo's worker threads to release their last collective before
   the interpreter shuts down (`let_gloo_release_its_last_work`).
+
+DTensor's notes that its random operators may not fully support a CPU mesh are silenced: the
+model draws no random numbers through DTensor (its sharded initial weights are drawn whole).
 """
 
 import atexit
 import functools
+import warnings
 
 import torch
 import torchtitan.components.metrics as tt_metrics
@@ -32,3 +36,5 @@ def adapt_torchtitan_to_cpu() -> None:
     tt_metrics.build_device_memory_monitor = functools.partial(CPUMemoryMonitor, tt_metrics.DeviceMemStats)
     tt_dist_utils.set_pg_timeouts = set_pg_timeouts_gloo
     atexit.register(let_gloo_release_its_last_work)
+    warnings.filterwarnings("ignore", message=r"DTensor (random operators|manual_seed\(\)) may not have complete support",
+                            category=UserWarning)

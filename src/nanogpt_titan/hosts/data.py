@@ -15,13 +15,15 @@ from nanogpt_titan.run import NanoGPTRun
 @dataclass(frozen=True)
 class DataPlan:
     """A run's data settings, in any host's: `section` is where the host keeps `dataset` and
-    `dataset_path` (errors name the settings as the user wrote them), and `validation_fix` how to
-    give validation the training batches' shape."""
+    `dataset_path`, `seq_len_setting` its name for the training context (errors name the settings
+    as the user wrote them), and `validation_fix` how to give validation the training batches'
+    shape."""
 
     dataset: str
     dataset_path: str | None
     section: str
     batches: BatchSettings
+    seq_len_setting: str
     evaluations: Evaluations
     validation_shape: BatchShape | None  # None: no validation
     validation_fix: str

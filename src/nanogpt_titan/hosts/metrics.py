@@ -38,6 +38,7 @@ from nanogpt_titan.data.vocabulary import Vocabulary
 from nanogpt_titan.errors import NanoGPTTitanError
 from nanogpt_titan.metrics_file import METRICS_FILE, read_metrics_file
 from nanogpt_titan.model.args import NanoGPTModelArgs
+from nanogpt_titan.process import mind_the_process, resume_command
 from nanogpt_titan.run import NanoGPTRun
 
 # torchtitan's metric names -> metrics.jsonl's; validation extras keep their own names.
@@ -203,6 +204,7 @@ class RunRecords:
     def start_records(self, run: RunFacts, parallel_dims, enable_wandb: bool, nanogpt_run: NanoGPTRun) -> None:
         """Called by the host's processor once torchtitan's has been made."""
         self.run = run
+        mind_the_process(self.interruption)
         self.step_loss = nanogpt_run.step_loss
         self.logs_nanogpt_iterations = nanogpt_run.randomness.as_nanogpt
         self.described = False
@@ -315,6 +317,15 @@ class RunRecords:
             if self.steps_trained == 0:
                 logger.info(self.nothing_trained())
             logger.info(self.summary())
+
+    def interruption(self) -> str:
+        """Where the run stopped when interrupted, and how it resumes."""
+        where = f"interrupted at step {self.last_step} of {self.run.training_steps}"
+        saved = saved_steps(self.run.checkpoint_folder) if self.run.checkpoint_folder else {}
+        if not saved:
+            return f"{where}; no checkpoint was saved, so a rerun starts over"
+        last = max(saved)
+        return f"{where}; its last checkpoint is step {last} ({saved[last]}): {resume_command()} continues from it"
 
     def records(self) -> list[dict]:
         path = self.metrics_file.path

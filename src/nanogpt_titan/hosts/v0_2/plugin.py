@@ -17,23 +17,25 @@ This module is the only place where nanogpt_titan changes torchtitan 0.2. Import
   - and, at exit, a moment for gloo's worker threads to release their last collective before
     the interpreter shuts down (`let_gloo_release_its_last_work`).
 
-A user error (`NanoGPTTitanError`) that stops a run ends it with one line naming the bad value
-and the fix, not a traceback (`nanogpt_titan.process`).
+It prepares the training process as every host's entry point does
+(`nanogpt_titan.hosts.training_process`): a command without torchrun is a job of one process,
+and a user error, an interruption or a rank left waiting ends the run in one line. torchtitan
+0.2's log line of the model it builds gets the space its format string lacks before "with".
 
 The other CPU-only break, the triton import, must be handled before torchtitan is first
 imported: `nanogpt_titan.triton_guard`, loaded at interpreter start by `nanogpt_titan.pth`.
 """
 
 import contextlib
+import logging
 
-import torch
 import torchtitan.distributed.utils as tt_dist_utils
 from torchtitan.protocols.train_spec import register_train_spec
 from torchtitan.tools.logging import logger
 
 from nanogpt_titan.hosts import cpu_adaptation
+from nanogpt_titan.hosts.training_process import prepare_training_process
 from nanogpt_titan.hosts.v0_2.train_spec import get_train_spec
-from nanogpt_titan.process import prepare_training_process
 
 TRAIN_SPEC_NAME = "nanogpt"
 
@@ -54,9 +56,18 @@ def adapt_torchtitan_to_cpu() -> None:
     tt_dist_utils.maybe_enable_amp = _fp32_on_cpu
 
 
-if not torch.cuda.is_available():
-    adapt_torchtitan_to_cpu()
-prepare_training_process()
+class SpacedBuildingLine(logging.Filter):
+    """torchtitan 0.2 logs "Building nanogpt <flavor>with {...}": the space goes back."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.msg, str) and record.msg.startswith("Building ") and "with {" in record.msg:
+            record.msg = record.msg.replace("with {", " with {", 1).replace("  with {", " with {", 1)
+        return True
+
+
+prepare_training_process(adapt_torchtitan_to_cpu)
+if not any(isinstance(each, SpacedBuildingLine) for each in logger.filters):
+    logger.addFilter(SpacedBuildingLine())
 try:
     register_train_spec(TRAIN_SPEC_NAME, get_train_spec())
 except ValueError:

@@ -37,6 +37,7 @@ def data_plan(job_config: JobConfig) -> DataPlan:
     batches = batch_settings(job_config)
     return DataPlan(
         dataset=training.dataset, dataset_path=training.dataset_path, section=SECTION, batches=batches,
+        seq_len_setting="training.seq_len",
         evaluations=Evaluations(validation.enable, validation.freq, validation.steps),
         validation_shape=BatchShape(validation.local_batch_size, validation.seq_len) if validation.enable else None,
         validation_fix=f"set validation.local_batch_size={batches.local_batch_size} and "

@@ -1,2 +1,2 @@
-"""The adapter to torchtitan 0.3: the model as a `BaseModel`, its components as `Configurable`s,
-the trainer's configs (`nanogpt_titan.config_registry`), and launching without torchrun."""
+"""The adapter to torchtitan 0.3.0: its batches counted in windows, its torchdata dataloader; the
+rest is the Configurable adapter (`nanogpt_titan.hosts.configurable`)."""
