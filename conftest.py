@@ -7,7 +7,6 @@ NANOGPT_TITAN_DATA already points), never from the working directory or the inte
 import gc
 import math
 import os
-import socket
 import sys
 from pathlib import Path
 
@@ -24,18 +23,9 @@ SHARED_SHAKESPEARE = next(
 )
 TRAIN_CONFIGS = REPO_ROOT / "src" / "nanogpt_titan" / "train_configs"
 BENCH_DIR = REPO_ROOT / "tests" / "bench"
-HOSTS_DIR = REPO_ROOT / "tests" / "hosts"  # tests of the adapters: one folder per host, and tests of every host
+HOSTS_DIR = REPO_ROOT / "tests" / "hosts"  # tests of every host, and of each adapter in a folder of its own
 
 
-def installed_host() -> str:
-    """The torchtitan release installed, by its adapter's name: "v0_2" or "v0_3"."""
-    from importlib.metadata import version
-
-    major, minor = version("torchtitan").split(".")[:2]
-    return f"v{major}_{minor}"
-
-
-HOST = installed_host()
 BENCHMARK_RUN_OPTIONS = ("benchmark_autosave", "benchmark_save", "benchmark_compare", "benchmark_only")
 
 settings.register_profile(
@@ -67,7 +57,10 @@ if "NANOGPT_TITAN_DATA" not in os.environ and SHARED_SHAKESPEARE is not None:
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """A test marked `hosts("v0_2", ...)` covers what only those hosts have: on another it is
     deselected (and reported so), never run as a pass."""
-    elsewhere = [item for item in items if (marker := item.get_closest_marker("hosts")) and HOST not in marker.args]
+    from nanogpt_titan.hosts import installed_host
+
+    host = installed_host()
+    elsewhere = [item for item in items if (marker := item.get_closest_marker("hosts")) and host not in marker.args]
     if elsewhere:
         config.hook.pytest_deselected(items=elsewhere)
         items[:] = [item for item in items if item not in elsewhere]
@@ -90,11 +83,14 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
-    """The adapter tests of the installed host only. Benchmarks run when asked for: by path, or
+    """The tests of the installed host's adapters only. Benchmarks run when asked for: by path, or
     by a pytest-benchmark option that saves, compares or selects them; a plain
     `pytest -m "not gpu"` stays a test run."""
-    if collection_path.parent == HOSTS_DIR and collection_path.is_dir() and collection_path.name.startswith("v"):
-        return collection_path.name != HOST or None
+    if collection_path.parent == HOSTS_DIR and collection_path.is_dir():
+        from nanogpt_titan.hosts import ADAPTERS, installed_host
+
+        adapters = {adapter for each in ADAPTERS.values() for adapter in each}
+        return (collection_path.name in adapters and collection_path.name not in ADAPTERS[installed_host()]) or None
     if collection_path != BENCH_DIR:
         return None
     named = any(Path(arg.split("::")[0]).resolve().is_relative_to(BENCH_DIR) for arg in config.args)
@@ -301,36 +297,6 @@ def nanogpt_hub_folder(tmp_path, random_model):
     return make
 
 
-@pytest.fixture(scope="session")
-def parallel_dims():
-    """torchtitan's ParallelDims: a single device unless degrees are given."""
-    from torchtitan.distributed import ParallelDims
-
-    def dims(world_size: int = 1, **degrees) -> ParallelDims:
-        single = dict(dp_replicate=1, dp_shard=1, cp=1, tp=1, pp=1, ep=1, etp=1, world_size=world_size)
-        return ParallelDims(**(single | degrees))
-
-    return dims
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@pytest.fixture
-def parse_config():
-    """Parse a shipped train config plus CLI overrides into a torchtitan JobConfig."""
-    from torchtitan.config import ConfigManager
-
-    def parse(config_name: str, *overrides: str):
-        args = ["--job.config_file", str(TRAIN_CONFIGS / config_name), *overrides]
-        return ConfigManager().parse_args(args)
-
-    return parse
-
-
 # nanoGPT's train.py output, as `nanogpt-titan compare` reads it.
 NANOGPT_LOG = """\
 tokens per iteration will be: 512
@@ -365,55 +331,21 @@ def repo_root() -> Path:
     return REPO_ROOT
 
 
-def settings_of(overrides: tuple[str, ...]) -> dict[str, object]:
-    """Command-line overrides in torchtitan 0.2's form (`--section.key value`, `--section.flag`,
-    `--section.no-flag`) as settings, `section.key` -> value."""
-    settings, arguments = {}, list(overrides)
-    while arguments:
-        name = arguments.pop(0).removeprefix("--")
-        if arguments and not arguments[0].startswith("--"):
-            text = arguments.pop(0)
-            settings[name] = next((kind(text) for kind in (int, float) if _parses_as(kind, text)), text)
-        else:
-            section, _, key = name.rpartition(".")
-            settings[f"{section}.{key.removeprefix('no-').replace('-', '_')}"] = not key.startswith("no-")
-    return settings
-
-
-def _parses_as(kind: type, text: str) -> bool:
-    try:
-        kind(text)
-    except ValueError:
-        return False
-    return True
-
-
-def build_trainer(config_name: str, overrides: tuple[str, ...], dump_folder: Path, parse_config):
-    """The installed host's Trainer, built in this process from a shipped recipe plus overrides
-    given in torchtitan 0.2's form (0.3 reads the same settings through its adapter)."""
-    if HOST == "v0_2":
-        from torchtitan.train import Trainer
-
-        return Trainer(parse_config(config_name, "--job.dump_folder", str(dump_folder), *overrides))
-    import nanogpt_titan.config_registry  # noqa: F401  (0.3's entry point: the CPU adaptation)
-    from nanogpt_titan.hosts.v0_3.configs import toml_settings, trainer_config
-
-    settings = {**toml_settings(config_name), **settings_of(overrides), "job.dump_folder": str(dump_folder)}
-    return trainer_config(settings).build()
-
-
 @pytest.fixture
-def make_trainer(tmp_path, monkeypatch, parse_config):
-    """Build the installed torchtitan's own Trainer in this process from a shipped config plus
-    overrides (torchtitan 0.2's form, on either host).
+def make_trainer(tmp_path, monkeypatch):
+    """`make_trainer(recipe, settings)`: the installed torchtitan's own Trainer, built in this
+    process from a shipped recipe with `settings` (torchtitan 0.2's names) over it, as its entry
+    point builds it (`nanogpt_titan.hosts.build_trainer`), in a job of one process.
 
     One Trainer at a time: making another closes the previous one, as does `make_trainer.close()`
     (torchtitan's entry point closes its Trainer when training ends; metrics.jsonl is complete then).
     """
     import torch.distributed as dist
 
-    for name, value in {"RANK": "0", "LOCAL_RANK": "0", "WORLD_SIZE": "1",
-                        "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(_free_port())}.items():
+    from nanogpt_titan.hosts import build_trainer
+    from nanogpt_titan.launch import one_process_environment
+
+    for name, value in one_process_environment().items():
         monkeypatch.setenv(name, value)
     trainers = []
 
@@ -423,11 +355,11 @@ def make_trainer(tmp_path, monkeypatch, parse_config):
             dist.destroy_process_group()
         gc.enable()  # the Trainer disables automatic GC for the process
 
-    def make(config_name: str, *overrides: str, dump_folder: Path = tmp_path / "run"):
+    def make(recipe: str, settings: dict | None = None, dump_folder: Path = tmp_path / "run"):
         if trainers:
             close()
         try:
-            trainers.append(build_trainer(config_name, overrides, dump_folder, parse_config))
+            trainers.append(build_trainer(recipe, {**(settings or {}), "job.dump_folder": str(dump_folder)}))
         except BaseException:  # refused while being built: the process group is up already
             if dist.is_initialized():
                 dist.destroy_process_group()
@@ -444,10 +376,10 @@ def make_trainer(tmp_path, monkeypatch, parse_config):
 def run_trainer(make_trainer, tmp_path):
     """Train with torchtitan's own Trainer, then close it; returns the run's metrics.jsonl records."""
 
-    def run(config_name: str, *overrides: str, dump_folder: Path = tmp_path / "run") -> list[dict]:
+    def run(recipe: str, settings: dict | None = None, dump_folder: Path = tmp_path / "run") -> list[dict]:
         from nanogpt_titan.metrics_file import METRICS_FILE, read_metrics_file
 
-        make_trainer(config_name, *overrides, dump_folder=dump_folder).train()
+        make_trainer(recipe, settings, dump_folder=dump_folder).train()
         make_trainer.close()
         return read_metrics_file(Path(dump_folder) / METRICS_FILE)
 
@@ -456,27 +388,24 @@ def run_trainer(make_trainer, tmp_path):
 
 @pytest.fixture(scope="session")
 def run_train_sh():
-    """`[NGPU=n] CONFIG_FILE=<shipped config> ./run_train.sh OVERRIDES...` from a user's shell
-    (on torchtitan 0.3: `CONFIG=<its config function>`, the overrides in 0.3's form); returns the
-    finished process (stdout and stderr captured as text).
+    """`[NGPU=n] CONFIG_FILE=<shipped recipe> ./run_train.sh OVERRIDES...` from a user's shell (on
+    torchtitan's Configurable releases `CONFIG=<its config function>`), the overrides the
+    installed host's form of `settings`; returns the finished process (output captured as text).
 
     A user's shell has none of the NCCL variables torchtitan sets in this process for its
     Trainers, and each of several processes gets one OpenMP thread (two cores here)."""
     import subprocess
 
-    def run(*overrides: str, ngpu: int = 1, config_name: str = "debug_model.toml") -> subprocess.CompletedProcess:
+    from nanogpt_titan.hosts import override_arguments, run_train_sh_variables
+
+    def run(settings: dict | None = None, ngpu: int = 1, recipe: str = "debug_model.toml",
+            environment: dict | None = None) -> subprocess.CompletedProcess:
         env = {name: value for name, value in os.environ.items() if not name.startswith(("TORCH_NCCL_", "TORCH_FR_"))}
         threads = {"OMP_NUM_THREADS": "1"} if ngpu > 1 else {}
-        from nanogpt_titan.hosts import run_train_sh_variables
-
-        config = run_train_sh_variables(config_name)
-        if HOST != "v0_2":  # the same settings, in 0.3's form
-            from nanogpt_titan.hosts.v0_3.configs import cli_arguments
-
-            overrides = tuple(cli_arguments(settings_of(overrides)))
         return subprocess.run(
-            [str(REPO_ROOT / "run_train.sh"), *overrides],
-            env={**env, **threads, "NGPU": str(ngpu), **config}, capture_output=True, text=True, timeout=300,
+            [str(REPO_ROOT / "run_train.sh"), *override_arguments(settings or {})],
+            env={**env, **threads, "NGPU": str(ngpu), **run_train_sh_variables(recipe), **(environment or {})},
+            capture_output=True, text=True, timeout=300,
         )
 
     return run

@@ -8,15 +8,15 @@ Importing this module prepares torchtitan to run the nanogpt model, as 0.2's
 `nanogpt_titan.plugin` does (`nanogpt_titan.hosts.training_process`).
 """
 
-from nanogpt_titan.configurator import TRAIN_PY_DEFAULTS
+from nanogpt_titan.nanogpt.arguments import TRAIN_PY_DEFAULTS
 from nanogpt_titan.hosts import trainer_class
 from nanogpt_titan.hosts.configurable.configs import RECIPES, toml_settings, trainer_config
 from nanogpt_titan.hosts.training_process import prepare_training_process
-from nanogpt_titan.nanogpt_config import job_settings
+from nanogpt_titan.nanogpt.translation import job_settings
 
 
-def _recipe(name: str, **settings):
-    return trainer_config({**toml_settings(RECIPES[name]), **settings}, trainer_class())
+def _recipe(name: str, settings: dict[str, object] | None = None):
+    return trainer_config({**toml_settings(RECIPES[name]), **(settings or {})}, trainer_class())
 
 
 def nanogpt_debugmodel():
@@ -36,7 +36,7 @@ def nanogpt_mini_gpt():
 
 def _gpt2(flavor: str):
     """nanoGPT's `train.py` as it stands (GPT-2 on OpenWebText, `data/openwebtext`), one model size."""
-    return _recipe("nanogpt_gpt2", **job_settings(TRAIN_PY_DEFAULTS), **{"model.flavor": flavor})
+    return _recipe("nanogpt_gpt2", {**job_settings(TRAIN_PY_DEFAULTS), "model.flavor": flavor})
 
 
 def nanogpt_gpt2():

@@ -81,3 +81,15 @@ def mean_loss(model: nn.Module, batches: Iterable[Batch], autocast: AbstractCont
         n_tokens += targets.numel()
     model.train(was_training)
     return (loss_sum / n_tokens).item()
+
+
+def report(model: nn.Module, tokens: TokenFile, block_size: int, batch_size: int, eval_iters: int, seed: int) -> None:
+    """`nanogpt-titan evaluate`: print nanoGPT's estimate of the validation loss (`eval_iters`
+    random batches from `seed`), then the exact value; progress on stderr."""
+    from nanogpt_titan.progress import progress
+
+    estimate = random_batches(tokens, block_size, batch_size, eval_iters, seed)
+    print(f"val loss {mean_loss(model, progress(estimate, eval_iters, 'estimate', 'batches')):.4f}")
+    windows = window_batches(tokens, block_size, batch_size)
+    exact = mean_loss(model, progress(windows, len(windows), "exact", "batches"))
+    print(f"exact val loss {exact:.4f} ({windows.n_windows} windows of {block_size} tokens)")

@@ -1,9 +1,15 @@
 """Starting training processes. torchtitan reads a process's place in the job from torchrun's
 environment: a command without a launcher is made the one process of a job of one, so that
-`python -m torchtitan.train ...` runs as it is on every host."""
+`python -m torchtitan.train ...` runs as it is on every host; a job of several processes is
+torchrun's (`Launch`)."""
 
+import logging
 import os
 import socket
+import sys
+from dataclasses import dataclass
+
+from nanogpt_titan.errors import NanoGPTTitanError
 
 TORCHRUN_VARIABLES = ("RANK", "LOCAL_RANK", "WORLD_SIZE")
 
@@ -20,3 +26,57 @@ def one_process_environment() -> dict[str, str]:
 def as_one_process_unless_launched() -> None:
     if not any(variable in os.environ for variable in TORCHRUN_VARIABLES):  # else a launcher placed it
         os.environ.update(one_process_environment())
+
+
+@dataclass(frozen=True)
+class Launch:
+    """Where a job's processes run, in torchrun's terms: `options` are its own (`--node-rank=1`,
+    `--rdzv-endpoint=host:29500`, ...); one node's job is `--standalone` without them."""
+
+    nproc_per_node: int = 1
+    nnodes: int = 1
+    options: tuple[str, ...] = ()
+
+    @property
+    def processes(self) -> int:
+        return self.nproc_per_node * self.nnodes
+
+    def torchrun_arguments(self) -> list[str]:
+        standalone = ["--standalone"] if self.nnodes == 1 and not self.options else []
+        return [*standalone, f"--nproc_per_node={self.nproc_per_node}", f"--nnodes={self.nnodes}", *self.options]
+
+    def command(self, module: str, arguments: list[str]) -> list[str]:
+        """The job as a command that runs as printed, from any directory."""
+        return ["torchrun", *self.torchrun_arguments(), "-m", module, *arguments]
+
+    def run(self, module: str, arguments: list[str], environment: dict[str, str]) -> None:
+        """Run the job with `environment` added: one process replaces this one; several are
+        torchrun's, which this process runs, showing the output of each node's first rank. A
+        rank that fails says why in one line of its own; the first rank of this node is shown,
+        another's is said here (`NanoGPTTitanError`). An interruption reaches every rank, which
+        says where it stopped."""
+        os.environ.update(environment)
+        if self.processes == 1:
+            os.execv(sys.executable, [sys.executable, "-m", module, *arguments])
+        from torch.distributed.elastic.multiprocessing.api import SignalException
+        from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
+        from torch.distributed.run import get_args_parser, run
+
+        logging.getLogger("torch.distributed.elastic").setLevel(logging.ERROR)  # the ranks say what matters
+        try:
+            run(get_args_parser().parse_args([*self.torchrun_arguments(), "--local-ranks-filter=0", "-m", module,
+                                              *arguments]))
+        except SignalException:
+            raise KeyboardInterrupt from None
+        except ChildFailedError as failed:
+            unseen = [f"rank {rank}: {_reason(failure)}" for rank, failure in sorted(failed.failures.items())
+                      if failure.local_rank != 0]
+            if unseen:
+                raise NanoGPTTitanError("; ".join(unseen)) from None
+            raise SystemExit(1) from None  # the first rank said why
+
+
+def _reason(failure) -> str:
+    """A failed rank's own one-line reason, from its error file; else its exit code."""
+    message = str(failure.message or "").strip().splitlines()
+    return message[0].removeprefix("NanoGPTTitanError: ") if message else f"exit code {failure.exitcode}"

@@ -1,8 +1,7 @@
-"""The installed host's adaptation of torchtitan to a machine without CUDA, done by its entry
-point (0.2: `nanogpt_titan.plugin`; 0.3: `nanogpt_titan.config_registry`)."""
+"""The installed host's adaptation of torchtitan to a machine without CUDA, which its entry point
+does when it prepares the training process (`nanogpt_titan.hosts.training_process`)."""
 
 import atexit
-import importlib
 import sys
 import threading
 
@@ -14,18 +13,17 @@ import torchtitan.distributed.utils as tt_dist_utils
 import torchtitan.tools.utils as tt_utils
 
 from nanogpt_titan.cpu import NANOGPT_REFERENCE_PEAK_FLOPS, let_gloo_release_its_last_work
-from nanogpt_titan.hosts import installed_host
+from nanogpt_titan.hosts import cpu_adaptation
+from nanogpt_titan.hosts.training_process import prepare_training_process
 
 pytestmark = pytest.mark.skipif(torch.cuda.is_available(), reason="CPU-host accommodations apply without CUDA only")
-ENTRY_POINTS = {"v0_2": "nanogpt_titan.plugin", "v0_3": "nanogpt_titan.config_registry"}
-ADAPTATIONS = {"v0_2": "nanogpt_titan.hosts.v0_2.plugin", "v0_3": "nanogpt_titan.hosts.cpu_adaptation"}
 
 
 @pytest.fixture(scope="module")
 def adaptation():
-    """The installed host's adaptation module, after its entry point was imported."""
-    importlib.import_module(ENTRY_POINTS[installed_host()])
-    return importlib.import_module(ADAPTATIONS[installed_host()])
+    """The training process prepared, as the installed host's entry point prepares it."""
+    prepare_training_process()
+    return cpu_adaptation
 
 
 def test_every_torchtitan_binding_of_the_device_type_is_cpu(adaptation):

@@ -19,8 +19,9 @@ from nanogpt_titan.metrics_file import METRICS_FILE, read_metrics_file
 pytestmark = pytest.mark.slow
 
 # 4 micro-batches of 4 windows per step: one process accumulates all 4, two ranks 2 each.
-BATCHES = ("--training.local_batch_size", "4", "--training.global_batch_size", "16")
-RUN = ("--training.steps", "10", "--validation.freq", "5", "--metrics.log_freq", "5", "--checkpoint.interval", "5")
+BATCHES = {"training.local_batch_size": 4, "training.global_batch_size": 16}
+RUN = {"training.steps": 10, "validation.freq": 5, "metrics.log_freq": 5, "checkpoint.interval": 5}
+FSDP = {"parallelism.data_parallel_shard_degree": 2, "activation_checkpoint.mode": "selective"}
 TOLERANCE = 1e-5  # float rounding: ranks sum their partial gradients in another order
 
 
@@ -31,8 +32,8 @@ class Run:
     output: str = ""
 
 
-def train(run_train_sh, folder: Path, *overrides: str, ngpu: int = 1) -> Run:
-    result = run_train_sh(*BATCHES, *RUN, "--job.dump_folder", str(folder), *overrides, ngpu=ngpu)
+def train(run_train_sh, folder: Path, settings: dict | None = None, ngpu: int = 1) -> Run:
+    result = run_train_sh({**BATCHES, **RUN, "job.dump_folder": str(folder), **(settings or {})}, ngpu=ngpu)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     return Run(folder, read_metrics_file(folder / METRICS_FILE), result.stdout + result.stderr)
 
@@ -44,8 +45,7 @@ def one_process(run_train_sh, tmp_path_factory) -> Run:
 
 @pytest.fixture(scope="module")
 def fsdp(run_train_sh, tmp_path_factory) -> Run:
-    return train(run_train_sh, tmp_path_factory.mktemp("fsdp"), "--parallelism.data_parallel_shard_degree", "2",
-                 "--activation_checkpoint.mode", "selective", ngpu=2)
+    return train(run_train_sh, tmp_path_factory.mktemp("fsdp"), FSDP, ngpu=2)
 
 
 def assert_same_training(run: Run, reference: Run, tolerance: float = TOLERANCE) -> None:
@@ -67,16 +67,17 @@ def test_one_process_through_torchtitans_entry_point_says_nothing_a_newcomer_mus
 
 def test_compiled_ddp_with_full_activation_checkpointing_equals_one_process_accumulating(run_train_sh, tmp_path,
                                                                                        one_process):
-    ddp = train(run_train_sh, tmp_path / "ddp", "--parallelism.data_parallel_replicate_degree", "2",
-                "--activation_checkpoint.mode", "full", "--compile.enable", ngpu=2)
+    ddp = train(run_train_sh, tmp_path / "ddp", {"parallelism.data_parallel_replicate_degree": 2,
+                                                 "activation_checkpoint.mode": "full", "compile.enable": True}, ngpu=2)
     assert_same_training(ddp, one_process)
 
 
 def test_hsdp_with_activation_checkpointing_every_block_equals_one_process_accumulating(run_train_sh, tmp_path,
                                                                                        one_process):
     """2 replicas of 2 shards, one micro-batch each: the four micro-batches of the one process."""
-    hsdp = train(run_train_sh, tmp_path / "hsdp", "--parallelism.data_parallel_replicate_degree", "2",
-                 "--parallelism.data_parallel_shard_degree", "2", "--activation_checkpoint.mode", "full", ngpu=4)
+    hsdp = train(run_train_sh, tmp_path / "hsdp", {"parallelism.data_parallel_replicate_degree": 2,
+                                                   "parallelism.data_parallel_shard_degree": 2,
+                                                   "activation_checkpoint.mode": "full"}, ngpu=4)
     assert_same_training(hsdp, one_process)
     assert "Applied HSDP to the nanoGPT model" in hsdp.output
 
@@ -92,8 +93,7 @@ def test_fsdp_with_selective_activation_checkpointing_equals_one_process_accumul
 def test_fsdp_run_resumed_from_a_checkpoint_equals_the_uninterrupted_run(run_train_sh, tmp_path, fsdp):
     folder = tmp_path / "resumed"
     shutil.copytree(fsdp.folder / "checkpoint" / "step-5", folder / "checkpoint" / "step-5")
-    resumed = train(run_train_sh, folder, "--parallelism.data_parallel_shard_degree", "2",
-                    "--activation_checkpoint.mode", "selective", ngpu=2)
+    resumed = train(run_train_sh, folder, FSDP, ngpu=2)
     assert resumed.records[0]["step"] == 6
     resumed.records[:0] = fsdp.records[:5]
     assert_same_training(resumed, fsdp, tolerance=0)
@@ -102,7 +102,7 @@ def test_fsdp_run_resumed_from_a_checkpoint_equals_the_uninterrupted_run(run_tra
 def test_resuming_on_another_number_of_ranks_is_refused_in_one_line(run_train_sh, tmp_path, fsdp):
     folder = tmp_path / "one_rank"
     shutil.copytree(fsdp.folder / "checkpoint", folder / "checkpoint")
-    result = run_train_sh(*BATCHES, *RUN, "--training.steps", "20", "--job.dump_folder", str(folder))
+    result = run_train_sh({**BATCHES, **RUN, "training.steps": 20, "job.dump_folder": str(folder)})
     assert result.returncode == 1
     last_line = (result.stdout + result.stderr).strip().splitlines()[-1]
     step_10 = folder / "checkpoint" / "step-10"  # the message in full: v0_2/test_run_folder.py

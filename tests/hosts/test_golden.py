@@ -11,14 +11,13 @@ from pathlib import Path
 
 import pytest
 import torch
-from torchtitan.components.loss import cross_entropy_loss
 
 from nanogpt_titan.checkpoint import read_checkpoint, to_nanogpt
 from nanogpt_titan.cli import main
 from nanogpt_titan.data.vocabulary import CharVocabulary
 from nanogpt_titan.metrics_file import METRICS_FILE, read_metrics_file
-from nanogpt_titan.nanogpt_config import cli_overrides, job_settings
-from nanogpt_titan.sample import generate
+from nanogpt_titan.nanogpt.translation import job_settings
+from nanogpt_titan.generate import generate
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "nanogpt"
 GOLDEN_ENV_VAR = "NANOGPT_TITAN_GOLDEN"
@@ -79,7 +78,7 @@ def test_golden_forward(path, tmp_path):
     with torch.no_grad():
         logits = model(golden["idx"])
     assert (logits - golden["logits"]).abs().max() <= 1e-5
-    loss = cross_entropy_loss(logits, golden["targets"]) / golden["targets"].numel()  # the Trainer's loss
+    loss = torch.nn.functional.cross_entropy(logits.flatten(0, 1), golden["targets"].flatten())
     assert abs(loss.item() - golden["loss"].item()) <= 1e-6
 
 
@@ -176,11 +175,11 @@ def test_golden_trajectory(path, tmp_path, make_trainer, nanogpt_get_lr, shakesp
     golden = load_golden(path, "trajectory")
     init = tmp_path / "init"
     assert main(["convert", str(saved_as_nanogpt_ckpt(golden, "init", tmp_path)), str(init)]) == 0
-    trainer = make_trainer(
-        "debug_model.toml", *cli_overrides(job_settings(golden["config"])), "--model.flavor", str(init),
-        "--checkpoint.enable", "--checkpoint.load_only", "--checkpoint.initial_load_path", str(init),
-        "--job.dump_folder", str(tmp_path / "run"), "--training.dataset_path", str(shakespeare.path),
-    )
+    trainer = make_trainer("debug_model.toml", {
+        **job_settings(golden["config"]), "model.flavor": str(init), "checkpoint.enable": True,
+        "checkpoint.load_only": True, "checkpoint.initial_load_path": str(init),
+        "training.dataset_path": str(shakespeare.path),
+    }, dump_folder=tmp_path / "run")
     trainer.dataloader = [({"input": inputs}, targets) for inputs, targets in golden["batches"]]
     trainer.train()
     make_trainer.close()
@@ -194,11 +193,10 @@ def test_golden_trajectory_from_nanogpts_seed_alone(path, tmp_path, make_trainer
     initial weights and every batch from the seed (1337), in train.py's order (its evaluation
     at iteration 0 included), and retraces train.py."""
     golden = load_golden(path, "trajectory")
-    trainer = make_trainer(
-        "debug_model.toml", *cli_overrides(job_settings(golden["config"])), "--debug.randomness", "nanogpt",
-        "--checkpoint.no-enable", "--job.dump_folder", str(tmp_path / "run"),
-        "--training.dataset_path", str(shakespeare.path),
-    )
+    trainer = make_trainer("debug_model.toml", {
+        **job_settings(golden["config"]), "debug.randomness": "nanogpt", "checkpoint.enable": False,
+        "training.dataset_path": str(shakespeare.path),
+    }, dump_folder=tmp_path / "run")
     (model,) = trainer.model_parts
     assert max_difference(to_nanogpt(model.state_dict()), golden["init"]) <= 1e-7
     drawn, loader = [], trainer.dataloader

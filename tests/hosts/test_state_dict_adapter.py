@@ -5,8 +5,8 @@ import torch
 
 from nanogpt_titan.cli import main
 from nanogpt_titan.errors import CheckpointError
-from nanogpt_titan.hosts import installed_host
-from nanogpt_titan.hosts.state_dict_adapter import HF_ASSETS_SETTING, NanoGPTStateDictAdapter
+from nanogpt_titan.hosts import override_arguments
+from nanogpt_titan.hosts.state_dict_adapter import NanoGPTStateDictAdapter
 
 transformers = pytest.importorskip("transformers")
 
@@ -70,7 +70,7 @@ def test_a_folder_whose_weights_are_not_this_model_is_one_line_naming_the_file_a
         NanoGPTStateDictAdapter(model.model_args, str(folder)).get_hf_storage_reader(str(folder))
     message = str(error.value)
     assert message.startswith(f"{folder / 'model.safetensors'} do not hold {model.model_args} in the gpt2 layout that "
-                              f"{folder}/config.json names ({HF_ASSETS_SETTING[installed_host()]}): "
+                              f"{folder}/config.json names ({override_arguments({'model.hf_assets_path': '.'})[0]}): "
                               "transformer.h.0.attn.c_attn.weight "
                               "(96, 32) (expected (32, 96));")
     assert message.endswith(CONVERT_INSTEAD.format(folder=folder)) and "\n" not in message
@@ -89,13 +89,14 @@ def test_an_hf_folder_trains_and_validates_as_its_dcp_conversion(run_trainer, tm
     else:
         hf, _ = nanogpt_hub_folder()
     assert main(["convert", str(hf), str(dcp)]) == 0
-    load_only = ["--checkpoint.enable", "--checkpoint.load_only", "--training.steps", "1", "--validation.freq", "1",
-                 "--optimizer.lr", "0", "--training.seq_len", "32", "--validation.seq_len", "32"]
+    load_only = {"checkpoint.enable": True, "checkpoint.load_only": True, "training.steps": 1, "validation.freq": 1,
+                 "optimizer.lr": 0, "training.seq_len": 32, "validation.seq_len": 32}
     # torchtitan finds HF weights through the adapter's `hf_assets_path`, given by `--model.hf_assets_path`
-    (from_hf,) = run_trainer("debug_model.toml", "--model.flavor", str(hf), "--model.hf_assets_path", str(hf),
-                             "--checkpoint.initial_load_in_hf", *load_only, dump_folder=tmp_path / "from_hf")
-    (from_dcp,) = run_trainer("debug_model.toml", "--model.flavor", str(dcp), "--checkpoint.initial_load_path",
-                              str(dcp), *load_only, dump_folder=tmp_path / "from_dcp")
+    (from_hf,) = run_trainer("debug_model.toml", {"model.flavor": str(hf), "model.hf_assets_path": str(hf),
+                                                  "checkpoint.initial_load_in_hf": True, **load_only},
+                             dump_folder=tmp_path / "from_hf")
+    (from_dcp,) = run_trainer("debug_model.toml", {"model.flavor": str(dcp), "checkpoint.initial_load_path": str(dcp),
+                                                   **load_only}, dump_folder=tmp_path / "from_dcp")
     for key in ("loss", "val_loss", "val_loss_exact"):
         assert from_hf[key] == from_dcp[key], key
 
@@ -105,8 +106,9 @@ def test_a_run_ends_with_its_weights_in_hugging_face_layout(make_trainer, tmp_pa
     """`--checkpoint.last_save_in_hf`: the last save is GPT-2's names and Conv1D layout, head stored once."""
     from safetensors.torch import load_file
 
-    trainer = make_trainer("debug_model.toml", "--training.steps", "2", "--validation.no-enable", "--checkpoint.enable",
-                           "--checkpoint.last_save_model_only", "--checkpoint.last_save_in_hf", dump_folder=tmp_path / "run")
+    trainer = make_trainer("debug_model.toml", {"training.steps": 2, "validation.enable": False, "checkpoint.enable": True,
+                                                "checkpoint.last_save_model_only": True, "checkpoint.last_save_in_hf": True},
+                           dump_folder=tmp_path / "run")
     trainer.train()
     (model,) = trainer.model_parts
     expected = NanoGPTStateDictAdapter(model.model_args, hf_assets_path=None).to_hf(model.state_dict())

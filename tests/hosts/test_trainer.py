@@ -18,7 +18,7 @@ LOG_STEPS = EVERY_STEP | {"grad_norm", "tokens_per_second_per_device", "tokens_p
 
 @pytest.mark.slow
 def test_debug_run_learns_validates_and_logs_every_step(run_trainer, nanogpt_get_lr):
-    records = run_trainer("debug_model.toml", "--training.steps", "40", "--validation.freq", "20")
+    records = run_trainer("debug_model.toml", {"training.steps": 40, "validation.freq": 20})
     assert [r["step"] for r in records] == list(range(1, 41))
     validated = {r["step"]: r["val_loss"] for r in records if "val_loss" in r}
     assert set(validated) == {1, 20, 40}
@@ -35,6 +35,19 @@ def test_debug_run_learns_validates_and_logs_every_step(run_trainer, nanogpt_get
     assert validated[40] < validated[1] - 0.5
     for record in records:  # debug_model.toml: lr 1e-3, warmup 10, lr_decay_iters 100, min_lr 1e-4
         assert record["lr"] == pytest.approx(nanogpt_get_lr(record["step"] - 1, 1e-3, 10, 100, 1e-4), rel=1e-12)
+
+
+@pytest.mark.slow
+def test_trainer_with_compile_enabled_matches_eager(run_trainer, tmp_path):
+    """Through torchtitan's Trainer: compiled blocks and compiled loss, the eager losses."""
+    common = {"training.steps": 4, "validation.freq": 4}
+    eager = run_trainer("debug_model.toml", common, dump_folder=tmp_path / "eager")
+    compiled = run_trainer("debug_model.toml", {**common, "compile.enable": True}, dump_folder=tmp_path / "compiled")
+    assert [r["step"] for r in compiled] == [r["step"] for r in eager]
+    for key in ("loss", "grad_norm", "val_loss"):
+        logged = [(c[key], e[key]) for c, e in zip(compiled, eager) if key in e]
+        assert logged and [key in c for c in compiled] == [key in e for e in eager], key
+        assert [c for c, _ in logged] == pytest.approx([e for _, e in logged], rel=1e-5), key
 
 
 @pytest.mark.slow
@@ -59,8 +72,8 @@ def test_device_values_are_read_once_per_logging_step(run_trainer, tmp_path, mon
 
     def syncs(steps: int, log_freq: int) -> int:
         reads.clear()
-        records = run_trainer("debug_model.toml", "--training.steps", str(steps), "--metrics.log_freq", str(log_freq),
-                              "--validation.no-enable", dump_folder=tmp_path / f"{steps}-{log_freq}")
+        records = run_trainer("debug_model.toml", {"training.steps": steps, "metrics.log_freq": log_freq,
+                                                   "validation.enable": False}, dump_folder=tmp_path / f"{steps}-{log_freq}")
         assert [r["step"] for r in records] == list(range(1, steps + 1)) and all("loss" in r for r in records)
         return len(reads)
 
@@ -73,10 +86,9 @@ def test_train_then_sample_and_evaluate_the_run_folder(run_trainer, tmp_path, cl
     and vocabulary, so the commands need no --n-head and sample needs no text."""
     import logging
 
-    run, command = tmp_path / "run", ("debug_model.toml", "--training.steps", "5", "--validation.freq", "2",
-                                       "--checkpoint.interval", "2")
+    run, settings = tmp_path / "run", {"training.steps": 5, "validation.freq": 2, "checkpoint.interval": 2}
     with caplog.at_level(logging.INFO):
-        run_trainer(*command, dump_folder=run)
+        run_trainer("debug_model.toml", settings, dump_folder=run)
     assert "Run summary:" in caplog.text and f"sample the model: nanogpt-titan sample {run}" in caplog.text
     summary = re.search(r"val loss: final \d\.\d{4} at step 4 \(exact \d\.\d{4}\), best \d\.\d{4} at step \d",
                         caplog.text)
@@ -85,7 +97,7 @@ def test_train_then_sample_and_evaluate_the_run_folder(run_trainer, tmp_path, cl
     assert sorted(p.name for p in (run / "checkpoint").iterdir()) == ["step-2", "step-4", "step-5"]
     caplog.clear()
     with caplog.at_level(logging.INFO):
-        assert run_trainer(*command, dump_folder=run)[-1]["step"] == 5  # the same command again: nothing to do
+        assert run_trainer("debug_model.toml", settings, dump_folder=run)[-1]["step"] == 5  # again: nothing to do
     assert (f"The run in {run} is complete (step 5 of training.steps=5): nothing left to train." in caplog.text
             and summary[0] in caplog.text)
     capsys.readouterr()
@@ -132,8 +144,8 @@ def test_tensorboard_and_offline_wandb_receive_the_metrics_and_wandb_nanogpts_ke
     monkeypatch.setenv("WANDB_MODE", "offline")
     monkeypatch.setenv("WANDB_SILENT", "true")
     dump = tmp_path / "logged"
-    records = run_trainer("debug_model.toml", "--training.steps", "4", "--validation.freq", "2",
-                          "--metrics.log_freq", "2", "--metrics.enable_tensorboard", "--metrics.enable_wandb",
+    records = run_trainer("debug_model.toml", {"training.steps": 4, "validation.freq": 2, "metrics.log_freq": 2,
+                                               "metrics.enable_tensorboard": True, "metrics.enable_wandb": True},
                           dump_folder=dump)
     (events,) = (dump / "tb").rglob("events.out.tfevents.*")
     tags = set(EventAccumulator(str(events.parent)).Reload().Tags()["scalars"])
@@ -164,12 +176,12 @@ def test_interrupted_run_resumes_bit_for_bit(run_trainer, tmp_path, randomness):
 
     flavor = tmp_path / "dropout.json"
     NanoGPTModelArgs(n_layer=2, n_head=2, n_embd=64, block_size=64, dropout=0.2).to_json(flavor)
-    common = ["--model.flavor", str(flavor), "--checkpoint.enable", "--checkpoint.interval", "5",
-              "--checkpoint.no-last-save-model-only", "--validation.freq", "5", "--metrics.log_freq", "5",
-              "--debug.randomness", randomness]
-    uninterrupted = run_trainer("debug_model.toml", "--training.steps", "10", *common, dump_folder=tmp_path / "one")
-    run_trainer("debug_model.toml", "--training.steps", "5", *common, dump_folder=tmp_path / "two")
-    resumed = run_trainer("debug_model.toml", "--training.steps", "10", *common, dump_folder=tmp_path / "two")
+    common = {"model.flavor": str(flavor), "checkpoint.enable": True, "checkpoint.interval": 5,
+              "checkpoint.last_save_model_only": False, "validation.freq": 5, "metrics.log_freq": 5,
+              "debug.randomness": randomness}
+    uninterrupted = run_trainer("debug_model.toml", {"training.steps": 10, **common}, dump_folder=tmp_path / "one")
+    run_trainer("debug_model.toml", {"training.steps": 5, **common}, dump_folder=tmp_path / "two")
+    resumed = run_trainer("debug_model.toml", {"training.steps": 10, **common}, dump_folder=tmp_path / "two")
 
     def trajectory(records):
         return [(r["step"], r["loss"], r.get("grad_norm"), r["lr"], r.get("val_loss")) for r in records]
@@ -179,20 +191,21 @@ def test_interrupted_run_resumes_bit_for_bit(run_trainer, tmp_path, randomness):
 
 
 @pytest.mark.slow
-@pytest.mark.hosts("v0_2")  # it runs the printed command, in its 0.2 form, through the 0.2 harness
 @pytest.mark.parametrize("nanogpt_ckpt", [False], indirect=True)
 def test_load_only_validation_of_a_converted_nanogpt_checkpoint(nanogpt_ckpt, tmp_path, run_trainer, cli, capsys,
-                                                                caplog, monkeypatch):
-    """The lab's steps: convert, then the command convert prints, from another directory: one
-    lr-0 step that validates the loaded weights with the CPU recipe's batches (the model's
-    context is neither recipe's), and never another model: in the folder of an earlier run it
-    is refused, naming both."""
-    import logging
+                                                                monkeypatch):
+    """The lab's steps: convert, then the command convert prints, as printed, from another
+    directory: one lr-0 step that validates the loaded weights with the CPU recipe's batches (the
+    model's context is neither recipe's), and never another model: in the folder of an earlier
+    run it is refused, naming both."""
+    import json
     import shlex
+    import subprocess
 
     from nanogpt_titan.checkpoint import read_checkpoint
     from nanogpt_titan.data.text import data_folder
     from nanogpt_titan.evaluate import mean_loss, random_batches
+    from nanogpt_titan.hosts import override_arguments
 
     path, _ = nanogpt_ckpt
     ckpt = torch.load(path, weights_only=True)
@@ -203,20 +216,22 @@ def test_load_only_validation_of_a_converted_nanogpt_checkpoint(nanogpt_ckpt, tm
     monkeypatch.chdir(tmp_path)
     assert cli("convert", path, dcp_folder) == 0
     printed = shlex.split(capsys.readouterr().out.splitlines()[1])
-    launcher, (config_flag, config, *overrides) = printed[:5], printed[5:]
-    assert launcher == ["torchrun", "--standalone", "--nproc_per_node=1", "-m", "torchtitan.train"]
-    assert config_flag == "--job.config_file" and Path(config) == Path(nanogpt_titan.__file__).parent / "train_configs" / "shakespeare_cpu.toml"
-    dump_folder = Path(overrides[overrides.index("--job.dump_folder") + 1])
+    assert printed[:5] == ["torchrun", "--standalone", "--nproc_per_node=1", "-m", "torchtitan.train"]
+    dump_flag = override_arguments({"job.dump_folder": "."})[0]
+    dump_folder = Path(printed[printed.index(dump_flag) + 1])
     assert dump_folder == tmp_path / "outputs" / "validate-dcp"  # under the directory convert ran in
 
-    run_trainer("debug_model.toml", "--training.steps", "2", "--validation.no-enable", dump_folder=earlier_run)
+    run_trainer("debug_model.toml", {"training.steps": 2, "validation.enable": False}, dump_folder=earlier_run)
     (tmp_path / "elsewhere").mkdir()
     monkeypatch.chdir(tmp_path / "elsewhere")
-    with pytest.raises(NanoGPTTitanError, match=f"names {dcp_folder}, but .* holds {earlier_run / 'checkpoint' / 'step-2'}"):
-        run_trainer(config, *overrides, "--job.dump_folder", str(earlier_run))
-    with caplog.at_level(logging.INFO):
-        (record,) = run_trainer(config, *overrides, dump_folder=dump_folder)
-    assert f"loaded: {dcp_folder}" in caplog.text
+    into_the_earlier_run = [str(earlier_run) if arg == str(dump_folder) else arg for arg in printed]
+    refused = subprocess.run(into_the_earlier_run, capture_output=True, text=True, timeout=300)
+    assert refused.returncode != 0
+    assert re.search(f"names {dcp_folder}, but .* holds {earlier_run / 'checkpoint' / 'step-2'}", refused.stderr)
+    validated = subprocess.run(printed, capture_output=True, text=True, timeout=300)
+    assert validated.returncode == 0, validated.stderr[-3000:]
+    assert f"loaded: {dcp_folder}" in validated.stdout + validated.stderr
+    (record,) = [json.loads(line) for line in (dump_folder / "metrics.jsonl").read_text().splitlines()]
     model = read_checkpoint(dcp_folder).build_model()
     val = data_folder().split("val")
     direct = mean_loss(model, random_batches(val, 32, 12, 20, seed=1337))  # shakespeare_cpu.toml: batch 12, 20 steps
@@ -228,8 +243,9 @@ def test_load_only_validation_of_a_converted_nanogpt_checkpoint(nanogpt_ckpt, tm
 def test_a_user_error_ends_a_training_run_in_one_line_and_leaves_nothing(tmp_path, run_train_sh):
     """Found once the model is built: the latest a setting is refused before the first step.
     (Each error's message is tested where it is raised; test_data_parallel has one at start.)"""
-    result = run_train_sh("--lr_scheduler.total_steps", "5", "--job.dump_folder", str(tmp_path / "run"))
-    fact = "lr_scheduler.total_steps=5 (lr_decay_iters) must exceed lr_scheduler.warmup_steps=10 (warmup_iters)"
+    result = run_train_sh({"lr_scheduler.total_steps": 10, "job.dump_folder": str(tmp_path / "run")})
+    fact = ("lr_scheduler.total_steps=10 equals lr_scheduler.warmup_steps (nanoGPT's lr_decay_iters and warmup_iters): "
+            "nanoGPT's get_lr divides zero by zero at iteration 10; set them apart")
     output = (result.stdout + result.stderr).strip().splitlines()
     assert result.returncode != 0
     assert output[-1].endswith(f"nanogpt_titan: error: {fact}") or fact in output[-1], output[-1]
@@ -241,7 +257,7 @@ def test_a_user_error_ends_a_training_run_in_one_line_and_leaves_nothing(tmp_pat
 @pytest.mark.hosts("v0_2")  # CONFIG_FILE: 0.2's TOML files
 def test_a_missing_config_file_is_one_line(tmp_path, run_train_sh):
     missing = tmp_path / "nope.toml"
-    result = run_train_sh(config_name=str(missing))
+    result = run_train_sh(environment={"CONFIG_FILE": str(missing)})
     assert result.returncode == 2
     assert (result.stdout + result.stderr).splitlines() == [
         f"run_train.sh: error: CONFIG_FILE={missing} is not a file; name a TOML config, e.g. one of "
@@ -266,9 +282,9 @@ def test_a_run_on_a_gpt2_bpe_folder_records_its_vocabulary_and_samples_through_t
     for name, size in (("train.bin", 20_000), ("val.bin", 2_000)):
         rng.integers(0, 50257, size, dtype=np.uint16).tofile(folder / name)
     run = tmp_path / "run"
-    records = run_trainer("debug_model.toml", "--training.dataset", "nanogpt_train", "--validation.dataset",
-                          "nanogpt_validation", "--training.dataset_path", str(folder), "--training.steps", "2",
-                          "--validation.freq", "2", dump_folder=run)
+    records = run_trainer("debug_model.toml", {"training.dataset": "nanogpt_train", "validation.dataset":
+                                               "nanogpt_validation", "training.dataset_path": str(folder),
+                                               "training.steps": 2, "validation.freq": 2}, dump_folder=run)
     assert records[-1]["val_loss"] > 10  # ln(50304) = 10.8: an untrained model on random BPE ids
     assert json.loads((run / "model_args.json").read_text())["vocab_size"] == 50304
     assert json.loads((run / "vocabulary.json").read_text()) == {"tokenizer": "gpt2"}
@@ -288,9 +304,9 @@ def test_a_run_on_a_gpt2_bpe_folder_records_its_vocabulary_and_samples_through_t
 def test_a_load_only_run_in_the_folder_of_another_run_is_refused_naming_both(run_trainer, tmp_path):
     """torchtitan would resume the folder's run and ignore the checkpoint the run names."""
     earlier, named = tmp_path / "earlier", tmp_path / "named"
-    run_trainer("debug_model.toml", "--training.steps", "2", "--validation.no-enable", dump_folder=earlier)
+    run_trainer("debug_model.toml", {"training.steps": 2, "validation.enable": False}, dump_folder=earlier)
     shutil.copytree(earlier / "checkpoint" / "step-2", named)
     with pytest.raises(NanoGPTTitanError, match=re.escape(f"this load-only run names {named}, but ") + ".*" +
                        re.escape(f"={earlier} already holds {earlier / 'checkpoint' / 'step-2'}")):
-        run_trainer("debug_model.toml", "--training.steps", "3", "--checkpoint.load_only",
-                    "--checkpoint.initial_load_path", str(named), dump_folder=earlier)
+        run_trainer("debug_model.toml", {"training.steps": 3, "checkpoint.load_only": True,
+                                         "checkpoint.initial_load_path": str(named)}, dump_folder=earlier)

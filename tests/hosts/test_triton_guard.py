@@ -4,14 +4,16 @@ module is answered by `nanogpt_titan.triton_guard`, loaded at interpreter start.
 import importlib.util
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
-from nanogpt_titan.hosts import installed_host
 from nanogpt_titan.triton_guard import KERNELS_MODULES
 
-# The kernel module each host's trainer imports.
-KERNELS = {"v0_2": "torchtitan.models.moe.kernels", "v0_3": "torchtitan.distributed.minimal_async_ep.kernels"}
+TORCHTITAN = Path(next(iter(importlib.util.find_spec("torchtitan").submodule_search_locations)))
+# The kernel module the installed host's trainer imports: the guard's, which this torchtitan has.
+(KERNELS,) = [module for module in KERNELS_MODULES
+              if TORCHTITAN.joinpath(*module.split(".")[1:]).with_suffix(".py").is_file()]
 # Run first in a fresh interpreter (after the .pth installed the guard): the path finder no
 # longer finds triton, as on a CPU wheel of torch, wherever triton is installed.
 WITHOUT_TRITON = (
@@ -27,7 +29,7 @@ WITHOUT_TRITON = (
 
 def kernels_and_triton() -> str:
     """Code that imports the host's trainer, then prints where its kernel functions come from."""
-    module = KERNELS[installed_host()]
+    module = KERNELS
     return (f"import importlib.util, torchtitan.train, {module} as k\n"
             f"print(k.{KERNELS_MODULES[module][0]}.__module__, importlib.util.find_spec('triton') is not None)")
 
@@ -43,7 +45,7 @@ def test_the_trainer_imports_without_triton_in_a_fresh_interpreter():
 
 
 def test_a_moe_kernel_called_without_triton_says_what_to_install():
-    module = KERNELS[installed_host()]
+    module = KERNELS
     code = WITHOUT_TRITON + (f"import {module} as k\ntry:\n    k.{KERNELS_MODULES[module][0]}()\n"
                              "except ImportError as error:\n    print(error)")
     assert run_python(code) == (f"{module} needs triton, which is not installed: MoE models need `pip install "
@@ -52,4 +54,4 @@ def test_a_moe_kernel_called_without_triton_says_what_to_install():
 
 @pytest.mark.skipif(importlib.util.find_spec("triton") is None, reason="triton is not installed here (a CPU wheel)")
 def test_where_triton_is_installed_torchtitan_imports_its_real_kernels():
-    assert run_python(kernels_and_triton()) == f"{KERNELS[installed_host()]} True"
+    assert run_python(kernels_and_triton()) == f"{KERNELS} True"

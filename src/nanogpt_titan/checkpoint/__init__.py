@@ -6,10 +6,10 @@ from nanogpt_titan.checkpoint.mapping import (
     to_hf_gpt2,
     to_nanogpt,
 )
-from nanogpt_titan.checkpoint.read import Checkpoint, CheckpointError, read_checkpoint
+from nanogpt_titan.checkpoint.read import Checkpoint, CheckpointError, read_checkpoint, read_reported
 from nanogpt_titan.checkpoint.write import AdamWSettings, export, write_dcp
 
 __all__ = [
     "AdamWSettings", "Checkpoint", "CheckpointError", "export", "from_hf_gpt2", "from_nanogpt", "read_checkpoint",
-    "to_hf_gpt2", "to_nanogpt", "write_dcp",
+    "read_reported", "to_hf_gpt2", "to_nanogpt", "write_dcp",
 ]

@@ -3,6 +3,7 @@
 | SRC                                              | model args from            |
 |--------------------------------------------------|----------------------------|
 | a training run's dump folder (its latest step)    | the run's `model_args.json`|
+| nanoGPT's out_dir (its `ckpt.pt`)                 | its `model_args`           |
 | DCP folder (`.metadata`; ours or a Trainer's)     | `model_args.json`, shapes  |
 | Hugging Face folder (`config.json` + weights)    | `config.json`, shapes      |
 | nanoGPT `ckpt.pt` (a dict with `model`, ...)     | its `model_args`           |
@@ -16,6 +17,7 @@ model args (our checkpoints and runs write it) or from a nanoGPT `meta.pkl` besi
 import dataclasses
 import json
 import pickle
+import sys
 import warnings
 import zipfile
 from collections.abc import Callable, Iterator
@@ -39,6 +41,7 @@ from nanogpt_titan.model import NanoGPT, NanoGPTModelArgs
 from nanogpt_titan.model.args import HF_CONFIG_FILE, MODEL_ARGS_FILE, VOCABULARY_FILE
 
 RUN_CHECKPOINTS = "checkpoint"  # torchtitan's checkpoint.folder inside a run's dump folder
+NANOGPT_CKPT = "ckpt.pt"  # inside nanoGPT's out_dir
 MODEL_KEY_ROOTS = ("wte.", "wpe.", "layers.", "ln_f.", "lm_head.")
 LISTED_KEYS = 8
 
@@ -50,6 +53,8 @@ class Checkpoint:
     source: str  # what was read, for messages
     notes: list[str] = field(default_factory=list)  # caveats the user should see
     vocabulary: Vocabulary | None = None  # when recorded
+    step: int = 0  # the updates the weights have had: a run's step, a ckpt.pt's iter_num; 0 unrecorded
+    dataset: str | None = None  # a ckpt.pt's config["dataset"] (nanoGPT's sample.py finds data/<dataset>/meta.pkl)
 
     def as_configured(self, block_size: int, dropout: float) -> "Checkpoint":
         """The model nanoGPT's train.py makes of pretrained weights: its configured dropout (the
@@ -85,6 +90,8 @@ def read_checkpoint(path: str | Path, n_head: int | None = None, trust_pickle: b
     path = Path(path)
     if not path.exists():
         raise CheckpointError(f"{path}: no such file or folder")
+    if path.is_dir() and (path / NANOGPT_CKPT).is_file() and not (path / RUN_CHECKPOINTS).is_dir():
+        path = path / NANOGPT_CKPT  # nanoGPT's out_dir
     if path.is_dir():
         if (path / RUN_CHECKPOINTS).is_dir():
             return _read_run(path, n_head)
@@ -107,6 +114,9 @@ def read_checkpoint(path: str | Path, n_head: int | None = None, trust_pickle: b
         checkpoint = _checkpoint(loaded["model"], from_nanogpt, known, f"nanoGPT checkpoint {path}")
         meta = path.parent / META_FILE  # nanoGPT's data/<dataset>/meta.pkl, copied beside the ckpt.pt
         checkpoint.vocabulary = read_meta(meta) if meta.is_file() else None
+        checkpoint.step = int(loaded.get("iter_num", 0))
+        config = loaded.get("config")
+        checkpoint.dataset = config.get("dataset") if isinstance(config, dict) else None
         return checkpoint
     if isinstance(loaded, dict) and loaded and all(isinstance(t, torch.Tensor) for t in loaded.values()):
         return _checkpoint(loaded, _bare_state_dict_mapping(loaded), {"n_head": n_head}, f"state dict {path}")
@@ -114,6 +124,15 @@ def read_checkpoint(path: str | Path, n_head: int | None = None, trust_pickle: b
         f"{path} is neither a nanoGPT ckpt.pt (a dict with 'model' and 'model_args') nor a state "
         f"dict of tensors (it holds a {type(loaded).__name__})"
     )
+
+
+def read_reported(path: str | Path, n_head: int | None = None, trust_pickle: bool = False) -> Checkpoint:
+    """`read_checkpoint`, saying on stderr what was read and any caveat."""
+    checkpoint = read_checkpoint(path, n_head, trust_pickle)
+    print(f"read {checkpoint.source}: {checkpoint.args}", file=sys.stderr)
+    for note in checkpoint.notes:
+        print(f"note: {note}", file=sys.stderr)
+    return checkpoint
 
 
 def _torch_load(path: Path, trust_pickle: bool):
@@ -177,6 +196,8 @@ def _read_dcp(folder: Path, n_head: int | None) -> Checkpoint:
     known = NanoGPTModelArgs.from_json(args_file).gpt_config() if args_file.is_file() else {"n_head": n_head}
     checkpoint = _checkpoint(tensors, from_nanogpt, known, f"DCP checkpoint {folder}")  # our names pass through
     checkpoint.vocabulary = read_vocabulary(described_in)
+    step = folder.name.removeprefix("step-")
+    checkpoint.step = int(step) if folder.name.startswith("step-") and step.isdigit() else 0
     return checkpoint
 
 
@@ -185,6 +206,25 @@ def saved_steps(checkpoints: Path) -> dict[int, Path]:
     those with DCP's `.metadata`, which a save interrupted by a kill never wrote."""
     return {int(folder.name.removeprefix("step-")): folder for folder in checkpoints.glob("step-*")
             if folder.name.removeprefix("step-").isdigit() and (folder / ".metadata").is_file()}
+
+
+def described_model(folder: Path) -> dict | None:
+    """The GPTConfig fields a checkpoint folder's description records: `model_args.json` in it or,
+    for a run's `step-N`, in the run's folder; a Hugging Face folder's config.json. None: none."""
+    folder = Path(folder)
+    for described_in in (folder, folder.parent.parent if folder.parent.name == RUN_CHECKPOINTS else None):
+        if described_in is not None and (described_in / MODEL_ARGS_FILE).is_file():
+            return NanoGPTModelArgs.from_json(described_in / MODEL_ARGS_FILE).gpt_config()
+    if (folder / HF_CONFIG_FILE).is_file():
+        return NanoGPTModelArgs.fields_from_hf_config(hf_folder.read_config(folder))
+    return None
+
+
+def saved_model_shapes(step_folder: Path) -> dict[str, tuple[int, ...]]:
+    """The shapes of the model's tensors a DCP folder holds, read from its metadata."""
+    metadata = dcp.FileSystemReader(step_folder).read_metadata().state_dict_metadata
+    return {name: tuple(meta.size) for name, meta in metadata.items() if name.startswith(MODEL_KEY_ROOTS)
+            and hasattr(meta, "size")}
 
 
 def saved_data_parallel_ranks(step_folder: Path) -> int:

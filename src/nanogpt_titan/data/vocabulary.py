@@ -93,7 +93,8 @@ class GPT2Vocabulary:
         return GPT2_TOKENS
 
     def encode(self, text: str) -> list[int]:
-        return gpt2_encoding().encode_ordinary(text)
+        """A prompt's ids, as nanoGPT's sample.py encodes it: `<|endoftext|>` is GPT-2's token 50256."""
+        return gpt2_encoding().encode(text, allowed_special={"<|endoftext|>"})
 
     def decode(self, ids) -> str:
         ids = [int(i) for i in ids]

@@ -32,6 +32,8 @@ HOST_MARKERS = {
     "v0_3": ("trainer.py", "components/dataloader.py", "components/checkpointer"),
 }
 SUPPORTED = "0.2.2, 0.3.0, or a source install of main (commit b5bcd76 or its API)"
+# The adapter subpackages each host runs on.
+ADAPTERS = {"v0_2": ("v0_2",), "v0_3": ("configurable", "v0_3"), "main": ("configurable", "main")}
 
 
 def installed_host() -> str:
@@ -87,3 +89,37 @@ def training_command(recipe: str, settings: dict[str, object]) -> list[str]:
     """`torchtitan.train`'s arguments on the installed torchtitan for a shipped recipe with
     `settings` over it."""
     return [*recipe_arguments(recipe), *override_arguments(settings)]
+
+
+def load_only_command(folder: Path, block_size: int) -> list[str]:
+    """The command that validates a converted checkpoint `folder` in torchtitan, load only: one
+    step at learning rate 0, with the validation batches of the shipped recipe of the model's
+    context (else the CPU recipe's), in a dump folder of its own under the working directory."""
+    import tomllib
+
+    recipes = ["shakespeare_cpu.toml", "mini-gpt.toml"]
+    context = {recipe: tomllib.loads((TRAIN_CONFIGS / recipe).read_text())["training"]["seq_len"] for recipe in recipes}
+    recipe = next((recipe for recipe in recipes if context[recipe] == block_size), recipes[0])
+    settings = {
+        "model.flavor": str(folder), "checkpoint.enable": True, "checkpoint.load_only": True,
+        "checkpoint.initial_load_path": str(folder), "job.dump_folder": str(Path.cwd() / "outputs" / f"validate-{folder.name}"),
+        "training.steps": 1, "validation.freq": 1, "optimizer.lr": 0, "training.seq_len": block_size,
+        "validation.seq_len": block_size,
+    }
+    return ["torchrun", "--standalone", "--nproc_per_node=1", "-m", "torchtitan.train",
+            *training_command(recipe, settings)]
+
+
+def build_trainer(recipe: str, settings: dict[str, object]):
+    """The installed torchtitan's own Trainer for a shipped recipe with `settings` (torchtitan
+    0.2's names) over it, made in this process from the same arguments, by the same parser, as
+    its entry point makes it from `training_command`'s. The process's place in a job (torchrun's
+    variables) must be set."""
+    from torchtitan.config import ConfigManager
+
+    config = ConfigManager().parse_args(training_command(recipe, settings))
+    if installed_host() == "v0_2":
+        from torchtitan.train import Trainer
+
+        return Trainer(config)
+    return config.build()

@@ -4,18 +4,30 @@ either host (their checkpoint settings have the same names).
 torchtitan's checkpointer resumes from `{dump_folder}/{checkpoint.folder}` whenever that folder
 exists, and then ignores `checkpoint.initial_load_path` (and `initial_load_in_hf`) with a
 warning. `RunFolder.check` refuses every start where that would train or validate another
-model than the one the settings name, resume on a data-parallel degree the checkpoint cannot
-serve, or resume on data of another vocabulary; `RunFolder.loaded` names what a run loads, for
-its summary.
+checkpoint than the one the settings name, resume on a data-parallel degree the checkpoint
+cannot serve, or resume on data of another vocabulary; `RunFolder.check_model` one whose model
+is not the checkpoint's; `RunFolder.loaded` names what a run loads, for its summary.
 """
 
 from dataclasses import dataclass
 from pathlib import Path
 
-from nanogpt_titan.checkpoint.read import read_vocabulary, saved_data_parallel_ranks, saved_steps
+import torch
+
+from nanogpt_titan.checkpoint.read import (
+    described_model,
+    read_vocabulary,
+    saved_data_parallel_ranks,
+    saved_model_shapes,
+    saved_steps,
+)
 from nanogpt_titan.data.vocabulary import Vocabulary
 from nanogpt_titan.errors import NanoGPTTitanError
+from nanogpt_titan.model import NanoGPT, NanoGPTModelArgs
 from nanogpt_titan.model.args import VOCABULARY_FILE
+
+# The GPTConfig fields that make a model another model (dropout trains the same weights).
+MODEL_FIELDS = ("n_layer", "n_head", "n_embd", "block_size", "vocab_size", "bias")
 
 
 @dataclass(frozen=True)
@@ -30,6 +42,7 @@ class RunFolder:
     dataset_path: str | None
     dump_folder_setting: str = "job.dump_folder"
     dataset_path_setting: str = "training.dataset_path"
+    initial_load_setting: str = "checkpoint.initial_load_path"
 
     @property
     def checkpoint_folder(self) -> Path:
@@ -52,6 +65,29 @@ class RunFolder:
         if not self.checkpoint.enable:
             return None
         return self.resumed() if self.checkpoint_folder.exists() else self.initial()
+
+    def check_model(self, args: NanoGPTModelArgs) -> None:
+        """Refuse a run whose model (`args`, completed from the run's settings) is not the model of
+        what it loads: the recorded one (the run's `model_args.json`, a checkpoint's, a Hugging Face
+        config.json), else the shapes of the checkpoint's tensors. One line names both."""
+        loaded = self.loaded()
+        if loaded is None:
+            return
+        recorded = described_model(loaded)
+        if recorded is not None:
+            differ = [f"{name}={recorded[name]} (this run's {args.gpt_config()[name]})" for name in MODEL_FIELDS
+                      if name in recorded and recorded[name] != args.gpt_config()[name]]
+        else:
+            with torch.device("meta"):
+                expected = {name: tuple(t.shape) for name, t in NanoGPT(args).state_dict().items()}
+            saved = saved_model_shapes(loaded)
+            differ = [f"{name} {saved[name]} (this run's {shape})" for name, shape in expected.items()
+                      if name in saved and saved[name] != shape]
+        if differ:
+            raise NanoGPTTitanError(
+                f"{loaded} holds another model than this run's ({args}): {', '.join(differ[:4])}; train the "
+                f"checkpoint's model (its folder as the flavor), or start this one in another --{self.dump_folder_setting}"
+            )
 
     def check(self, dp_world_size: int, vocabulary: Vocabulary) -> None:
         """Refuse, in one line naming the paths and the way forward, a start that would load
@@ -102,6 +138,6 @@ class RunFolder:
             raise NanoGPTTitanError(
                 f"{resumed} holds the data streams of {saved_ranks} data-parallel ranks and this run has "
                 f"{dp_world_size}: a run resumes only on the degree that saved it. Resume with {saved_ranks} ranks, "
-                f"or start a new run from its weights alone: another {self.dump_folder_setting} and "
-                f"--checkpoint.initial_load_path {resumed}"
+                f"or start a new run from its weights alone: another --{self.dump_folder_setting} and "
+                f"--{self.initial_load_setting} {resumed}"
             )

@@ -18,12 +18,11 @@ from torchtitan.protocols.state_dict_adapter import StateDictAdapter
 
 from nanogpt_titan.checkpoint import hf_folder
 from nanogpt_titan.errors import CheckpointError
-from nanogpt_titan.hosts import installed_host
+from nanogpt_titan.hosts import override_arguments
 from nanogpt_titan.model.args import HF_CONFIG_FILE, NanoGPTModelArgs
 from nanogpt_titan.model.model import NanoGPT
 
 LISTED_KEYS = 4
-HF_ASSETS_SETTING = {"v0_2": "--model.hf_assets_path", "v0_3": "--hf_assets_path"}
 
 
 class NanoGPTStateDictAdapter(StateDictAdapter):
@@ -68,7 +67,7 @@ class NanoGPTStateDictAdapter(StateDictAdapter):
             raise CheckpointError(_convert_instead(
                 folder, f"{', '.join(str(file) for file in files)} do not hold {self.model_args} in the "
                 f"{self.folder_layout()} layout that {self.hf_assets_path}/{HF_CONFIG_FILE} names "
-                f"({HF_ASSETS_SETTING[installed_host()]}): {'; '.join(wrong[:LISTED_KEYS])}"
+                f"({override_arguments({'model.hf_assets_path': '.'})[0]}): {'; '.join(wrong[:LISTED_KEYS])}"
             ))
         return HuggingFaceStorageReader(str(folder))
 

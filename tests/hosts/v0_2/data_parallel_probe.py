@@ -1,8 +1,9 @@
 """Launched by test_data_parallel.py under torchrun: FSDP-initialised weights, and dropout masks.
 
 Each rank builds the model as torchtitan's Trainer does (meta device, `parallelize_nanogpt`
-with FSDP over all ranks, `to_empty`, `init_weights` after torchtitan's seeding), then its
-training dataloader starts iterating and it draws one dropout mask. Rank 0 saves the full
+with FSDP over all ranks, `to_empty`, `init_weights` after torchtitan's seeding, which leaves
+the generator where the rank's dropout starts), then its training dataloader starts iterating
+and it draws one dropout mask. Rank 0 saves the full
 initial weights and every rank's mask to the file named by the one argument.
 """
 
@@ -19,8 +20,8 @@ import nanogpt_titan.plugin  # noqa: F401  (CPU adaptations, as custom_import do
 from nanogpt_titan.hosts.v0_2.dataloader import build_nanogpt_dataloader
 from nanogpt_titan.hosts.v0_2.parallelize import parallelize_nanogpt
 from nanogpt_titan.hosts.v0_2.tokenizer import build_nanogpt_tokenizer
+from nanogpt_titan.hosts.v0_2.model_args import NanoGPTTrainModel
 from nanogpt_titan.hosts.v0_2.train_spec import nanogpt_args
-from nanogpt_titan.model import NanoGPT
 
 dist.init_process_group("gloo")
 world_size, rank = dist.get_world_size(), dist.get_rank()
@@ -34,7 +35,7 @@ tokenizer = build_nanogpt_tokenizer(job_config)
 args = nanogpt_args.get("debugmodel")
 args.update_from_config(job_config)
 with torch.device("meta"):
-    model = NanoGPT(args)
+    model = NanoGPTTrainModel(args)
 model = parallelize_nanogpt(model, parallel_dims, job_config)
 model.to_empty(device="cpu")
 with torch.no_grad():

@@ -3,6 +3,7 @@
 import pytest
 import torch
 
+from nanogpt_titan.data.datasets import dataset_split
 from nanogpt_titan.data.windows import RandomBlockTokenDataset
 from nanogpt_titan.errors import NanoGPTTitanError
 from nanogpt_titan.hosts.v0_2 import dataloader
@@ -16,8 +17,8 @@ def take(iterable, n):
 
 def test_tiny_shakespeares_splits_are_nanogpts_and_read_as_int64(parse_config, shakespeare, shakespeare_text):
     job_config = parse_config("debug_model.toml")
-    train = run_data(job_config).split("train")
-    val = run_data(job_config).split("val")
+    train, val = (run_data(job_config).split(dataset_split(name)) for name in ("shakespeare_char_train",
+                                                                              "shakespeare_char_validation"))
     assert (len(train), len(val)) == (1_003_854, 111_540)
     ids = shakespeare.vocabulary.encode(shakespeare_text)
     assert torch.equal(torch.cat([train.read(0, len(train)), val.read(0, len(val))]), torch.tensor(ids))

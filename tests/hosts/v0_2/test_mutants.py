@@ -23,7 +23,7 @@ from torch import nn
 
 import numpy as np
 
-from nanogpt_titan import model, optim
+from nanogpt_titan import model, optim, randomness
 from nanogpt_titan.checkpoint import mapping
 from nanogpt_titan.data import datasets, prepare, vocabulary, windows
 
@@ -160,12 +160,7 @@ def every_rank_draws_the_first_streams(patch):
 
 def every_rank_drops_the_same_units(patch):
     """No rank reseeds dropout: torchtitan seeds every rank alike, so all ranks drop the same units."""
-    init = windows.RandomBlockTokenDataset.__init__
-
-    def never_reseeded(self, *args, dropout_seed=None, **kwargs):
-        init(self, *args, **kwargs)
-
-    patch.setattr(windows.RandomBlockTokenDataset, "__init__", never_reseeded)
+    patch.setattr(randomness, "_initialise_rank_invariantly", lambda model, seed: model.init_modules())
 
 
 # --- the vocabulary ---------------------------------------------------------------------------
@@ -242,8 +237,7 @@ ORACLES = {
     every_rank_draws_the_first_streams: [
         f"{V0_2}/test_dataloader.py::test_rank_r_micro_batch_a_is_one_process_micro_batch_r_times_a_plus_a"],
     every_rank_drops_the_same_units: [
-        f"{UNIT}/test_windows.py::"
-        "test_rank_0_drops_out_where_initialisation_left_off_and_others_reseed_unless_resumed"],
+        f"{UNIT}/test_randomness.py::test_rank_invariant_ranks_share_the_weights_and_drop_out_from_streams_of_their_own"],
     vocab_not_sorted: [f"{UNIT}/test_prepare.py::test_tiny_shakespeare_prepares_into_nanogpts_bytes"],
     bos_eos_inserted: [f"{V0_2}/test_tokenizer.py::test_round_trip_and_no_special_tokens"],
     torchtitan_style_warmup: [f"{V0_2}/test_lr_scheduler.py::test_factor_is_get_lr_over_learning_rate"],

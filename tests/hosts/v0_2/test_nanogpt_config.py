@@ -5,7 +5,7 @@ import re
 import pytest
 
 from nanogpt_titan.errors import NanoGPTTitanError
-from nanogpt_titan.nanogpt_config import (
+from nanogpt_titan.nanogpt.translation import (
     SHAKESPEARE_CHAR,
     cli_overrides,
     job_settings,

@@ -16,10 +16,10 @@ import numpy as np
 import pytest
 import torch
 
-from nanogpt_titan.configurator import read_config
+from nanogpt_titan.nanogpt.arguments import read_config
 from nanogpt_titan.errors import NanoGPTTitanError
 from nanogpt_titan.hosts import TRAIN_CONFIGS
-from nanogpt_titan.nanogpt_train import BASE_RECIPE, OPENAI_MODELS, estimate_loss, torchtitan_arguments
+from nanogpt_titan.nanogpt.train import BASE_RECIPE, OPENAI_MODELS, estimate_loss, torchtitan_arguments
 from nanogpt_titan.optim import nanogpt_lr_factor
 
 transformers = pytest.importorskip("transformers")
@@ -284,7 +284,7 @@ def test_bad_settings_are_one_line_and_nothing_is_written(nanogpt_dir, cli, caps
 
 
 def test_float16_on_cuda_is_refused_with_the_reason():
-    from nanogpt_titan.nanogpt_config import job_settings
+    from nanogpt_titan.nanogpt.translation import job_settings
 
     with pytest.raises(NanoGPTTitanError, match=r"^nanoGPT setting dtype='float16' is not supported: torchtitan has no "
                                                 r"float16 loss scaling \(nanoGPT's GradScaler\): use 'bfloat16'$"):

@@ -1,6 +1,6 @@
 """The recipes on torchtitan's Configurable releases, from the settings torchtitan 0.2 reads: the
 shipped TOML files (`train_configs/`) and nanoGPT's `train.py` translated
-(`nanogpt_titan.nanogpt_config`). One table renames the settings that these releases keep
+(`nanogpt_titan.nanogpt.translation`). One table renames the settings that these releases keep
 elsewhere, and the release's trainer counts the batch its way (windows on 0.3.0, tokens on
 main); each setting is then placed in the release's Config (`trainer_config`) or on its command
 line (`cli_arguments`). One recipe, every host; a setting these releases cannot express is

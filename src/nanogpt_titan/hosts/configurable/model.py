@@ -25,8 +25,11 @@ class NanoGPTModel(NanoGPT, BaseModel):
         run: Annotated[NanoGPTRun | None, tyro.conf.Suppress] = None  # handed over by the trainer
 
         def update_from_config(self, *, config, **kwargs) -> None:
-            """Take the vocabulary from the run's data; refuse contexts the model cannot hold."""
-            self.args.complete(config.data_plan().folder().vocabulary, config.contexts(), self.flavor)
+            """Take the vocabulary from the run's data; refuse contexts the model cannot hold, and a
+            model that is not the one the run loads."""
+            plan = config.dataloader.data
+            self.args.complete(plan.folder().vocabulary, config.contexts(), self.flavor)
+            plan.run_folder.check_model(self.args)
 
         def get_nparams_and_flops(self, model: nn.Module, seq_len: int) -> tuple[int, int]:
             return self.args.get_nparams_and_flops(model, seq_len)

@@ -7,7 +7,7 @@ from pathlib import Path
 from torchtitan.config import JobConfig
 
 from nanogpt_titan.errors import NanoGPTTitanError
-from nanogpt_titan.hosts.v0_2.settings import nanogpt_run, run_data
+from nanogpt_titan.hosts.v0_2.settings import nanogpt_run, run_data, run_folder
 from nanogpt_titan.model import NanoGPT
 from nanogpt_titan.model.args import NanoGPTModelArgs
 
@@ -20,7 +20,8 @@ class NanoGPTTrainArgs(NanoGPTModelArgs):
 
     def update_from_config(self, job_config: JobConfig, **kwargs) -> None:
         """Take the vocabulary from the run's tokenizer and the initialisation from its
-        randomness; refuse contexts the model cannot hold."""
+        randomness; refuse contexts the model cannot hold, and a model that is not the one the
+        run loads."""
         initial_load_path = job_config.checkpoint.initial_load_path
         if job_config.checkpoint.enable and initial_load_path and not Path(initial_load_path).is_dir():
             raise NanoGPTTitanError(
@@ -31,6 +32,7 @@ class NanoGPTTrainArgs(NanoGPTModelArgs):
         if job_config.validation.enable:
             contexts["validation.seq_len"] = job_config.validation.seq_len
         self.complete(run_data(job_config).vocabulary, contexts, job_config.model.flavor)
+        run_folder(job_config).check_model(self)
         self.initialise = nanogpt_run(job_config).randomness.model_initialiser()
 
 

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from nanogpt_titan.model import NanoGPTModelArgs
-from nanogpt_titan.sample import generate
+from nanogpt_titan.generate import generate
 
 
 def test_sample_is_reproducible_by_seed(nanogpt_ckpt, capsys, cli):

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from nanogpt_titan.errors import NanoGPTTitanError
-from nanogpt_titan.hosts.v0_3.optimizer import NanoGPTLRSchedulers, NanoGPTOptimizers
+from nanogpt_titan.hosts.configurable.optimizer import NanoGPTLRSchedulers, NanoGPTOptimizers
 from nanogpt_titan.model.flavors import FLAVORS
 from nanogpt_titan.optim import nanogpt_lr_factor
 

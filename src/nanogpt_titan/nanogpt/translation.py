@@ -1,9 +1,10 @@
 """nanoGPT's training settings in torchtitan's names: the one translation between the two.
 
 nanoGPT configures `train.py` with Python globals (a config file plus `--key=value` overrides:
-`nanogpt_titan.configurator`); torchtitan with TOML sections and `--section.key` overrides, in
-torchtitan 0.2's names, which the 0.3 adapter places in 0.3's Config. The shipped TOML files
-spell this translation out in their comments; `job_settings` is it in code.
+`nanogpt_titan.nanogpt.arguments`); torchtitan with TOML sections and `--section.key` overrides, in
+torchtitan 0.2's names, which the other hosts' adapters place in their Configs. `job_settings`
+is the translation; a setting that would not train as nanoGPT's `train.py` trains (or that
+`train.py` itself cannot run) is refused by its nanoGPT name, with the reason.
 
 | nanoGPT                      | torchtitan                                                  |
 |------------------------------|-------------------------------------------------------------|
@@ -29,25 +30,19 @@ spell this translation out in their comments; `job_settings` is it in code.
 | init_from, eval_only         | the command's (`nanogpt-titan train`), not a setting        |
 """
 
+import math
 from collections.abc import Mapping
 
-from nanogpt_titan.configurator import TRAIN_PY_DEFAULTS
 from nanogpt_titan.errors import NanoGPTTitanError
 from nanogpt_titan.model.args import NanoGPTModelArgs
+from nanogpt_titan.nanogpt.arguments import TRAIN_PY_DEFAULTS
+from nanogpt_titan.randomness import DEFAULT_SEED
 
-# config/train_shakespeare_char.py over train.py's defaults, on a CUDA machine with bfloat16.
-SHAKESPEARE_CHAR = {
-    **TRAIN_PY_DEFAULTS, "dtype": "bfloat16",
-    "out_dir": "out-shakespeare-char", "eval_interval": 250, "eval_iters": 200, "log_interval": 10,
-    "always_save_checkpoint": False, "wandb_log": False, "wandb_project": "shakespeare-char",
-    "wandb_run_name": "mini-gpt", "dataset": "shakespeare_char", "gradient_accumulation_steps": 1,
-    "batch_size": 64, "block_size": 256, "n_layer": 6, "n_head": 6, "n_embd": 384, "dropout": 0.2,
-    "learning_rate": 1e-3, "max_iters": 5000, "lr_decay_iters": 5000, "min_lr": 1e-4, "beta2": 0.99,
-    "warmup_iters": 100,
-}
 MODEL_KEYS = ("n_layer", "n_head", "n_embd", "block_size", "dropout", "bias")
-NANOGPT_SEED = 1337  # train.py's torch.manual_seed(1337 + seed_offset), rank 0
 DEVICE_TYPES = ("cuda", "cpu")
+# Settings train.py needs at least 1 of: its loop divides by some, and runs no batch without the others.
+POSITIVE = ("batch_size", "block_size", "n_layer", "n_head", "n_embd", "gradient_accumulation_steps",
+            "eval_interval", "log_interval", "eval_iters")
 
 
 def model_args(config: Mapping) -> NanoGPTModelArgs:
@@ -69,18 +64,55 @@ def device_type(config: Mapping) -> str:
     return device
 
 
+def check(config: Mapping) -> None:
+    """Refuse, before anything starts, a config `train.py` cannot run or torchtitan cannot train
+    as `train.py` would: each in one line, by its nanoGPT name."""
+    unknown = config.keys() - TRAIN_PY_DEFAULTS.keys()
+    if unknown:
+        raise NanoGPTTitanError(f"nanoGPT config keys {sorted(unknown)} have no torchtitan translation")
+    for key in POSITIVE:
+        if config[key] < 1:
+            raise NanoGPTTitanError(f"nanoGPT setting {key}={config[key]!r} must be at least 1")
+    refusals = {
+        "max_iters": (config["max_iters"] < 0, "train.py runs iterations 0..max_iters: set max_iters >= 0"),
+        "dtype": (device_type(config) == "cuda" and config["dtype"] == "float16",
+                  "torchtitan has no float16 loss scaling (nanoGPT's GradScaler): use 'bfloat16'"),
+        "grad_clip": (config["grad_clip"] < 0, "a norm to clip to is >= 0 (0 disables clipping)"),
+        "lr_decay_iters": (
+            config["decay_lr"] and config["lr_decay_iters"] == config["warmup_iters"] <= config["max_iters"],
+            f"it equals warmup_iters, and train.py's get_lr divides zero by zero at iteration "
+            f"{config['warmup_iters']}; set them apart"),
+        "min_lr": (config["decay_lr"] and config["learning_rate"] == 0 and config["min_lr"] != 0,
+                   "torchtitan's schedule scales learning_rate, which is 0: set min_lr=0.0 too, or a learning_rate"),
+    }
+    for key, (refused, reason) in refusals.items():
+        if refused:
+            raise NanoGPTTitanError(f"nanoGPT setting {key}={config[key]!r} is not supported: {reason}")
+    _check_adamw(config)
+    model_args(config)  # the model's own checks (n_embd divisible by n_head, dropout in [0, 1))
+
+
+def _check_adamw(config: Mapping) -> None:
+    """torch's AdamW refuses what it cannot step with (a negative rate, betas outside [0, 1), ...)."""
+    import torch
+
+    try:
+        torch.optim.AdamW([torch.zeros(1, requires_grad=True)], lr=config["learning_rate"],
+                          betas=(config["beta1"], config["beta2"]), weight_decay=config["weight_decay"])
+    except ValueError as error:
+        raise NanoGPTTitanError(f"nanoGPT's AdamW settings (learning_rate, beta1, beta2, weight_decay) are refused "
+                                f"by torch: {error}") from None
+
+
 def job_settings(config: Mapping) -> dict[str, object]:
     """torchtitan settings (`section.key` -> value) that train as nanoGPT's `train.py` with
     `config` would, from scratch (`init_from` and `eval_only` are the command's). `config`
     holds every key of train.py's (a partial one is taken over train.py's defaults); the model
     is among the settings, as a flavor spec."""
     config = {**TRAIN_PY_DEFAULTS, **config}
-    unknown = config.keys() - TRAIN_PY_DEFAULTS.keys()
-    if unknown:
-        raise NanoGPTTitanError(f"nanoGPT config keys {sorted(unknown)} have no torchtitan translation")
-    _refuse_unsupported(config)
+    check(config)
     on_cuda = device_type(config) == "cuda"
-    decays = config["decay_lr"]
+    decays, learning_rate = config["decay_lr"], config["learning_rate"]
     return {
         "job.dump_folder": config["out_dir"],
         "model.flavor": flavor_spec(config),
@@ -90,10 +122,10 @@ def job_settings(config: Mapping) -> dict[str, object]:
         "training.global_batch_size": config["batch_size"] * config["gradient_accumulation_steps"],
         "training.seq_len": config["block_size"],
         "training.steps": config["max_iters"] + 1,
-        "training.max_norm": config["grad_clip"] or float("inf"),
+        "training.max_norm": config["grad_clip"] or math.inf,
         "training.mixed_precision_param": config["dtype"] if on_cuda else "float32",
         "optimizer.name": "NanoGPTAdamW",
-        "optimizer.lr": config["learning_rate"],
+        "optimizer.lr": learning_rate,
         "optimizer.beta1": config["beta1"],
         "optimizer.beta2": config["beta2"],
         "optimizer.weight_decay": config["weight_decay"],
@@ -101,10 +133,11 @@ def job_settings(config: Mapping) -> dict[str, object]:
         # nanoGPT's CPU AdamW is torch's for-loop kernel; foreach computes the same bits (the
         # golden trajectories end on identical weights with either) in less time.
         "optimizer.implementation": "fused" if on_cuda else "foreach",
+        # decay_lr = False: a constant rate, whatever the horizon.
         "lr_scheduler.warmup_steps": config["warmup_iters"] if decays else 0,
-        "lr_scheduler.total_steps": config["lr_decay_iters"],
+        "lr_scheduler.total_steps": config["lr_decay_iters"] if decays else 1,
         "lr_scheduler.decay_type": "cosine",
-        "lr_scheduler.min_lr_factor": config["min_lr"] / config["learning_rate"] if decays else 1.0,
+        "lr_scheduler.min_lr_factor": config["min_lr"] / learning_rate if decays and learning_rate else 1.0,
         "validation.enable": True,
         "validation.dataset": "nanogpt_validation",
         "validation.freq": config["eval_interval"],
@@ -116,33 +149,10 @@ def job_settings(config: Mapping) -> dict[str, object]:
         "metrics.log_freq": config["log_interval"],
         "metrics.enable_wandb": config["wandb_log"],
         "compile.enable": config["compile"],
-        "debug.seed": NANOGPT_SEED,
+        "debug.seed": DEFAULT_SEED,
     }
 
 
 def wandb_environment(config: Mapping) -> dict[str, str]:
     """The W&B run's project and name, which torchtitan reads from the environment."""
     return {"WANDB_PROJECT": config["wandb_project"], "WANDB_RUN_NAME": config["wandb_run_name"]}
-
-
-def _refuse_unsupported(config: dict) -> None:
-    device = device_type(config)
-    refused = {
-        "dtype": (device == "cuda" and config["dtype"] == "float16",
-                  "torchtitan has no float16 loss scaling (nanoGPT's GradScaler): use 'bfloat16'"),
-    }
-    for key, (is_refused, reason) in refused.items():
-        if is_refused:
-            raise NanoGPTTitanError(f"nanoGPT setting {key}={config[key]!r} is not supported: {reason}")
-
-
-def cli_overrides(settings: Mapping[str, object]) -> list[str]:
-    """`settings` as torchtitan command-line overrides (booleans as its flags)."""
-    overrides = []
-    for name, value in settings.items():
-        if isinstance(value, bool):
-            section, key = name.rsplit(".", 1)
-            overrides.append(f"--{section}.{key}" if value else f"--{section}.no-{key}")
-        else:
-            overrides += [f"--{name}", str(value)]
-    return overrides

@@ -1,4 +1,4 @@
-"""nanoGPT's `sample.py`: autoregressive sampling with temperature and top-k."""
+"""nanoGPT's `GPT.generate`: autoregressive sampling with temperature and top-k."""
 
 import math
 from collections.abc import Callable
@@ -20,9 +20,10 @@ def generate(
     on_token: Callable[[], None] | None = None,
 ) -> torch.Tensor:
     """Extend `ids` (batch, length) by `max_new_tokens` sampled tokens, calling `on_token` after
-    each (for progress).
+    each (for progress), drawn from `generator` (default: the device's global one, as nanoGPT's).
 
-    The context fed to the model is cropped to its last `block_size` tokens, as in nanoGPT.
+    As nanoGPT's, the context fed to the model is cropped to its last `block_size` tokens, and
+    only the last position's logits are computed.
     """
     if not 0 < temperature < math.inf:  # NaN fails this too
         raise NanoGPTTitanError(f"temperature={temperature} must be a finite number > 0 (lower is more conservative, e.g. 0.8)")
@@ -33,7 +34,7 @@ def generate(
     model.eval()
     block_size = model.model_args.block_size
     for _ in range(max_new_tokens):
-        logits = model(ids[:, -block_size:])[:, -1, :] / temperature
+        logits = model(ids[:, -block_size:], last_position_only=True)[:, -1, :] / temperature
         if top_k is not None:
             kth_largest = torch.topk(logits, min(top_k, logits.size(-1))).values[:, [-1]]
             logits = logits.masked_fill(logits < kth_largest, float("-inf"))

@@ -2,7 +2,7 @@
 
 import pytest
 
-from nanogpt_titan.configurator import TRAIN_PY_DEFAULTS, read_config, train_py_defaults
+from nanogpt_titan.nanogpt.arguments import TRAIN_PY_DEFAULTS, read_config, train_py_defaults
 from nanogpt_titan.errors import NanoGPTTitanError
 
 
