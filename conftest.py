@@ -162,6 +162,19 @@ def nanogpt_get_lr():
     return get_lr
 
 
+@pytest.fixture(scope="session")
+def train_py_lr(nanogpt_get_lr):
+    """nanoGPT's train.py learning rate at iteration `it` of `config`: get_lr, else constant."""
+
+    def lr(config: dict, it: int) -> float:
+        if not config["decay_lr"]:
+            return config["learning_rate"]
+        return nanogpt_get_lr(it, *(config[key] for key in ("learning_rate", "warmup_iters", "lr_decay_iters",
+                                                             "min_lr")))
+
+    return lr
+
+
 @pytest.fixture
 def build_model():
     """Build a NanoGPT the way torchtitan's Trainer does: meta device, to_empty, init_weights."""
@@ -297,6 +310,192 @@ def nanogpt_hub_folder(tmp_path, random_model):
     return make
 
 
+# --- a nanoGPT checkout, stood in for --------------------------------------------------------------
+# nanoGPT's seven configs, written from the settings its reference lists for each.
+OPENAI_MODELS = ("gpt2", "gpt2-medium", "gpt2-large", "gpt2-xl")
+SHAKESPEARE_CHAR = {
+    "out_dir": "out-shakespeare-char", "eval_interval": 250, "eval_iters": 200, "log_interval": 10,
+    "always_save_checkpoint": False, "wandb_log": False, "wandb_project": "shakespeare-char",
+    "wandb_run_name": "mini-gpt", "dataset": "shakespeare_char", "gradient_accumulation_steps": 1,
+    "batch_size": 64, "block_size": 256, "n_layer": 6, "n_head": 6, "n_embd": 384, "dropout": 0.2,
+    "learning_rate": 1e-3, "max_iters": 5000, "lr_decay_iters": 5000, "min_lr": 1e-4, "beta2": 0.99,
+    "warmup_iters": 100,
+}
+CONFIGS = {
+    "train_shakespeare_char.py": """
+out_dir = 'out-shakespeare-char'
+eval_interval = 250
+eval_iters = 200
+log_interval = 10
+always_save_checkpoint = False
+wandb_log = False
+wandb_project = 'shakespeare-char'
+wandb_run_name = 'mini-gpt'
+dataset = 'shakespeare_char'
+gradient_accumulation_steps = 1
+batch_size = 64
+block_size = 256
+n_layer = 6
+n_head = 6
+n_embd = 384
+dropout = 0.2
+learning_rate = 1e-3
+max_iters = 5000
+lr_decay_iters = 5000
+min_lr = 1e-4
+beta2 = 0.99
+warmup_iters = 100
+""",
+    "train_gpt2.py": """
+wandb_log = True
+wandb_project = 'owt'
+wandb_run_name = 'gpt2-124M'
+batch_size = 12
+block_size = 1024
+gradient_accumulation_steps = 5 * 8
+max_iters = 600000
+lr_decay_iters = 600000
+eval_interval = 1000
+eval_iters = 200
+log_interval = 10
+weight_decay = 1e-1
+""",
+    "finetune_shakespeare.py": """
+import time
+out_dir = 'out-shakespeare'
+eval_interval = 5
+eval_iters = 40
+wandb_log = False
+wandb_project = 'shakespeare'
+wandb_run_name = 'ft-' + str(time.time())
+dataset = 'shakespeare'
+init_from = 'gpt2-xl'
+always_save_checkpoint = False
+batch_size = 1
+gradient_accumulation_steps = 32
+max_iters = 20
+learning_rate = 3e-5
+decay_lr = False
+""",
+    **{f"eval_{name.replace('-', '_')}.py": f"""
+batch_size = 8
+eval_iters = 500
+eval_only = True
+wandb_log = False
+init_from = '{name}'
+""" for name in OPENAI_MODELS},
+}
+TRAINING_CONFIGS = ["train_shakespeare_char.py", "train_gpt2.py", "finetune_shakespeare.py"]
+OPENAI_STAND_IN = {"n_embd": 32, "n_layer": 2, "n_head": 2}  # every OpenAI model's stand-in
+
+
+def bpe_folder(path: Path, tokens: int = 30_000) -> Path:
+    path.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    rng.integers(0, 50257, tokens, dtype=np.uint16).tofile(path / "train.bin")
+    rng.integers(0, 50257, tokens // 10, dtype=np.uint16).tofile(path / "val.bin")
+    return path
+
+
+@pytest.fixture(scope="module")
+def openai_cache(tmp_path_factory):
+    """A Hugging Face cache holding small random GPT-2s under OpenAI's names, as transformers saves
+    them (exact GELU, so that nanoGPT's network computes what transformers does)."""
+    cache = tmp_path_factory.mktemp("hub")
+    for name in OPENAI_MODELS:
+        repo = cache / f"models--{name}"
+        snapshot = repo / "snapshots" / "0123456789abcdef"
+        config = transformers.GPT2Config(vocab_size=50257, n_positions=1024, activation_function="gelu", **OPENAI_STAND_IN)
+        torch.manual_seed(len(name))
+        transformers.GPT2LMHeadModel(config).save_pretrained(snapshot)
+        (repo / "refs").mkdir()
+        (repo / "refs" / "main").write_text("0123456789abcdef")
+    return cache
+
+
+@pytest.fixture
+def nanogpt_dir(tmp_path, monkeypatch, shakespeare, openai_cache):
+    """A working directory as nanoGPT's: config/ with the seven configs, data/ with
+    shakespeare_char (tiny Shakespeare's characters) and BPE stand-ins of shakespeare and
+    openwebtext; OpenAI's weights in the Hugging Face cache."""
+    import huggingface_hub.constants
+
+    (tmp_path / "config").mkdir()
+    for name, text in CONFIGS.items():
+        (tmp_path / "config" / name).write_text(text)
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "shakespeare_char").symlink_to(shakespeare.path)
+    bpe_folder(tmp_path / "data" / "shakespeare")
+    bpe_folder(tmp_path / "data" / "openwebtext")
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(openai_cache))
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+
+
+@pytest.fixture(scope="session")
+def openai_cache(tmp_path_factory):
+    """A Hugging Face cache holding small random GPT-2s under OpenAI's names, as transformers saves
+    them (exact GELU, so that nanoGPT's network computes what transformers does)."""
+    import torch
+    transformers = pytest.importorskip("transformers")
+
+    cache = tmp_path_factory.mktemp("hub")
+    for name in OPENAI_MODELS:
+        repo = cache / f"models--{name}"
+        snapshot = repo / "snapshots" / "0123456789abcdef"
+        config = transformers.GPT2Config(vocab_size=50257, n_positions=1024, activation_function="gelu",
+                                         **OPENAI_STAND_IN)
+        torch.manual_seed(len(name))
+        transformers.GPT2LMHeadModel(config).save_pretrained(snapshot)
+        (repo / "refs").mkdir()
+        (repo / "refs" / "main").write_text("0123456789abcdef")
+    return cache
+
+
+@pytest.fixture
+def nanogpt_dir(tmp_path, monkeypatch, shakespeare, openai_cache):
+    """A working directory as nanoGPT's: config/ with the seven configs, data/ with
+    shakespeare_char (tiny Shakespeare's characters) and BPE stand-ins of shakespeare and
+    openwebtext (random ids); OpenAI's weights in the Hugging Face cache."""
+    import huggingface_hub.constants
+    import numpy as np
+
+    (tmp_path / "config").mkdir()
+    for name, text in CONFIGS.items():
+        (tmp_path / "config" / name).write_text(text)
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "shakespeare_char").symlink_to(shakespeare.path)
+    rng = np.random.default_rng(0)
+    for name in ("shakespeare", "openwebtext"):
+        (tmp_path / "data" / name).mkdir()
+        for split, tokens in (("train.bin", 30_000), ("val.bin", 3_000)):
+            rng.integers(0, 50257, tokens, dtype=np.uint16).tofile(tmp_path / "data" / name / split)
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(openai_cache))
+    monkeypatch.setenv("HF_HUB_CACHE", str(openai_cache))  # for the processes tests start
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+@pytest.fixture(scope="session")
+def shakespeare_char() -> dict:
+    """config/train_shakespeare_char.py over train.py's defaults, on a CUDA machine with bfloat16."""
+    from nanogpt_titan.nanogpt.arguments import TRAIN_PY_DEFAULTS
+
+    return {**TRAIN_PY_DEFAULTS, "dtype": "bfloat16", **SHAKESPEARE_CHAR}
+
+
+@pytest.fixture(scope="session")
+def cpu_recipe(shakespeare_char) -> dict:
+    """nanoGPT README's CPU run of the shakespeare-char config."""
+    return {**shakespeare_char, "device": "cpu", "compile": False, "eval_iters": 20, "block_size": 64,
+            "batch_size": 12, "n_layer": 4, "n_head": 4, "n_embd": 128, "max_iters": 2000, "lr_decay_iters": 2000,
+            "dropout": 0.0}
+
+FIXTURES = REPO_ROOT / "tests" / "fixtures" / "nanogpt"
+
+
 # nanoGPT's train.py output, as `nanogpt-titan compare` reads it.
 NANOGPT_LOG = """\
 tokens per iteration will be: 512
@@ -329,6 +528,12 @@ def cli():
 @pytest.fixture(scope="session")
 def repo_root() -> Path:
     return REPO_ROOT
+
+
+@pytest.fixture(scope="session")
+def nanogpt_fixtures() -> Path:
+    """Outputs of nanoGPT's own code (tests/fixtures/nanogpt/README.md)."""
+    return FIXTURES
 
 
 @pytest.fixture

@@ -228,12 +228,8 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _is_sample_py(arguments: list[str]) -> bool:
-    """sample.py's command line: nothing but config files and its `--key=value` settings."""
-    from nanogpt_titan.nanogpt.arguments import SAMPLE_PY_DEFAULTS
-
-    return all(argument.endswith(".py") or (argument.startswith("--") and "=" in argument
-                                            and argument[2:].partition("=")[0] in SAMPLE_PY_DEFAULTS)
-               for argument in arguments)
+    """sample.py's command line: config files and `--key=value` settings, no checkpoint named."""
+    return all(argument.endswith(".py") or (argument.startswith("--") and "=" in argument) for argument in arguments)
 
 
 def main(argv: list[str] | None = None) -> int:

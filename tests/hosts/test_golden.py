@@ -14,7 +14,6 @@ import torch
 
 from nanogpt_titan.checkpoint import read_checkpoint, to_nanogpt
 from nanogpt_titan.cli import main
-from nanogpt_titan.data.vocabulary import CharVocabulary
 from nanogpt_titan.metrics_file import METRICS_FILE, read_metrics_file
 from nanogpt_titan.nanogpt.translation import job_settings
 from nanogpt_titan.generate import generate
@@ -91,26 +90,6 @@ def test_golden_generate(path, tmp_path):
         generator = torch.Generator().manual_seed(golden["sample_seed"])
         ids = generate(model, torch.tensor([golden["prompt"]]), max_new_tokens, run["temperature"], run["top_k"], generator)
         assert ids[0].tolist() == run["tokens"], (run["temperature"], run["top_k"])
-
-
-@pytest.mark.parametrize("path", golden_files("generate"))
-def test_golden_sample_command_follows_nanogpts_seeded_stream(path, tmp_path, capsys):
-    """`nanogpt-titan sample --seed S` draws what nanoGPT draws after `torch.manual_seed(S)`."""
-    golden = load_golden(path, "generate")
-    ckpt = saved_as_nanogpt_ckpt(golden, "state_dict", tmp_path)
-    vocab_size = golden["config"]["vocab_size"]
-    text = tmp_path / "vocabulary.txt"  # one character per token id, in sorted order
-    text.write_text("".join(chr(0x4E00 + i) for i in range(vocab_size)), encoding="utf-8")
-    tokenizer = CharVocabulary(tuple(sorted(text.read_text(encoding="utf-8"))))
-    for run in golden["runs"]:
-        assert main([
-            "sample", str(ckpt), "--data", str(text), "--seed", str(golden["sample_seed"]),
-            "--start", tokenizer.decode(golden["prompt"]), "--num-samples", "1",
-            "--max-new-tokens", str(2 * golden["config"]["block_size"]),
-            "--temperature", str(run["temperature"]), "--top-k", str(run["top_k"] or vocab_size),
-        ]) == 0
-        sample = capsys.readouterr().out.split("\n---------------\n")[0]
-        assert tokenizer.encode(sample) == run["tokens"], (run["temperature"], run["top_k"])
 
 
 def nanogpt_loop_here(golden: dict, init: Path, get_lr) -> dict[str, torch.Tensor]:

@@ -310,3 +310,23 @@ def test_a_load_only_run_in_the_folder_of_another_run_is_refused_naming_both(run
                        re.escape(f"={earlier} already holds {earlier / 'checkpoint' / 'step-2'}")):
         run_trainer("debug_model.toml", {"training.steps": 3, "checkpoint.load_only": True,
                                          "checkpoint.initial_load_path": str(named)}, dump_folder=earlier)
+
+
+@pytest.mark.slow
+def test_a_run_resumed_or_loaded_as_another_model_is_refused_naming_both(run_trainer, make_trainer, tmp_path):
+    """A run folder holds one model: resumed with other heads, or its checkpoint loaded into a
+    model of other sizes, each is refused before anything is written."""
+    earlier, new = tmp_path / "earlier", tmp_path / "new"
+    run_trainer("debug_model.toml", {"training.steps": 2, "validation.enable": False, "checkpoint.enable": True},
+                dump_folder=earlier)
+    step = earlier / "checkpoint" / "step-2"
+    with pytest.raises(NanoGPTTitanError, match=re.escape(f"{step} holds another model than this run's (n_layer=2, "
+                                                          "n_head=4,") + ".*" + re.escape("n_head=2 (this run's 4)")):
+        make_trainer("debug_model.toml", {"training.steps": 4, "checkpoint.enable": True,
+                                          "model.flavor": "n_layer=2,n_head=4,n_embd=64,block_size=64"},
+                     dump_folder=earlier)
+    with pytest.raises(NanoGPTTitanError, match=re.escape(f"{step} holds another model than this run's") + ".*" +
+                       re.escape("n_layer=2 (this run's 4)") + ".*" + re.escape("n_embd=64 (this run's 128)")):
+        make_trainer("debug_model.toml", {"model.flavor": "shakespeare-cpu", "checkpoint.enable": True,
+                                          "checkpoint.initial_load_path": str(step)}, dump_folder=new)
+    assert not new.exists()

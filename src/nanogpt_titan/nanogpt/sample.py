@@ -86,7 +86,10 @@ def _vocabulary(checkpoint: Checkpoint) -> Vocabulary:
 def sample_py(arguments: list[str]) -> None:
     """`python sample.py ARGUMENTS` in nanoGPT's checkout, here: config files and `--key=value`
     over sample.py's defaults."""
+    from nanogpt_titan.device import torch_device
+
     config = read_config(arguments, with_dtype(SAMPLE_PY_DEFAULTS), "sample.py")
+    torch_device(config["device"], "--device=")  # before the read: a bad device fails fast
     init_from = config["init_from"]
     if init_from == "resume":
         checkpoint = resumed(config["out_dir"])

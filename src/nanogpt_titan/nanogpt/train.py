@@ -55,8 +55,8 @@ def run_folder(config: dict, initial_load_path: str | None = None) -> RunFolder:
     """`out_dir` as the run's folder, its checks in nanoGPT's names."""
     checkpoint = SimpleNamespace(enable=True, folder=RUN_CHECKPOINTS, initial_load_path=initial_load_path,
                                  initial_load_in_hf=False, load_step=-1, load_only=False, exclude_from_loading=[])
-    return RunFolder(str(Path(config["out_dir"]).resolve()), checkpoint, None, config["max_iters"] + 1,
-                     str(Path("data", config["dataset"]).resolve()), dump_folder_setting="out_dir",
+    return RunFolder(str(Path(config["out_dir"]).absolute()), checkpoint, None, config["max_iters"] + 1,
+                     str(Path("data", config["dataset"]).absolute()), dump_folder_setting="out_dir",
                      dataset_path_setting="dataset", initial_load_setting="init_from")
 
 
@@ -90,7 +90,7 @@ def _pretrained_settings(config: dict) -> dict[str, object]:
     ignored = ", ".join(key for key in MODEL_KEYS if key not in ("block_size", "dropout"))
     print(f"init_from={config['init_from']!r}: {folder} (the config's {ignored} are not used, as in nanoGPT)",
           file=sys.stderr)
-    return {"model.flavor": str(folder.resolve()), "checkpoint.initial_load_path": str(folder.resolve())}
+    return {"model.flavor": str(folder.absolute()), "checkpoint.initial_load_path": str(folder.absolute())}
 
 
 def run_settings(config: dict, processes: int) -> dict[str, object]:
@@ -110,7 +110,7 @@ def run_settings(config: dict, processes: int) -> dict[str, object]:
             f"out_dir={config['out_dir']!r} holds a run ({out_dir / RUN_CHECKPOINTS}): --init_from=resume continues "
             "it, another --out_dir starts over"
         )
-    settings |= {"job.dump_folder": str(out_dir.resolve()), "training.dataset_path": str(data.path.resolve())}
+    settings |= {"job.dump_folder": str(out_dir.absolute()), "training.dataset_path": str(data.path.absolute())}
     if config["init_from"] == "resume":
         settings |= _resume_settings(config, processes, data)
     elif config["init_from"] != "scratch":
@@ -184,10 +184,10 @@ def train(arguments: list[str], launch: Launch = Launch(), torchtitan_overrides:
     `torchtitan_overrides` after the translation); with eval_only, print nanoGPT's estimate
     instead."""
     config = read_config(arguments)
-    job_settings(config)  # the settings, checked before anything else
     if device_type(config) == "cuda" and not _cuda_available():
         raise NanoGPTTitanError(f"device={config['device']!r}: this machine has no CUDA device; pass --device=cpu, as "
                                 "nanoGPT's README does on a CPU")
+    job_settings(config)  # the settings, checked before anything else
     if config["eval_only"]:
         iteration, losses = estimate_loss(config)
         print(f"step {iteration}: train loss {losses['train']:.4f}, val loss {losses['val']:.4f}")
