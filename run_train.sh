@@ -1,18 +1,26 @@
 #!/usr/bin/bash
 # Train nanoGPT through torchtitan's own entry point, in torchtitan's style, on the installed
-# torchtitan (0.2: TOML configs; 0.3: config functions of nanogpt_titan.config_registry):
+# torchtitan (0.2: TOML configs; 0.3.0 and main: config functions of nanogpt_titan.config_registry):
 #   ./run_train.sh                                   # nanoGPT's CPU recipe
 #   CONFIG_FILE=<file.toml> NGPU=1 ./run_train.sh --training.steps 100           # torchtitan 0.2
-#   MODULE=nanogpt_titan CONFIG=nanogpt_debugmodel ./run_train.sh --training.steps 100   # torchtitan 0.3
+#   MODULE=nanogpt_titan CONFIG=nanogpt_debugmodel ./run_train.sh --training.steps 100   # 0.3.0, main
 # Extra arguments are forwarded to torchtitan as config overrides.
 set -euo pipefail
 
 NGPU=${NGPU:-1}
 LOG_RANK=${LOG_RANK:-0}
 PYTHON=$(command -v python || command -v python3)  # CUDA images often have only python3
-TORCHTITAN=$("${PYTHON}" -c "from importlib.metadata import version; print(version('torchtitan'))")
-if [[ ${TORCHTITAN} == 0.2.* ]]; then
-    CONFIG_DIR=$("${PYTHON}" -c "import importlib.util as u; print(u.find_spec('nanogpt_titan').submodule_search_locations[0])")/train_configs
+# The installed torchtitan, recognised by what it has (a source install of main says 0.2.2).
+HOST=$("${PYTHON}" -c "
+import sys
+from nanogpt_titan.errors import NanoGPTTitanError
+from nanogpt_titan.hosts import installed_host
+try:
+    print(installed_host())
+except NanoGPTTitanError as error:
+    sys.exit(f'run_train.sh: error: {error}')")
+if [[ ${HOST} == v0_2 ]]; then
+    CONFIG_DIR=$("${PYTHON}" -c "from nanogpt_titan.hosts import TRAIN_CONFIGS; print(TRAIN_CONFIGS)")
     CONFIG_FILE=${CONFIG_FILE:-${CONFIG_DIR}/shakespeare_cpu.toml}
     if [[ ! -f ${CONFIG_FILE} ]]; then
         echo "run_train.sh: error: CONFIG_FILE=${CONFIG_FILE} is not a file; name a TOML config, e.g. one of ${CONFIG_DIR}/*.toml" >&2
@@ -25,10 +33,8 @@ fi
 
 export PYTORCH_ALLOC_CONF="expandable_segments:True"
 if [[ ${NGPU} == 1 ]]; then
-    # One process needs no launcher, only torchtitan's distributed environment; torchrun would
-    # follow a failed run's one-line error with a report of its own.
-    export RANK=0 LOCAL_RANK=0 WORLD_SIZE=1 LOCAL_WORLD_SIZE=1 MASTER_ADDR=localhost
-    export MASTER_PORT=${MASTER_PORT:-$("${PYTHON}" -c "import socket; s = socket.socket(); s.bind(('localhost', 0)); print(s.getsockname()[1])")}
+    # One process needs no launcher: the package's entry point makes it a job of one, and a failed
+    # run ends in its own one line, without torchrun's report after it.
     exec "${PYTHON}" -m torchtitan.train "${CONFIG_ARGS[@]}" "$@"
 fi
 torchrun --nproc_per_node="${NGPU}" --rdzv_backend c10d --rdzv_endpoint="localhost:0" \

@@ -13,15 +13,15 @@ def test_the_cli_module_loads_neither_torch_nor_torchtitan():
 
 
 def test_an_argument_error_is_one_usage_line_and_exit_2():
-    result = subprocess.run(["nanogpt-titan", "sample"], capture_output=True, text=True, timeout=60)
+    result = subprocess.run(["nanogpt-titan", "evaluate"], capture_output=True, text=True, timeout=60)
     assert result.returncode == 2
-    assert result.stderr.splitlines()[-1] == "nanogpt-titan sample: error: the following arguments are required: src"
+    assert result.stderr.splitlines()[-1] == "nanogpt-titan evaluate: error: the following arguments are required: src"
 
 
 @pytest.mark.parametrize("nanogpt_ckpt", [False], indirect=True)
 @pytest.mark.parametrize("command", ["evaluate", "sample"])
-@pytest.mark.parametrize("device, fact", [("bogus", "--device 'bogus' is not a torch device"),
-                                          ("cuda", "--device cuda: this machine has no CUDA device")])
+@pytest.mark.parametrize("device, fact", [("bogus", "--device bogus is not a torch device; use cpu, cuda or cuda:N"),
+                                          ("cuda", "--device cuda: this machine has no CUDA device; pass --device cpu")])
 def test_a_device_this_machine_lacks_is_one_line(cli, nanogpt_ckpt, capsys, monkeypatch, command, device, fact):
     import torch
 

@@ -7,7 +7,7 @@ from torch.utils.data import IterableDataset
 
 from nanogpt_titan.data.datasets import BatchSettings, BatchShape, dataset_folder, dataset_split
 from nanogpt_titan.data.folder import DataFolder
-from nanogpt_titan.hosts.run_folder import RunFolder
+from nanogpt_titan.run_folder import RunFolder
 from nanogpt_titan.randomness import Evaluations
 from nanogpt_titan.run import NanoGPTRun
 

@@ -24,7 +24,7 @@ from nanogpt_titan.checkpoint.read import RUN_CHECKPOINTS, Checkpoint, saved_ste
 from nanogpt_titan.data.folder import DataFolder
 from nanogpt_titan.errors import NanoGPTTitanError
 from nanogpt_titan.hosts import training_command
-from nanogpt_titan.hosts.run_folder import RunFolder
+from nanogpt_titan.run_folder import RunFolder
 from nanogpt_titan.launch import Launch
 from nanogpt_titan.nanogpt.arguments import read_config
 from nanogpt_titan.nanogpt.init_from import pretrained, resumed
@@ -199,6 +199,7 @@ def train(arguments: list[str], launch: Launch = Launch(), torchtitan_overrides:
     print(f"the same run, in torchtitan's own form:\n  "
           f"{shlex.join([*shown, *launch.command('torchtitan.train', arguments_to_torchtitan)])}",
           file=sys.stderr, flush=True)
-    again = ["nanogpt-titan", "train", *launch.torchrun_arguments(), *arguments, "--init_from=resume",
+    launched = launch.torchrun_arguments() if launch.processes > 1 else []
+    again = ["nanogpt-titan", "train", *launched, *arguments, "--init_from=resume",
              *(["--", *torchtitan_overrides] if torchtitan_overrides else [])]
     launch.run("torchtitan.train", arguments_to_torchtitan, {**environment, RESUME_VARIABLE: shlex.join(again)})

@@ -14,7 +14,7 @@ from nanogpt_titan.hosts.v0_2 import plugin, train_spec
 cpu_only = pytest.mark.skipif(torch.cuda.is_available(), reason="CPU-host accommodations apply without CUDA only")
 LIBRARY_MODULES = [
     "nanogpt_titan", "nanogpt_titan.model", "nanogpt_titan.checkpoint", "nanogpt_titan.data.text",
-    "nanogpt_titan.data.prepare", "nanogpt_titan.hosts.v0_2.dataloader", "nanogpt_titan.hosts.v0_2.tokenizer", "nanogpt_titan.sample",
+    "nanogpt_titan.data.prepare", "nanogpt_titan.hosts.v0_2.dataloader", "nanogpt_titan.hosts.v0_2.tokenizer", "nanogpt_titan.generate",
     "nanogpt_titan.evaluate", "nanogpt_titan.compare", "nanogpt_titan.hosts.v0_2.train_spec", "nanogpt_titan.hosts.v0_2.metrics",
     "nanogpt_titan.hosts.v0_2.validate", "nanogpt_titan.cli",
 ]

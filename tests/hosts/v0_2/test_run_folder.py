@@ -52,7 +52,7 @@ def test_resuming_on_another_number_of_ranks_is_refused(run_config, saved_by_two
     assert str(error.value) == (
         f"{step_5} holds the data streams of 2 data-parallel ranks and this run has 1: a run resumes only on the "
         "degree that saved it. Resume with 2 ranks, or start a new run from its weights alone: another "
-        f"job.dump_folder and --checkpoint.initial_load_path {step_5}"
+        f"--job.dump_folder and --checkpoint.initial_load_path {step_5}"
     )
 
 

@@ -30,7 +30,7 @@ from nanogpt_titan.hosts.configurable.optimizer import NanoGPTLRSchedulers, Nano
 from nanogpt_titan.hosts.configurable.parallelize import SPMD_BACKEND, parallelize_nanogpt
 from nanogpt_titan.hosts.configurable.validate import NanoGPTValidator
 from nanogpt_titan.hosts.data import DataPlan
-from nanogpt_titan.hosts.run_folder import RunFolder
+from nanogpt_titan.run_folder import RunFolder
 from nanogpt_titan.randomness import DEFAULT_SEED, RANK_INVARIANT, Evaluations, Randomness, generator_states, \
     load_generator_states
 from nanogpt_titan.run import NanoGPTRun

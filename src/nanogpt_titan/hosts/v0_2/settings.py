@@ -11,7 +11,7 @@ from torchtitan.config import JobConfig
 from nanogpt_titan.data.datasets import BatchSettings, BatchShape, dataset_folder
 from nanogpt_titan.data.folder import DataFolder
 from nanogpt_titan.hosts.data import DataPlan
-from nanogpt_titan.hosts.run_folder import RunFolder
+from nanogpt_titan.run_folder import RunFolder
 from nanogpt_titan.randomness import DEFAULT_SEED, RANK_INVARIANT, Evaluations, Randomness
 from nanogpt_titan.run import NanoGPTRun
 
