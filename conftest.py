@@ -608,7 +608,7 @@ def run_train_sh():
         env = {name: value for name, value in os.environ.items() if not name.startswith(("TORCH_NCCL_", "TORCH_FR_"))}
         threads = {"OMP_NUM_THREADS": "1"} if ngpu > 1 else {}
         return subprocess.run(
-            [str(REPO_ROOT / "run_train.sh"), *override_arguments(settings or {})],
+            [str(REPO_ROOT / "run_train.sh"), *override_arguments(settings or {}, recipe)],
             env={**env, **threads, "NGPU": str(ngpu), **run_train_sh_variables(recipe), **(environment or {})},
             capture_output=True, text=True, timeout=300,
         )

@@ -15,6 +15,9 @@ from nanogpt_titan.hosts.training_process import prepare_training_process
 from nanogpt_titan.nanogpt.translation import job_settings
 
 
+GPT2_RUN = {**TRAIN_PY_DEFAULTS, "dtype": "bfloat16"}  # train.py's own run: GPT-2 124M on A100s
+
+
 def _recipe(name: str, settings: dict[str, object] | None = None):
     return trainer_config({**toml_settings(RECIPES[name]), **(settings or {})}, trainer_class())
 
@@ -36,7 +39,7 @@ def nanogpt_mini_gpt():
 
 def _gpt2(flavor: str):
     """nanoGPT's `train.py` as it stands (GPT-2 on OpenWebText, `data/openwebtext`), one model size."""
-    return _recipe("nanogpt_gpt2", {**job_settings(TRAIN_PY_DEFAULTS), "model.flavor": flavor})
+    return _recipe("nanogpt_gpt2", {**job_settings(GPT2_RUN), "model.flavor": flavor})
 
 
 def nanogpt_gpt2():

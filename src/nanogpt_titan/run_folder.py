@@ -5,8 +5,8 @@ torchtitan's checkpointer resumes from `{dump_folder}/{checkpoint.folder}` whene
 exists, and then ignores `checkpoint.initial_load_path` (and `initial_load_in_hf`) with a
 warning. `RunFolder.check` refuses every start where that would train or validate another
 checkpoint than the one the settings name, resume on a data-parallel degree the checkpoint
-cannot serve, or resume on data of another vocabulary; `RunFolder.check_model` one whose model
-is not the checkpoint's; `RunFolder.loaded` names what a run loads, for its summary.
+cannot serve, resume on data of another vocabulary, or load another model than the run's;
+`RunFolder.loaded` names what a run loads, for its summary.
 """
 
 from dataclasses import dataclass
@@ -66,7 +66,7 @@ class RunFolder:
             return None
         return self.resumed() if self.checkpoint_folder.exists() else self.initial()
 
-    def check_model(self, args: NanoGPTModelArgs) -> None:
+    def _check_model(self, args: NanoGPTModelArgs) -> None:
         """Refuse a run whose model (`args`, completed from the run's settings) is not the model of
         what it loads: the recorded one (the run's `model_args.json`, a checkpoint's, a Hugging Face
         config.json), else the shapes of the checkpoint's tensors. One line names both."""
@@ -89,10 +89,16 @@ class RunFolder:
                 f"checkpoint's model (its folder as the flavor), or start this one in another --{self.dump_folder_setting}"
             )
 
-    def check(self, dp_world_size: int, vocabulary: Vocabulary) -> None:
+    def check(self, dp_world_size: int, vocabulary: Vocabulary, args: NanoGPTModelArgs | None = None) -> None:
         """Refuse, in one line naming the paths and the way forward, a start that would load
-        another model than the settings name, validate nothing, fail mid-load, or resume on data
-        of another vocabulary than the run's (`vocabulary`, the data's now)."""
+        another checkpoint than the settings name, validate nothing, fail mid-load, resume on data
+        of another vocabulary than the run's (`vocabulary`, the data's now), or load another model
+        than the run's (`args`, when given)."""
+        self._check_folder(dp_world_size, vocabulary)
+        if args is not None:
+            self._check_model(args)
+
+    def _check_folder(self, dp_world_size: int, vocabulary: Vocabulary) -> None:
         folder = self.checkpoint_folder
         if not self.checkpoint.enable or not folder.exists():
             return

@@ -73,22 +73,22 @@ def run_train_sh_variables(recipe: str) -> dict[str, str]:
     return {"CONFIG_FILE" if installed_host() == "v0_2" else "CONFIG": name}
 
 
-def override_arguments(settings: dict[str, object]) -> list[str]:
-    """`settings` (torchtitan 0.2's names, `section.key`) as overrides on the installed torchtitan's
-    command line."""
+def override_arguments(settings: dict[str, object], recipe: str | None = None) -> list[str]:
+    """`settings` (torchtitan 0.2's names, `section.key`) as overrides of a shipped `recipe` on the
+    installed torchtitan's command line."""
     if installed_host() == "v0_2":
         from nanogpt_titan.flags import flags
 
         return flags(settings)
-    from nanogpt_titan.hosts.configurable.configs import cli_arguments
+    from nanogpt_titan.hosts.configurable.configs import cli_arguments, toml_settings
 
-    return cli_arguments(settings, trainer_class())
+    return cli_arguments(settings, trainer_class(), toml_settings(recipe) if recipe else None)
 
 
 def training_command(recipe: str, settings: dict[str, object]) -> list[str]:
     """`torchtitan.train`'s arguments on the installed torchtitan for a shipped recipe with
     `settings` over it."""
-    return [*recipe_arguments(recipe), *override_arguments(settings)]
+    return [*recipe_arguments(recipe), *override_arguments(settings, recipe)]
 
 
 def load_only_command(folder: Path, block_size: int) -> list[str]:

@@ -40,6 +40,7 @@ from nanogpt_titan.randomness import DEFAULT_SEED
 
 MODEL_KEYS = ("n_layer", "n_head", "n_embd", "block_size", "dropout", "bias")
 DEVICE_TYPES = ("cuda", "cpu")
+DTYPES = ("float32", "bfloat16", "float16")
 # Settings train.py needs at least 1 of: its loop divides by some, and runs no batch without the others.
 POSITIVE = ("batch_size", "block_size", "n_layer", "n_head", "n_embd", "gradient_accumulation_steps",
             "eval_interval", "log_interval", "eval_iters")
@@ -73,19 +74,21 @@ def check(config: Mapping) -> None:
     for key in POSITIVE:
         if config[key] < 1:
             raise NanoGPTTitanError(f"nanoGPT setting {key}={config[key]!r} must be at least 1")
-    refusals = {
-        "max_iters": (config["max_iters"] < 0, "train.py runs iterations 0..max_iters: set max_iters >= 0"),
-        "dtype": (device_type(config) == "cuda" and config["dtype"] == "float16",
-                  "torchtitan has no float16 loss scaling (nanoGPT's GradScaler): use 'bfloat16'"),
-        "grad_clip": (config["grad_clip"] < 0, "a norm to clip to is >= 0 (0 disables clipping)"),
-        "lr_decay_iters": (
-            config["decay_lr"] and config["lr_decay_iters"] == config["warmup_iters"] <= config["max_iters"],
-            f"it equals warmup_iters, and train.py's get_lr divides zero by zero at iteration "
-            f"{config['warmup_iters']}; set them apart"),
-        "min_lr": (config["decay_lr"] and config["learning_rate"] == 0 and config["min_lr"] != 0,
-                   "torchtitan's schedule scales learning_rate, which is 0: set min_lr=0.0 too, or a learning_rate"),
-    }
-    for key, (refused, reason) in refusals.items():
+    on_cuda = device_type(config) == "cuda"
+    decays = config["decay_lr"]
+    refusals = [  # (setting, refused, why)
+        ("dtype", config["dtype"] not in DTYPES, f"train.py knows {', '.join(map(repr, DTYPES))}"),
+        ("dtype", on_cuda and config["dtype"] == "float16",
+         "torchtitan has no float16 loss scaling (nanoGPT's GradScaler): use 'bfloat16'"),
+        ("max_iters", config["max_iters"] < 0, "train.py runs iterations 0..max_iters: set max_iters >= 0"),
+        ("grad_clip", config["grad_clip"] < 0, "a norm to clip to is >= 0 (0 disables clipping)"),
+        ("lr_decay_iters", decays and config["lr_decay_iters"] == config["warmup_iters"] <= config["max_iters"],
+         f"it equals warmup_iters, and train.py's get_lr divides zero by zero at iteration {config['warmup_iters']}; "
+         "set them apart"),
+        ("min_lr", decays and config["learning_rate"] == 0 and config["min_lr"] != 0,
+         "torchtitan's schedule scales learning_rate, which is 0: set min_lr=0.0 too, or a learning_rate"),
+    ]
+    for key, refused, reason in refusals:
         if refused:
             raise NanoGPTTitanError(f"nanoGPT setting {key}={config[key]!r} is not supported: {reason}")
     _check_adamw(config)

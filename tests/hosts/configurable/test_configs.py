@@ -6,7 +6,6 @@ import pytest
 from torchtitan.config import ConfigManager
 
 import nanogpt_titan.config_registry as registry
-from nanogpt_titan.nanogpt.arguments import TRAIN_PY_DEFAULTS
 from nanogpt_titan.data.datasets import BatchSettings
 from nanogpt_titan.errors import NanoGPTTitanError
 from nanogpt_titan.hosts import trainer_class
@@ -38,7 +37,7 @@ def expected(setting: str, value):
 def recipe_settings():
     yield from ((function, toml_settings(toml)) for function, toml in RECIPES.items() if function != "nanogpt_gpt2")
     for function, flavor in (("nanogpt_gpt2", "gpt2"), ("nanogpt_gpt2_xl", "gpt2-xl")):
-        yield function, {**toml_settings("nanogpt.toml"), **job_settings(TRAIN_PY_DEFAULTS), "model.flavor": flavor}
+        yield function, {**toml_settings("nanogpt.toml"), **job_settings(registry.GPT2_RUN), "model.flavor": flavor}
 
 
 @pytest.mark.parametrize("function, settings", list(recipe_settings()), ids=lambda x: x if isinstance(x, str) else "")

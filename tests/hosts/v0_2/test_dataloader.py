@@ -109,12 +109,14 @@ def test_a_zero_global_batch_is_named(parse_config):
                                 "data-parallel ranks, or -1 for one micro-batch per rank")
 
 
-def test_the_loader_checks_the_run_folder_before_anything_is_built(parse_config, tmp_path):
+def test_the_model_args_check_the_run_folder_before_anything_is_built(parse_config, tmp_path):
+    from nanogpt_titan.hosts.v0_2.train_spec import nanogpt_args
+
     (tmp_path / "checkpoint").mkdir()  # no complete step: torchtitan would ignore the initial load
     job_config = parse_config("debug_model.toml", "--job.dump_folder", str(tmp_path),
                               "--checkpoint.initial_load_path", str(tmp_path))
     with pytest.raises(NanoGPTTitanError, match="holds no complete checkpoint"):
-        dataloader.build_nanogpt_dataloader(1, 0, None, job_config)
+        nanogpt_args["debugmodel"].update_from_config(job_config)
 
 
 def test_nanogpts_randomness_on_several_ranks_is_ddps_and_evaluates_with_the_training_shape(parse_config):
@@ -143,6 +145,7 @@ def test_each_process_draws_from_nanogpts_seed_plus_its_rank(parse_config, monke
 
     monkeypatch.setattr(torch.distributed, "is_initialized", lambda: True)
     monkeypatch.setattr(torch.distributed, "get_rank", lambda: 3)
+    monkeypatch.setattr(torch.distributed, "get_world_size", lambda: 4)
     args = NanoGPTTrainArgs(n_layer=1, n_head=1, n_embd=8, block_size=64)
     args.update_from_config(parse_config("debug_model.toml", "--debug.randomness", "nanogpt", "--debug.seed", "7"))
     model = NanoGPTTrainModel(args)

@@ -42,13 +42,17 @@ def toml_settings(name: str) -> dict[str, object]:
     return {f"{section}.{key}": value for section, values in sections.items() for key, value in values.items()}
 
 
-def release_settings(settings: dict[str, object], trainer: type) -> dict[str, object]:
-    """torchtitan 0.2's settings under the names of `trainer`'s release."""
+def release_settings(settings: dict[str, object], trainer: type, recipe: dict[str, object] | None = None
+                     ) -> dict[str, object]:
+    """torchtitan 0.2's settings under the names of `trainer`'s release; a batch setting among
+    them is counted with the others of `recipe`'s (the settings they override)."""
     settings = {name: value for name, value in settings.items() if name not in HOST_SETTINGS}
     if "optimizer.name" in settings:
         settings["optimizer.name"] = str(settings["optimizer.name"]).removeprefix("NanoGPT")
     if BATCH.keys() & settings.keys():
-        batches = BatchSettings(*(settings.pop(name, default) for name, default in BATCH.items()))
+        given = {**(recipe or {}), **settings}
+        batches = BatchSettings(*(given.get(name, default) for name, default in BATCH.items()))
+        settings = {name: value for name, value in settings.items() if name not in BATCH}
         settings |= {f"training.{key}": value for key, value in trainer.Config.training_settings(batches).items()}
     return {RENAMED.get(name, name): value for name, value in settings.items()}
 
@@ -78,8 +82,8 @@ def trainer_config(settings: dict[str, object], trainer: type):
     )
 
 
-def cli_arguments(settings: dict[str, object], trainer: type) -> list[str]:
-    """torchtitan 0.2's settings as overrides of a config of `trainer`'s release, on its command line."""
-    settings = release_settings(settings, trainer)
+def cli_arguments(settings: dict[str, object], trainer: type, recipe: dict[str, object] | None = None) -> list[str]:
+    """torchtitan 0.2's settings as overrides of `recipe` (a config of `trainer`'s release) on its command line."""
+    settings = release_settings(settings, trainer, recipe)
     ac_mode = settings.pop("activation_checkpoint.mode", None)
     return flags(settings) + ([f"activation-checkpoint:{ac_mode}"] if ac_mode else [])

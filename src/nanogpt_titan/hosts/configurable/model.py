@@ -29,7 +29,7 @@ class NanoGPTModel(NanoGPT, BaseModel):
             model that is not the one the run loads."""
             plan = config.dataloader.data
             self.args.complete(plan.folder().vocabulary, config.contexts(), self.flavor)
-            plan.run_folder.check_model(self.args)
+            plan.check_run(self.args)
 
         def get_nparams_and_flops(self, model: nn.Module, seq_len: int) -> tuple[int, int]:
             return self.args.get_nparams_and_flops(model, seq_len)

@@ -7,7 +7,7 @@ from pathlib import Path
 from torchtitan.config import JobConfig
 
 from nanogpt_titan.errors import NanoGPTTitanError
-from nanogpt_titan.hosts.v0_2.settings import nanogpt_run, run_data, run_folder
+from nanogpt_titan.hosts.v0_2.settings import data_plan, nanogpt_run
 from nanogpt_titan.model import NanoGPT
 from nanogpt_titan.model.args import NanoGPTModelArgs
 
@@ -31,8 +31,9 @@ class NanoGPTTrainArgs(NanoGPTModelArgs):
         contexts = {"training.seq_len": job_config.training.seq_len}
         if job_config.validation.enable:
             contexts["validation.seq_len"] = job_config.validation.seq_len
-        self.complete(run_data(job_config).vocabulary, contexts, job_config.model.flavor)
-        run_folder(job_config).check_model(self)
+        plan = data_plan(job_config)
+        self.complete(plan.folder().vocabulary, contexts, job_config.model.flavor)
+        plan.check_run(self)
         self.initialise = nanogpt_run(job_config).randomness.model_initialiser()
 
 
