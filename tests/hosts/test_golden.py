@@ -54,6 +54,13 @@ def load_golden(path: Path, kind: str) -> dict:
     return golden
 
 
+class RecordedBatches(list):
+    """nanoGPT's recorded batches as the Trainer's dataloader, which it closes when it is done."""
+
+    def close(self) -> None:
+        pass
+
+
 def saved_as_nanogpt_ckpt(golden: dict, weights: str, folder: Path) -> Path:
     """The fixture's weights as the ckpt.pt nanoGPT's train.py writes, for our reader."""
     path = folder / "ckpt.pt"
@@ -159,7 +166,7 @@ def test_golden_trajectory(path, tmp_path, make_trainer, nanogpt_get_lr, shakesp
         "checkpoint.load_only": True, "checkpoint.initial_load_path": str(init),
         "training.dataset_path": str(shakespeare.path),
     }, dump_folder=tmp_path / "run")
-    trainer.dataloader = [({"input": inputs}, targets) for inputs, targets in golden["batches"]]
+    trainer.dataloader = RecordedBatches(({"input": inputs}, targets) for inputs, targets in golden["batches"])
     trainer.train()
     make_trainer.close()
     assert_retraces(golden, tmp_path / "run", trainer.model_parts[0], init, nanogpt_get_lr)

@@ -17,6 +17,7 @@ model args (our checkpoints and runs write it) or from a nanoGPT `meta.pkl` besi
 import dataclasses
 import json
 import pickle
+import re
 import sys
 import warnings
 import zipfile
@@ -228,9 +229,10 @@ def saved_model_shapes(step_folder: Path) -> dict[str, tuple[int, ...]]:
 
 
 def saved_data_parallel_ranks(step_folder: Path) -> int:
-    """How many data-parallel ranks saved their dataloader state in a Trainer's `step-N` (0: none did)."""
+    """How many data-parallel ranks saved their dataloader state in a Trainer's `step-N` (0: none
+    did), each under `dataloader.dp_rank_<r>` (one key, or the keys of its state's parts)."""
     keys = dcp.FileSystemReader(step_folder).read_metadata().state_dict_metadata
-    return sum(key.startswith("dataloader.dp_rank_") for key in keys)
+    return len({match[1] for key in keys if (match := re.match(r"dataloader\.dp_rank_(\d+)", key))})
 
 
 def _read_run(run: Path, n_head: int | None) -> Checkpoint:

@@ -23,6 +23,7 @@ def built(dp_world_size: int, dp_rank: int, global_batch: int, mode: str = "rank
     trainer = trainer_class()
     settings = {**toml_settings("debug_model.toml"), "training.local_batch_size": 4,
                 "training.global_batch_size": global_batch, "debug.randomness": mode,
+                "validation.local_batch_size": 4,  # nanoGPT evaluates with the training batches' shape
                 "parallelism.data_parallel_replicate_degree": dp_world_size}  # nanoGPT's draws follow its DDP
     config = trainer_config(settings, trainer)
     assert config.dataloader.data.batches == BatchSettings(4, 64, global_batch)
