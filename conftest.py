@@ -389,51 +389,6 @@ TRAINING_CONFIGS = ["train_shakespeare_char.py", "train_gpt2.py", "finetune_shak
 OPENAI_STAND_IN = {"n_embd": 32, "n_layer": 2, "n_head": 2}  # every OpenAI model's stand-in
 
 
-def bpe_folder(path: Path, tokens: int = 30_000) -> Path:
-    path.mkdir(parents=True)
-    rng = np.random.default_rng(0)
-    rng.integers(0, 50257, tokens, dtype=np.uint16).tofile(path / "train.bin")
-    rng.integers(0, 50257, tokens // 10, dtype=np.uint16).tofile(path / "val.bin")
-    return path
-
-
-@pytest.fixture(scope="module")
-def openai_cache(tmp_path_factory):
-    """A Hugging Face cache holding small random GPT-2s under OpenAI's names, as transformers saves
-    them (exact GELU, so that nanoGPT's network computes what transformers does)."""
-    cache = tmp_path_factory.mktemp("hub")
-    for name in OPENAI_MODELS:
-        repo = cache / f"models--{name}"
-        snapshot = repo / "snapshots" / "0123456789abcdef"
-        config = transformers.GPT2Config(vocab_size=50257, n_positions=1024, activation_function="gelu", **OPENAI_STAND_IN)
-        torch.manual_seed(len(name))
-        transformers.GPT2LMHeadModel(config).save_pretrained(snapshot)
-        (repo / "refs").mkdir()
-        (repo / "refs" / "main").write_text("0123456789abcdef")
-    return cache
-
-
-@pytest.fixture
-def nanogpt_dir(tmp_path, monkeypatch, shakespeare, openai_cache):
-    """A working directory as nanoGPT's: config/ with the seven configs, data/ with
-    shakespeare_char (tiny Shakespeare's characters) and BPE stand-ins of shakespeare and
-    openwebtext; OpenAI's weights in the Hugging Face cache."""
-    import huggingface_hub.constants
-
-    (tmp_path / "config").mkdir()
-    for name, text in CONFIGS.items():
-        (tmp_path / "config" / name).write_text(text)
-    (tmp_path / "data").mkdir()
-    (tmp_path / "data" / "shakespeare_char").symlink_to(shakespeare.path)
-    bpe_folder(tmp_path / "data" / "shakespeare")
-    bpe_folder(tmp_path / "data" / "openwebtext")
-    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(openai_cache))
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
-
-
-
-
 @pytest.fixture(scope="session")
 def openai_cache(tmp_path_factory):
     """A Hugging Face cache holding small random GPT-2s under OpenAI's names, as transformers saves
@@ -492,6 +447,7 @@ def cpu_recipe(shakespeare_char) -> dict:
     return {**shakespeare_char, "device": "cpu", "compile": False, "eval_iters": 20, "block_size": 64,
             "batch_size": 12, "n_layer": 4, "n_head": 4, "n_embd": 128, "max_iters": 2000, "lr_decay_iters": 2000,
             "dropout": 0.0}
+
 
 FIXTURES = REPO_ROOT / "tests" / "fixtures" / "nanogpt"
 

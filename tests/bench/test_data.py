@@ -26,8 +26,6 @@ from nanogpt_titan.data.folder import TokenFile
 from nanogpt_titan.data.vocabulary import CharVocabulary
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-NANOGPT_DIR = os.environ.get("NANOGPT_DIR")
-needs_nanogpt = pytest.mark.skipif(not NANOGPT_DIR, reason="NANOGPT_DIR names no checkout of nanoGPT")
 MB = 10**6
 FOLDER_SIZES = {"2MB": 2 * MB, "100MB": 100 * MB, "1GB": 1000 * MB, "17GB-sparse": 17 * 1000 * MB}
 TEXT_SIZES = {"100MB": 100 * MB, "1GB": 1000 * MB}
@@ -58,15 +56,6 @@ def timed_process(command: list[str], cwd: Path, **kwargs) -> tuple[float, float
     if exit_code != "0":
         raise AssertionError(f"{command} failed: {(cwd / 'output.log').read_text()[-2000:]}")
     return float(seconds), int(max_rss_kib) / 1024
-
-
-def nanogpt_checkout(cwd: Path) -> Path:
-    """`cwd` as nanoGPT's scripts expect to run: its files (train.py reads configurator.py and
-    data/<dataset>/ from the working directory) linked in."""
-    for name in ("train.py", "model.py", "configurator.py"):
-        (cwd / name).symlink_to(Path(NANOGPT_DIR) / name)
-    (cwd / "data").mkdir()
-    return cwd
 
 
 @pytest.fixture(scope="module")
@@ -103,17 +92,16 @@ def test_training_start_up_and_peak_memory(benchmark, data_folders, tmp_path, si
     benchmark.extra_info.update(wall_seconds=min(s for s, _ in runs), peak_rss_mb=round(max(m for _, m in runs)))
 
 
-@needs_nanogpt
 @pytest.mark.parametrize("size", FOLDER_SIZES)
-def test_nanogpt_training_start_up_and_peak_memory(benchmark, data_folders, tmp_path, size):
+def test_nanogpt_training_start_up_and_peak_memory(benchmark, data_folders, nanogpt_checkout, size):
     """nanoGPT's train.py on the same folder: 2 iterations of a model of the debug model's size."""
-    (nanogpt_checkout(tmp_path) / "data" / "bench").symlink_to(data_folders[size])
+    (nanogpt_checkout / "data" / "bench").symlink_to(data_folders[size])
     command = [sys.executable, "train.py", "--dataset=bench", "--device=cpu",
                "--compile=False", "--n_layer=2", "--n_head=2", "--n_embd=64", "--block_size=64", "--batch_size=8",
                "--gradient_accumulation_steps=1", "--max_iters=1", "--eval_interval=1000", "--eval_iters=1",
                "--always_save_checkpoint=False", "--out_dir=out"]
     runs = []
-    benchmark.pedantic(lambda: runs.append(timed_process(command, tmp_path)), rounds=3, iterations=1)
+    benchmark.pedantic(lambda: runs.append(timed_process(command, nanogpt_checkout)), rounds=3, iterations=1)
     benchmark.extra_info.update(wall_seconds=min(s for s, _ in runs), peak_rss_mb=round(max(m for _, m in runs)))
 
 
@@ -145,14 +133,14 @@ def test_prepare(benchmark, texts, tmp_path, size):
                                 megabytes_per_second=round(TEXT_SIZES[size] / MB / runs[0][0], 1))
 
 
-@needs_nanogpt
 @pytest.mark.parametrize("size", TEXT_SIZES)
-def test_nanogpt_prepare(benchmark, texts, tmp_path, size):
+def test_nanogpt_prepare(benchmark, texts, nanogpt_checkout, size):
     """nanoGPT's data/shakespeare_char/prepare.py, reading the text as its input.txt."""
-    shutil.copy(Path(NANOGPT_DIR) / "data" / "shakespeare_char" / "prepare.py", tmp_path)
-    (tmp_path / "input.txt").symlink_to(texts[size])
+    shutil.copy((nanogpt_checkout / "train.py").resolve().parent / "data" / "shakespeare_char" / "prepare.py",
+                nanogpt_checkout)
+    (nanogpt_checkout / "input.txt").symlink_to(texts[size])
     runs = []
-    benchmark.pedantic(lambda: runs.append(timed_process([sys.executable, "prepare.py"], tmp_path)),
+    benchmark.pedantic(lambda: runs.append(timed_process([sys.executable, "prepare.py"], nanogpt_checkout)),
                        rounds=1, iterations=1)
     benchmark.extra_info.update(wall_seconds=runs[0][0], peak_rss_mb=round(runs[0][1]),
                                 megabytes_per_second=round(TEXT_SIZES[size] / MB / runs[0][0], 1))

@@ -28,6 +28,7 @@ from nanogpt_titan.hosts.v0_2.parallelize import parallelize_nanogpt
 from nanogpt_titan.hosts.v0_2.train_spec import nanogpt_args
 from nanogpt_titan.optim import NanoGPTAdamW
 
+pytestmark = pytest.mark.hosts("v0_2")  # torchtitan 0.2's Trainer and config
 CUDA = torch.cuda.is_available()
 DEVICE = "cuda" if CUDA else "cpu"
 # A100 bf16 dense peak: the denominator of nanoGPT's `estimate_mfu` on every device, so that
@@ -58,8 +59,8 @@ COMPILE_AS = {
 }
 
 
-def compile_override(compile_as: str) -> str:
-    return "--compile.no-enable" if compile_as == "eager" else "--compile.enable"
+def compile_setting(compile_as: str) -> dict:
+    return {"compile.enable": compile_as != "eager"}
 
 
 def device_peak_flops() -> float:
@@ -87,6 +88,19 @@ def synchronize() -> None:
 
 def percent(fraction: float) -> float:
     return float(f"{100 * fraction:.3g}")
+
+
+@pytest.fixture
+def shipped(make_trainer):
+    """A shipped config's JobConfig and ParallelDims, as its Trainer has them (built, then closed)."""
+
+    def settings(config: str, compile_as: str = "eager"):
+        trainer = make_trainer(config, compile_setting(compile_as))
+        job_config, parallel_dims = trainer.job_config, trainer.parallel_dims
+        make_trainer.close()
+        return job_config, parallel_dims
+
+    return settings
 
 
 @pytest.fixture(autouse=True)
@@ -178,7 +192,7 @@ def model_for(build_model, job_config):
 def test_trainer_train_step(make_trainer, measure, size, compile_as):
     """`Trainer.train_step` as `Trainer.train` calls it: data, forward, backward, clip, AdamW,
     schedule, metrics; compiled means the shipped per-block compile plus the compiled loss."""
-    trainer = make_trainer(size.config, compile_override(compile_as))
+    trainer = make_trainer(size.config, compile_setting(compile_as))
     batches = trainer.batch_generator(trainer.dataloader)
 
     def step():
@@ -191,17 +205,17 @@ def test_trainer_train_step(make_trainer, measure, size, compile_as):
 
 @pytest.mark.parametrize("compile_as", list(COMPILE_AS))
 @pytest.mark.parametrize("size", SIZE_PARAMS)
-def test_nanogpt_loop_step(build_model, parse_config, parallel_dims, train_batches, measure, size, compile_as):
+def test_nanogpt_loop_step(build_model, shipped, train_batches, measure, size, compile_as):
     """nanoGPT's `train.py` iteration on the same model: the baseline for the Trainer's overhead.
     `eager` and `compiled` match the Trainer's rows (`compiled`: `parallelize_nanogpt` per
     block plus torchtitan's loss function, compiled); `compiled-whole-model` is nanoGPT's own
     choice, `torch.compile` over the whole forward with the loss in the same graph."""
-    job_config = parse_config(size.config, compile_override(compile_as))
+    job_config, parallel_dims = shipped(size.config, compile_as)
     model = model_for(build_model, job_config)
     if compile_as == "compiled-whole-model":
         loss_of = torch.compile(lambda inputs, targets: cross_entropy_loss(model(inputs), targets))
     else:  # what the Trainer does with the same config
-        parallelize_nanogpt(model, parallel_dims(), job_config)
+        parallelize_nanogpt(model, parallel_dims, job_config)
         loss_fn = build_cross_entropy_loss(job_config)
 
         def loss_of(inputs, targets):
@@ -213,9 +227,9 @@ def test_nanogpt_loop_step(build_model, parse_config, parallel_dims, train_batch
 
 @pytest.mark.parametrize("compiled", [False, True], ids=["eager", "compiled"])
 @pytest.mark.parametrize("size", SIZE_PARAMS)
-def test_forward(build_model, parse_config, train_batches, measure, size, compiled):
+def test_forward(build_model, shipped, train_batches, measure, size, compiled):
     """Inference throughput (eval mode, no grad); MFU counts the forward's third of 6N + 12LHQT."""
-    job_config = parse_config(size.config)
+    job_config, _ = shipped(size.config)
     model = model_for(build_model, job_config).eval()
     if compiled:
         model.compile()
