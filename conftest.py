@@ -17,8 +17,11 @@ REPO_ROOT = Path(__file__).resolve().parent
 # ../shared beside the checkout; searched upwards so that copies of the tree (mutmut's
 # `mutants/`) find it too.
 SHARED_SHAKESPEARE = next(
-    (found for parent in REPO_ROOT.parents
-     if (found := parent / "shared" / "data" / "tinyshakespeare" / "input.txt").is_file()),
+    (
+        found
+        for parent in REPO_ROOT.parents
+        if (found := parent / "shared" / "data" / "tinyshakespeare" / "input.txt").is_file()
+    ),
     None,
 )
 TRAIN_CONFIGS = REPO_ROOT / "src" / "nanogpt_titan" / "train_configs"
@@ -29,7 +32,10 @@ HOSTS_DIR = REPO_ROOT / "tests" / "hosts"  # tests of every host, and of each ad
 BENCHMARK_RUN_OPTIONS = ("benchmark_autosave", "benchmark_save", "benchmark_compare", "benchmark_only")
 
 settings.register_profile(
-    "ci", max_examples=25, derandomize=True, deadline=None,
+    "ci",
+    max_examples=25,
+    derandomize=True,
+    deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
 )
 settings.register_profile("thorough", max_examples=500, deadline=None)
@@ -37,8 +43,12 @@ settings.register_profile("thorough", max_examples=500, deadline=None)
 settings.register_profile("ci-no-shrink", parent=settings.get_profile("ci"), phases=[Phase.explicit, Phase.generate])
 # For mutmut: few examples and no shrinking, since a killed mutant needs one failure, not the smallest.
 settings.register_profile(
-    "mutation", max_examples=10, derandomize=True, deadline=None,
-    phases=[Phase.explicit, Phase.generate], suppress_health_check=[HealthCheck.too_slow],
+    "mutation",
+    max_examples=10,
+    derandomize=True,
+    deadline=None,
+    phases=[Phase.explicit, Phase.generate],
+    suppress_health_check=[HealthCheck.too_slow],
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
@@ -169,8 +179,9 @@ def train_py_lr(nanogpt_get_lr):
     def lr(config: dict, it: int) -> float:
         if not config["decay_lr"]:
             return config["learning_rate"]
-        return nanogpt_get_lr(it, *(config[key] for key in ("learning_rate", "warmup_iters", "lr_decay_iters",
-                                                             "min_lr")))
+        return nanogpt_get_lr(
+            it, *(config[key] for key in ("learning_rate", "warmup_iters", "lr_decay_iters", "min_lr"))
+        )
 
     return lr
 
@@ -219,6 +230,7 @@ def hf_oracle():
     (exact GELU, LayerNorm eps 1e-5, tied head, eager attention, zero biases when bias=False),
     holding a NanoGPT's weights through the package's one mapping."""
     import torch
+
     transformers = pytest.importorskip("transformers")
 
     from nanogpt_titan.checkpoint import to_hf_gpt2
@@ -226,10 +238,19 @@ def hf_oracle():
     def oracle_of(model):
         args = model.model_args
         config = transformers.GPT2Config(
-            vocab_size=args.vocab_size, n_positions=args.block_size, n_embd=args.n_embd,
-            n_layer=args.n_layer, n_head=args.n_head, activation_function="gelu",
-            layer_norm_epsilon=1e-5, resid_pdrop=0.0, embd_pdrop=0.0, attn_pdrop=0.0,
-            tie_word_embeddings=True, bos_token_id=None, eos_token_id=None,
+            vocab_size=args.vocab_size,
+            n_positions=args.block_size,
+            n_embd=args.n_embd,
+            n_layer=args.n_layer,
+            n_head=args.n_head,
+            activation_function="gelu",
+            layer_norm_epsilon=1e-5,
+            resid_pdrop=0.0,
+            embd_pdrop=0.0,
+            attn_pdrop=0.0,
+            tie_word_embeddings=True,
+            bos_token_id=None,
+            eos_token_id=None,
         )
         config._attn_implementation = "eager"  # HF's own attention math, not SDPA as ours
         oracle = transformers.GPT2LMHeadModel(config).eval()
@@ -267,13 +288,16 @@ def nanogpt_ckpt(request, tmp_path, random_model):
     model = random_model(args)
     path = tmp_path / "nanogpt" / "ckpt.pt"
     path.parent.mkdir()
-    torch.save({
-        "model": {"_orig_mod." + name: t for name, t in to_nanogpt(model.state_dict()).items()},
-        "model_args": args.gpt_config(),
-        "iter_num": 250,
-        "best_val_loss": torch.tensor(2.5),
-        "config": {"dataset": "shakespeare_char", "learning_rate": 1e-3},
-    }, path)
+    torch.save(
+        {
+            "model": {"_orig_mod." + name: t for name, t in to_nanogpt(model.state_dict()).items()},
+            "model_args": args.gpt_config(),
+            "iter_num": 250,
+            "best_val_loss": torch.tensor(2.5),
+            "config": {"dataset": "shakespeare_char", "learning_rate": 1e-3},
+        },
+        path,
+    )
     return path, model
 
 
@@ -295,10 +319,15 @@ def nanogpt_hub_folder(tmp_path, random_model):
         model = random_model(NanoGPTModelArgs(**TINY_CHAR_MODEL, bias=bias))
         folder = tmp_path / "hub" / stored_head
         folder.mkdir(parents=True)
-        config = {"architectures": ["nanoGPT"], "model_type": "nanoGPT",
-                  "auto_map": {"AutoConfig": "configuration_nanogpt.NanoGPTConfig",
-                               "AutoModelForCausalLM": "modeling_nanogpt.NanoGPT"},
-                  **model.model_args.gpt_config()}
+        config = {
+            "architectures": ["nanoGPT"],
+            "model_type": "nanoGPT",
+            "auto_map": {
+                "AutoConfig": "configuration_nanogpt.NanoGPTConfig",
+                "AutoModelForCausalLM": "modeling_nanogpt.NanoGPT",
+            },
+            **model.model_args.gpt_config(),
+        }
         (folder / "config.json").write_text(json.dumps(config))
         weights = {name: tensor.clone() for name, tensor in to_nanogpt(model.state_dict()).items()}
         torch.save(weights, folder / "pytorch_model.bin")
@@ -314,11 +343,27 @@ def nanogpt_hub_folder(tmp_path, random_model):
 # nanoGPT's seven configs, written from the settings its reference lists for each.
 OPENAI_MODELS = ("gpt2", "gpt2-medium", "gpt2-large", "gpt2-xl")
 SHAKESPEARE_CHAR = {
-    "out_dir": "out-shakespeare-char", "eval_interval": 250, "eval_iters": 200, "log_interval": 10,
-    "always_save_checkpoint": False, "wandb_log": False, "wandb_project": "shakespeare-char",
-    "wandb_run_name": "mini-gpt", "dataset": "shakespeare_char", "gradient_accumulation_steps": 1,
-    "batch_size": 64, "block_size": 256, "n_layer": 6, "n_head": 6, "n_embd": 384, "dropout": 0.2,
-    "learning_rate": 1e-3, "max_iters": 5000, "lr_decay_iters": 5000, "min_lr": 1e-4, "beta2": 0.99,
+    "out_dir": "out-shakespeare-char",
+    "eval_interval": 250,
+    "eval_iters": 200,
+    "log_interval": 10,
+    "always_save_checkpoint": False,
+    "wandb_log": False,
+    "wandb_project": "shakespeare-char",
+    "wandb_run_name": "mini-gpt",
+    "dataset": "shakespeare_char",
+    "gradient_accumulation_steps": 1,
+    "batch_size": 64,
+    "block_size": 256,
+    "n_layer": 6,
+    "n_head": 6,
+    "n_embd": 384,
+    "dropout": 0.2,
+    "learning_rate": 1e-3,
+    "max_iters": 5000,
+    "lr_decay_iters": 5000,
+    "min_lr": 1e-4,
+    "beta2": 0.99,
     "warmup_iters": 100,
 }
 CONFIGS = {
@@ -377,13 +422,16 @@ max_iters = 20
 learning_rate = 3e-5
 decay_lr = False
 """,
-    **{f"eval_{name.replace('-', '_')}.py": f"""
+    **{
+        f"eval_{name.replace('-', '_')}.py": f"""
 batch_size = 8
 eval_iters = 500
 eval_only = True
 wandb_log = False
 init_from = '{name}'
-""" for name in OPENAI_MODELS},
+"""
+        for name in OPENAI_MODELS
+    },
 }
 TRAINING_CONFIGS = ["train_shakespeare_char.py", "train_gpt2.py", "finetune_shakespeare.py"]
 OPENAI_STAND_IN = {"n_embd": 32, "n_layer": 2, "n_head": 2}  # every OpenAI model's stand-in
@@ -394,14 +442,16 @@ def openai_cache(tmp_path_factory):
     """A Hugging Face cache holding small random GPT-2s under OpenAI's names, as transformers saves
     them (exact GELU, so that nanoGPT's network computes what transformers does)."""
     import torch
+
     transformers = pytest.importorskip("transformers")
 
     cache = tmp_path_factory.mktemp("hub")
     for name in OPENAI_MODELS:
         repo = cache / f"models--{name}"
         snapshot = repo / "snapshots" / "0123456789abcdef"
-        config = transformers.GPT2Config(vocab_size=50257, n_positions=1024, activation_function="gelu",
-                                         **OPENAI_STAND_IN)
+        config = transformers.GPT2Config(
+            vocab_size=50257, n_positions=1024, activation_function="gelu", **OPENAI_STAND_IN
+        )
         torch.manual_seed(len(name))
         transformers.GPT2LMHeadModel(config).save_pretrained(snapshot)
         (repo / "refs").mkdir()
@@ -444,9 +494,20 @@ def shakespeare_char() -> dict:
 @pytest.fixture(scope="session")
 def cpu_recipe(shakespeare_char) -> dict:
     """nanoGPT README's CPU run of the shakespeare-char config."""
-    return {**shakespeare_char, "device": "cpu", "compile": False, "eval_iters": 20, "block_size": 64,
-            "batch_size": 12, "n_layer": 4, "n_head": 4, "n_embd": 128, "max_iters": 2000, "lr_decay_iters": 2000,
-            "dropout": 0.0}
+    return {
+        **shakespeare_char,
+        "device": "cpu",
+        "compile": False,
+        "eval_iters": 20,
+        "block_size": 64,
+        "batch_size": 12,
+        "n_layer": 4,
+        "n_head": 4,
+        "n_embd": 128,
+        "max_iters": 2000,
+        "lr_decay_iters": 2000,
+        "dropout": 0.0,
+    }
 
 
 FIXTURES = REPO_ROOT / "tests" / "fixtures" / "nanogpt"
@@ -538,7 +599,7 @@ def run_trainer(make_trainer, tmp_path):
     """Train with torchtitan's own Trainer, then close it; returns the run's metrics.jsonl records."""
 
     def run(recipe: str, settings: dict | None = None, dump_folder: Path = tmp_path / "run") -> list[dict]:
-        from nanogpt_titan.metrics_file import METRICS_FILE, read_metrics_file
+        from nanogpt_titan.metrics.records import METRICS_FILE, read_metrics_file
 
         make_trainer(recipe, settings, dump_folder=dump_folder).train()
         make_trainer.close()
@@ -559,14 +620,17 @@ def run_train_sh():
 
     from nanogpt_titan.hosts import override_arguments, run_train_sh_variables
 
-    def run(settings: dict | None = None, ngpu: int = 1, recipe: str = "debug_model.toml",
-            environment: dict | None = None) -> subprocess.CompletedProcess:
+    def run(
+        settings: dict | None = None, ngpu: int = 1, recipe: str = "debug_model.toml", environment: dict | None = None
+    ) -> subprocess.CompletedProcess:
         env = {name: value for name, value in os.environ.items() if not name.startswith(("TORCH_NCCL_", "TORCH_FR_"))}
         threads = {"OMP_NUM_THREADS": "1"} if ngpu > 1 else {}
         return subprocess.run(
             [str(REPO_ROOT / "run_train.sh"), *override_arguments(settings or {}, recipe)],
             env={**env, **threads, "NGPU": str(ngpu), **run_train_sh_variables(recipe), **(environment or {})},
-            capture_output=True, text=True, timeout=300,
+            capture_output=True,
+            text=True,
+            timeout=300,
         )
 
     return run

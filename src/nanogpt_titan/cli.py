@@ -10,13 +10,12 @@ import sys
 from pathlib import Path
 
 from nanogpt_titan.errors import NanoGPTTitanError  # imports nothing: --help stays fast
+from nanogpt_titan.launch import Launch  # the same
 
 SRC_HELP = (
     "a run's folder, a DCP folder, a Hugging Face folder (config.json + model.safetensors or pytorch_model.bin), "
     "a nanoGPT ckpt.pt (or its out_dir), or a bare state dict (.pt/.bin/.safetensors)"
 )
-# torchrun's options that `train` passes on, in both of torchrun's spellings.
-TORCHRUN_OPTIONS = ("node-rank", "rdzv-endpoint", "rdzv-backend", "rdzv-id", "master-addr", "master-port")
 
 
 def _compare(args: argparse.Namespace) -> None:
@@ -34,23 +33,25 @@ def _read(args: argparse.Namespace):
 
 def _convert(args: argparse.Namespace) -> None:
     from nanogpt_titan.checkpoint import write_dcp
-    from nanogpt_titan.files import refuse_existing
     from nanogpt_titan.hosts import load_only_command
+    from nanogpt_titan.safe_write import refuse_existing
 
     refuse_existing(args.dst)
     checkpoint = _read(args)
     write_dcp(checkpoint, args.dst)
     destination = args.dst.resolve()
     print(f"wrote DCP checkpoint {destination} (with model_args.json)", file=sys.stderr)
-    print(f"validate it in torchtitan (load only), from any directory:\n"
-          f"  {shlex.join(load_only_command(destination, checkpoint.args.block_size))}\n"
-          "train from it: the same flavor and initial_load_path, without load_only and the zero learning rate, "
-          "in a dump folder of its own")
+    print(
+        f"validate it in torchtitan (load only), from any directory:\n"
+        f"  {shlex.join(load_only_command(destination, checkpoint.args.block_size))}\n"
+        "train from it: the same flavor and initial_load_path, without load_only and the zero learning rate, "
+        "in a dump folder of its own"
+    )
 
 
 def _export(args: argparse.Namespace) -> None:
     from nanogpt_titan.checkpoint import AdamWSettings, export
-    from nanogpt_titan.files import refuse_existing
+    from nanogpt_titan.safe_write import refuse_existing
 
     refuse_existing(args.dst)
     adamw = None if args.adamw is None else AdamWSettings(*args.adamw)
@@ -58,44 +59,20 @@ def _export(args: argparse.Namespace) -> None:
     print(f"wrote {kind} {args.dst}", file=sys.stderr)
 
 
-def _data(args: argparse.Namespace, checkpoint):
-    """The data folder `--data` names (a nanoGPT data folder, or a text prepared into one;
-    default tiny Shakespeare), refused if its vocabulary is not the checkpoint's."""
-    from nanogpt_titan.data.text import data_folder
-
-    folder = data_folder(args.data, "--data")
-    folder.vocabulary.check_model(checkpoint.args.vocab_size, checkpoint.vocabulary, checkpoint.source,
-                                  "pass --data with the data the model was trained on")
-    return folder
-
-
 def _evaluate(args: argparse.Namespace) -> None:
-    from nanogpt_titan.device import torch_device
-    from nanogpt_titan.evaluate import report
+    from nanogpt_titan.evaluate import evaluate_checkpoint
 
-    device = torch_device(args.device)  # before the read: a bad device fails fast
-    checkpoint = _read(args)
-    block_size = args.block_size or checkpoint.args.block_size
-    if not 0 < block_size <= checkpoint.args.block_size:
-        raise NanoGPTTitanError(f"--block-size {block_size} must be in [1, {checkpoint.args.block_size}] (the "
-                                "model's block_size)")
-    tokens = _data(args, checkpoint).split("val")
-    report(checkpoint.build_model(device), tokens, block_size, args.batch_size, args.eval_iters, args.seed)
+    evaluate_checkpoint(
+        lambda: _read(args), args.data, args.device, args.block_size, args.batch_size, args.eval_iters, args.seed
+    )
 
 
 def _sample(args: argparse.Namespace) -> None:
-    from nanogpt_titan.device import torch_device
-    from nanogpt_titan.nanogpt.sample import Sampling, sample
+    from nanogpt_titan.nanogpt.sample import Sampling, sample_checkpoint
 
-    torch_device(args.device)  # before the read: a bad device fails fast
-    checkpoint = _read(args)
-    # Without --data, the vocabulary the checkpoint records: sampling needs no data.
-    use_recorded = args.data is None and checkpoint.vocabulary is not None
-    vocabulary = checkpoint.vocabulary if use_recorded else _data(args, checkpoint).vocabulary
-    sampling = Sampling(start=args.start, num_samples=args.num_samples, max_new_tokens=args.max_new_tokens,
-                        temperature=args.temperature, top_k=args.top_k, seed=args.seed, device=args.device,
-                        device_flag="--device ")
-    sample(checkpoint, checkpoint.args, vocabulary, sampling)
+    settings = ("start", "num_samples", "max_new_tokens", "temperature", "top_k", "seed", "device")
+    sampling = Sampling(**{name: getattr(args, name) for name in settings}, device_flag="--device ")
+    sample_checkpoint(lambda: _read(args), args.data, sampling)
 
 
 def _sample_py(args: argparse.Namespace) -> None:
@@ -105,14 +82,11 @@ def _sample_py(args: argparse.Namespace) -> None:
 
 
 def _train(args: argparse.Namespace) -> None:
-    from nanogpt_titan.launch import Launch
     from nanogpt_titan.nanogpt.train import train
 
-    options = tuple(f"--{option}={value}" for option in TORCHRUN_OPTIONS
-                    if (value := getattr(args, option.replace("-", "_"))) is not None)
     arguments = args.nanogpt_arguments
     split = arguments.index("--") if "--" in arguments else len(arguments)
-    train(arguments[:split], Launch(args.nproc_per_node, args.nnodes, options), arguments[split + 1:])
+    train(arguments[:split], Launch.from_arguments(args), arguments[split + 1 :])
 
 
 def _prepare(args: argparse.Namespace) -> None:
@@ -132,15 +106,19 @@ def _add_source(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("src", type=Path, help=SRC_HELP)
     parser.add_argument("--n-head", type=_positive_int, help="head count, for sources that do not record it")
     parser.add_argument(
-        "--trust-pickle", action="store_true",
+        "--trust-pickle",
+        action="store_true",
         help="unpickle a .pt/.bin fully when torch.load(weights_only=True) refuses it (trusted files only)",
     )
 
 
 def _add_data_and_device(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--data", help="the training data: a nanoGPT data folder, or a text file (default: "
-                        "$NANOGPT_TITAN_DATA, else the downloaded tiny Shakespeare); sample needs none when the "
-                        "checkpoint records its vocabulary")
+    parser.add_argument(
+        "--data",
+        help="the training data: a nanoGPT data folder, or a text file (default: "
+        "$NANOGPT_TITAN_DATA, else the downloaded tiny Shakespeare); sample needs none when the "
+        "checkpoint records its vocabulary",
+    )
     parser.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda")
     parser.add_argument("--seed", type=int, default=1337)
 
@@ -153,7 +131,9 @@ def _parser() -> argparse.ArgumentParser:
         "compare", help="overlay nanoGPT training logs and our runs (mean and spread per side): a PNG and a table"
     )
     compare.add_argument(
-        "paths", type=Path, nargs="+",
+        "paths",
+        type=Path,
+        nargs="+",
         help="nanoGPT train.py stdout logs (run with --log_interval=1) and our runs (dump folders or metrics.jsonl)",
     )
     compare.add_argument("-o", "--output", type=Path, default=Path("comparison.png"), help="PNG to write")
@@ -164,19 +144,29 @@ def _parser() -> argparse.ArgumentParser:
     convert.add_argument("dst", type=Path, help="the DCP folder to create")
     convert.set_defaults(run=_convert)
 
-    export = commands.add_parser("export",
-                                 help="any checkpoint -> nanoGPT ckpt.pt (DST ends in .pt) or a Hugging Face folder")
+    export = commands.add_parser(
+        "export", help="any checkpoint -> nanoGPT ckpt.pt (DST ends in .pt) or a Hugging Face folder"
+    )
     _add_source(export)
     export.add_argument("dst", type=Path, help="a .pt file, or a folder to create")
-    export.add_argument("--dataset", help="for ckpt.pt: the nanoGPT dataset the model was trained on (nanoGPT's "
-                        "sample.py finds data/DATASET/meta.pkl by it), e.g. shakespeare_char")
-    export.add_argument("--adamw", type=float, nargs=4, metavar=("LR", "BETA1", "BETA2", "WEIGHT_DECAY"),
-                        help="for ckpt.pt: a fresh AdamW state with these settings, which nanoGPT's "
-                        "train.py --init_from=resume needs (and adopts), e.g. 1e-3 0.9 0.99 0.1")
+    export.add_argument(
+        "--dataset",
+        help="for ckpt.pt: the nanoGPT dataset the model was trained on (nanoGPT's "
+        "sample.py finds data/DATASET/meta.pkl by it), e.g. shakespeare_char",
+    )
+    export.add_argument(
+        "--adamw",
+        type=float,
+        nargs=4,
+        metavar=("LR", "BETA1", "BETA2", "WEIGHT_DECAY"),
+        help="for ckpt.pt: a fresh AdamW state with these settings, which nanoGPT's "
+        "train.py --init_from=resume needs (and adopts), e.g. 1e-3 0.9 0.99 0.1",
+    )
     export.set_defaults(run=_export)
 
-    evaluate = commands.add_parser("evaluate",
-                                   help="validation loss: nanoGPT's random-batch estimate, then the exact value")
+    evaluate = commands.add_parser(
+        "evaluate", help="validation loss: nanoGPT's random-batch estimate, then the exact value"
+    )
     _add_source(evaluate)
     _add_data_and_device(evaluate)
     evaluate.add_argument("--eval-iters", type=_positive_int, default=200, help="random batches of the estimate")
@@ -185,12 +175,13 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.set_defaults(run=_evaluate)
 
     sample = commands.add_parser(
-        "sample", usage="nanogpt-titan sample SRC [options] | nanogpt-titan sample [CONFIG.py ...] [--key=value ...]",
+        "sample",
+        usage="nanogpt-titan sample SRC [options] | nanogpt-titan sample [CONFIG.py ...] [--key=value ...]",
         help="generate text as nanoGPT's sample.py does, from the same seed the same text",
         description="Either a checkpoint and this command's options, or nanoGPT's sample.py command line (config "
-                    "files and --key=value over sample.py's defaults: --out_dir, --init_from=resume or gpt2*, "
-                    "--start, --num_samples, --max_new_tokens, --temperature, --top_k, --seed, --device, --dtype, "
-                    "--compile).",
+        "files and --key=value over sample.py's defaults: --out_dir, --init_from=resume or gpt2*, "
+        "--start, --num_samples, --max_new_tokens, --temperature, --top_k, --seed, --device, --dtype, "
+        "--compile).",
     )
     _add_source(sample)
     _add_data_and_device(sample)
@@ -202,27 +193,27 @@ def _parser() -> argparse.ArgumentParser:
     sample.set_defaults(run=_sample)
 
     train = commands.add_parser(
-        "train", allow_abbrev=False,
+        "train",
+        allow_abbrev=False,
         usage="nanogpt-titan train [torchrun options] [CONFIG.py ...] [--key=value ...] [-- torchtitan overrides]",
         help="run nanoGPT's train.py command line (config files, --key=value) through torchtitan",
         description="nanoGPT's arguments, as its train.py takes them (config files run over train.py's defaults, "
-                    "then --key=value), run by torchtitan's entry point; the launch options are torchrun's, in "
-                    "either of its spellings. Arguments after -- are torchtitan's own, added to the translation "
-                    "(e.g. --parallelism.data_parallel_replicate_degree 2 for HSDP across two nodes).",
+        "then --key=value), run by torchtitan's entry point; the launch options are torchrun's, in "
+        "either of its spellings. Arguments after -- are torchtitan's own, added to the translation "
+        "(e.g. --parallelism.data_parallel_replicate_degree 2 for HSDP across two nodes).",
     )
-    train.add_argument("--nproc-per-node", "--nproc_per_node", type=_positive_int, default=1,
-                       help="processes per node")
-    train.add_argument("--nnodes", type=_positive_int, default=1, help="nodes")
-    train.add_argument("--standalone", action="store_true", help="one node's job (the default without rendezvous)")
-    for option in TORCHRUN_OPTIONS:
-        train.add_argument(f"--{option}", f"--{option.replace('-', '_')}", help="torchrun's, for runs across nodes")
+    Launch.add_arguments(train, _positive_int)
     train.set_defaults(run=_train)
 
     prepare = commands.add_parser("prepare", help="text files -> a nanoGPT data folder (train.bin, val.bin, meta.pkl)")
     prepare.add_argument("inputs", type=Path, nargs="+", metavar="INPUT", help="UTF-8 text files, read as one text")
     prepare.add_argument("--out", type=Path, required=True, help="the data folder to create")
-    prepare.add_argument("--tokenizer", choices=["char", "gpt2"], default="char",
-                         help="char: nanoGPT's shakespeare_char (meta.pkl); gpt2: GPT-2 BPE via tiktoken")
+    prepare.add_argument(
+        "--tokenizer",
+        choices=["char", "gpt2"],
+        default="char",
+        help="char: nanoGPT's shakespeare_char (meta.pkl); gpt2: GPT-2 BPE via tiktoken",
+    )
     prepare.set_defaults(run=_prepare)
     return parser
 

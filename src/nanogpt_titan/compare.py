@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from nanogpt_titan.errors import NanoGPTTitanError
-from nanogpt_titan.files import refuse_existing, written_atomically
-from nanogpt_titan.metrics_file import METRICS_FILE, read_metrics_file
+from nanogpt_titan.metrics.records import METRICS_FILE, read_metrics_file
+from nanogpt_titan.safe_write import refuse_existing, written_atomically
 
 ITER_LINE = re.compile(r"^iter (\d+): loss ([-+\d.eE]+|nan|inf)")
 EVAL_LINE = re.compile(r"^step (\d+): train loss ([-+\d.eE]+), val loss ([-+\d.eE]+)")
@@ -95,7 +95,9 @@ def bands(series: list[Series]) -> dict[int, Band]:
     """Per step that every run has: the mean and the spread across runs."""
     shared = set.intersection(*(set(s) for s in series)) if series else set()
     return {
-        step: Band(statistics.fmean(s[step] for s in series), min(s[step] for s in series), max(s[step] for s in series))
+        step: Band(
+            statistics.fmean(s[step] for s in series), min(s[step] for s in series), max(s[step] for s in series)
+        )
         for step in sorted(shared)
     }
 
@@ -110,7 +112,10 @@ def comparison_table(nanogpt: list[Curves], ours: list[Curves]) -> str:
         "|---|---|---|---|---|---|",
     ]
     their_val, our_val = bands([r.val_loss for r in nanogpt]), bands([r.val_loss for r in ours])
-    their_train, our_train = bands([r.train_loss_estimate for r in nanogpt]), bands([r.train_loss_estimate for r in ours])
+    their_train, our_train = (
+        bands([r.train_loss_estimate for r in nanogpt]),
+        bands([r.train_loss_estimate for r in ours]),
+    )
     for step in sorted(their_val.keys() & our_val.keys()):
         lines.append(
             f"| {step} | {their_val[step]} | {our_val[step]} | {our_val[step].mean - their_val[step].mean:+.4f} | "
@@ -156,10 +161,18 @@ def plot(nanogpt: list[Curves], ours: list[Curves], png_path: Path) -> None:
                 continue
             steps = list(per_step)
             (line,) = axis.plot(steps, [b.mean for b in per_step.values()], style + marker, label=name)
-            axis.fill_between(steps, [b.low for b in per_step.values()], [b.high for b in per_step.values()],
-                              color=line.get_color(), alpha=0.2)
-    for axis, title in ((train_axis, f"train loss ({SMOOTHING_WINDOW}-step moving average)"),
-                        (val_axis, "val loss"), (lr_axis, "learning rate")):
+            axis.fill_between(
+                steps,
+                [b.low for b in per_step.values()],
+                [b.high for b in per_step.values()],
+                color=line.get_color(),
+                alpha=0.2,
+            )
+    for axis, title in (
+        (train_axis, f"train loss ({SMOOTHING_WINDOW}-step moving average)"),
+        (val_axis, "val loss"),
+        (lr_axis, "learning rate"),
+    ):
         axis.set_title(title)
         axis.set_xlabel("step")
         axis.legend(fontsize="small")

@@ -1,19 +1,18 @@
 """The entry point of torchtitan's Configurable releases (0.3.0, main): `python -m torchtitan.train
 --module nanogpt_titan --config F` (or `MODULE=nanogpt_titan CONFIG=F ./run_train.sh`) imports this
 module and trains the Config that `F()` returns. The recipes are those of torchtitan 0.2's TOML
-files, setting for setting (`nanogpt_titan.hosts.configurable.configs`); `--section.key value`
+files, setting for setting (`nanogpt_titan.hosts.configurable.recipes`); `--section.key value`
 overrides them as on 0.2.
 
 Importing this module prepares torchtitan to run the nanogpt model, as 0.2's
 `nanogpt_titan.plugin` does (`nanogpt_titan.hosts.training_process`).
 """
 
-from nanogpt_titan.nanogpt.arguments import TRAIN_PY_DEFAULTS
 from nanogpt_titan.hosts import trainer_class
-from nanogpt_titan.hosts.configurable.configs import RECIPES, toml_settings, trainer_config
+from nanogpt_titan.hosts.configurable.recipes import RECIPES, toml_settings, trainer_config
 from nanogpt_titan.hosts.training_process import prepare_training_process
+from nanogpt_titan.nanogpt.arguments import TRAIN_PY_DEFAULTS
 from nanogpt_titan.nanogpt.translation import job_settings
-
 
 GPT2_RUN = {**TRAIN_PY_DEFAULTS, "dtype": "bfloat16"}  # train.py's own run: GPT-2 124M on A100s
 

@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from itertools import islice
+from typing import TYPE_CHECKING
 
 import torch
 import torch.nn.functional as F
@@ -16,6 +17,9 @@ from torch import nn
 from nanogpt_titan.data.folder import TokenFile
 from nanogpt_titan.data.windows import RandomBlockTokenDataset
 from nanogpt_titan.errors import NanoGPTTitanError
+
+if TYPE_CHECKING:
+    from nanogpt_titan.checkpoint import Checkpoint
 
 Batch = tuple[torch.Tensor, torch.Tensor]
 
@@ -60,8 +64,12 @@ def window_batches(tokens: TokenFile, block_size: int, batch_size: int, setting:
 
 
 @torch.no_grad()
-def mean_loss(model: nn.Module, batches: Iterable[Batch], autocast: AbstractContextManager = nullcontext(),
-              forward: Callable[[torch.Tensor], torch.Tensor] | None = None) -> float:
+def mean_loss(
+    model: nn.Module,
+    batches: Iterable[Batch],
+    autocast: AbstractContextManager = nullcontext(),
+    forward: Callable[[torch.Tensor], torch.Tensor] | None = None,
+) -> float:
     """Mean cross entropy per token over `batches`, in eval mode; the logits are `forward`'s
     (default: the model called as a module, hooks and all).
 
@@ -83,9 +91,34 @@ def mean_loss(model: nn.Module, batches: Iterable[Batch], autocast: AbstractCont
     return (loss_sum / n_tokens).item()
 
 
+def evaluate_checkpoint(
+    read: Callable[[], "Checkpoint"],
+    data: str | None,
+    device: str,
+    block_size: int | None,
+    batch_size: int,
+    eval_iters: int,
+    seed: int,
+) -> None:
+    """`nanogpt-titan evaluate`: the checkpoint `read` gives (read once the device is known to
+    be good), on the validation split of `data`, in windows of `block_size` (default: the
+    model's)."""
+    from nanogpt_titan.device import torch_device
+
+    device = torch_device(device)
+    checkpoint = read()
+    block_size = block_size or checkpoint.args.block_size
+    if not 0 < block_size <= checkpoint.args.block_size:
+        raise NanoGPTTitanError(
+            f"--block-size {block_size} must be in [1, {checkpoint.args.block_size}] (the model's block_size)"
+        )
+    tokens = checkpoint.data_folder(data).split("val")
+    report(checkpoint.build_model(device), tokens, block_size, batch_size, eval_iters, seed)
+
+
 def report(model: nn.Module, tokens: TokenFile, block_size: int, batch_size: int, eval_iters: int, seed: int) -> None:
-    """`nanogpt-titan evaluate`: print nanoGPT's estimate of the validation loss (`eval_iters`
-    random batches from `seed`), then the exact value; progress on stderr."""
+    """Print nanoGPT's estimate of the validation loss (`eval_iters` random batches from
+    `seed`), then the exact value; progress on stderr."""
     from nanogpt_titan.progress import progress
 
     estimate = random_batches(tokens, block_size, batch_size, eval_iters, seed)

@@ -26,7 +26,9 @@ def generate(
     only the last position's logits are computed.
     """
     if not 0 < temperature < math.inf:  # NaN fails this too
-        raise NanoGPTTitanError(f"temperature={temperature} must be a finite number > 0 (lower is more conservative, e.g. 0.8)")
+        raise NanoGPTTitanError(
+            f"temperature={temperature} must be a finite number > 0 (lower is more conservative, e.g. 0.8)"
+        )
     if top_k is not None and top_k < 1:
         raise NanoGPTTitanError(f"top_k={top_k} must be >= 1, or None to sample from the whole vocabulary")
     if max_new_tokens < 0:

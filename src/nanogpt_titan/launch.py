@@ -3,15 +3,19 @@ environment: a command without a launcher is made the one process of a job of on
 `python -m torchtitan.train ...` runs as it is on every host; a job of several processes is
 torchrun's (`Launch`)."""
 
+import argparse
 import logging
 import os
 import socket
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from nanogpt_titan.errors import NanoGPTTitanError
 
 TORCHRUN_VARIABLES = ("RANK", "LOCAL_RANK", "WORLD_SIZE")
+# torchrun's options that a job passes on as they are, in either of torchrun's spellings.
+TORCHRUN_OPTIONS = ("node-rank", "rdzv-endpoint", "rdzv-backend", "rdzv-id", "master-addr", "master-port")
 
 
 def one_process_environment() -> dict[str, str]:
@@ -19,8 +23,14 @@ def one_process_environment() -> dict[str, str]:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    return {"RANK": "0", "LOCAL_RANK": "0", "WORLD_SIZE": "1", "LOCAL_WORLD_SIZE": "1",
-            "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(port)}
+    return {
+        "RANK": "0",
+        "LOCAL_RANK": "0",
+        "WORLD_SIZE": "1",
+        "LOCAL_WORLD_SIZE": "1",
+        "MASTER_ADDR": "127.0.0.1",
+        "MASTER_PORT": str(port),
+    }
 
 
 def as_one_process_unless_launched() -> None:
@@ -36,6 +46,22 @@ class Launch:
     nproc_per_node: int = 1
     nnodes: int = 1
     options: tuple[str, ...] = ()
+
+    @staticmethod
+    def add_arguments(parser: argparse.ArgumentParser, count: Callable[[str], int]) -> None:
+        """torchrun's options on a command line, in either of its spellings; `count` reads a count."""
+        parser.add_argument("--nproc-per-node", "--nproc_per_node", type=count, default=1, help="processes per node")
+        parser.add_argument("--nnodes", type=count, default=1, help="nodes")
+        parser.add_argument("--standalone", action="store_true", help="one node's job (the default without rendezvous)")
+        for option in TORCHRUN_OPTIONS:
+            parser.add_argument(f"--{option}", f"--{option.replace('-', '_')}", help="torchrun's, across nodes")
+
+    @classmethod
+    def from_arguments(cls, args: argparse.Namespace) -> "Launch":
+        """The job that `add_arguments`' options, parsed into `args`, describe."""
+        given = {option: getattr(args, option.replace("-", "_")) for option in TORCHRUN_OPTIONS}
+        options = tuple(f"--{option}={value}" for option, value in given.items() if value is not None)
+        return cls(args.nproc_per_node, args.nnodes, options)
 
     @property
     def processes(self) -> int:
@@ -64,13 +90,19 @@ class Launch:
 
         logging.getLogger("torch.distributed.elastic").setLevel(logging.ERROR)  # the ranks say what matters
         try:
-            run(get_args_parser().parse_args([*self.torchrun_arguments(), "--local-ranks-filter=0", "-m", module,
-                                              *arguments]))
+            run(
+                get_args_parser().parse_args(
+                    [*self.torchrun_arguments(), "--local-ranks-filter=0", "-m", module, *arguments]
+                )
+            )
         except SignalException:
             raise KeyboardInterrupt from None
         except ChildFailedError as failed:
-            unseen = [f"rank {rank}: {_reason(failure)}" for rank, failure in sorted(failed.failures.items())
-                      if failure.local_rank != 0]
+            unseen = [
+                f"rank {rank}: {_reason(failure)}"
+                for rank, failure in sorted(failed.failures.items())
+                if failure.local_rank != 0
+            ]
             if unseen:
                 raise NanoGPTTitanError("; ".join(unseen)) from None
             raise SystemExit(1) from None  # the first rank said why

@@ -139,8 +139,12 @@ class NanoGPTBatches:
     def state_dict(self) -> dict:
         """Where the sequence stands; the generator it draws from is the process's, which the
         host checkpoints beside (`nanogpt_titan.randomness.generator_states`)."""
-        return {"iteration": self.iteration, "micro_step": self.micro_step, "prefetched": self.prefetched,
-                "evaluated_at": self.evaluated_at}
+        return {
+            "iteration": self.iteration,
+            "micro_step": self.micro_step,
+            "prefetched": self.prefetched,
+            "evaluated_at": self.evaluated_at,
+        }
 
     def load_state_dict(self, state: dict) -> None:
         self.iteration, self.micro_step = state["iteration"], state["micro_step"]

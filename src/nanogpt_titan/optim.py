@@ -34,9 +34,7 @@ class NanoGPTParamGroupsMixin:
     def __init__(self, params, *args, weight_decay: float = 0.0, **kwargs):
         params = list(params)
         if any(isinstance(p, dict) for p in params):
-            raise TypeError(
-                f"{type(self).__name__} makes its own parameter groups; pass a flat list of parameters"
-            )
+            raise TypeError(f"{type(self).__name__} makes its own parameter groups; pass a flat list of parameters")
         trainable = [p for p in params if p.requires_grad]
         decayed, not_decayed = [p for p in trainable if decays(p)], [p for p in trainable if not decays(p)]
         log_param_groups(decayed, not_decayed)
@@ -67,8 +65,14 @@ def nanogpt_lr_factor(it: int, warmup_iters: int, lr_decay_iters: int, min_lr_fa
     return min_lr_factor + coeff * (1.0 - min_lr_factor)
 
 
-def nanogpt_schedule(warmup_steps: int, total_steps: int | None, min_lr_factor: float, decay_type: str,
-                     decay_ratio: float | None, training_steps: int) -> Callable[[int], float]:
+def nanogpt_schedule(
+    warmup_steps: int,
+    total_steps: int | None,
+    min_lr_factor: float,
+    decay_type: str,
+    decay_ratio: float | None,
+    training_steps: int,
+) -> Callable[[int], float]:
     """`nanogpt_lr_factor` from torchtitan's `lr_scheduler` settings, which must describe it:
     `warmup_steps` is warmup_iters, `total_steps` lr_decay_iters (a setting of its own, so that
     changing training.steps never moves it), `min_lr_factor` min_lr / learning_rate.
@@ -94,5 +98,6 @@ def nanogpt_schedule(warmup_steps: int, total_steps: int | None, min_lr_factor: 
         )
     if not math.isfinite(min_lr_factor):
         raise NanoGPTTitanError(f"lr_scheduler.min_lr_factor={min_lr_factor} must be a finite number (min_lr / lr)")
-    return functools.partial(nanogpt_lr_factor, warmup_iters=int(warmup_steps), lr_decay_iters=total_steps,
-                             min_lr_factor=min_lr_factor)
+    return functools.partial(
+        nanogpt_lr_factor, warmup_iters=int(warmup_steps), lr_decay_iters=total_steps, min_lr_factor=min_lr_factor
+    )

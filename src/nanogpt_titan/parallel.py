@@ -87,8 +87,10 @@ def parallelize(model: nn.Module, parallel_dims, parallelism: Parallelism) -> nn
         reduce_dtype = getattr(torch, parallelism.reduce_dtype)
         mesh = parallel_dims.get_mesh(["dp_replicate", "fsdp"] if parallel_dims.dp_replicate_enabled else "fsdp")
         apply_fsdp(model, mesh, param_dtype, reduce_dtype, parallelism.reshard_after_forward)
-        logger.info(f"Applied {'HSDP' if parallel_dims.dp_replicate_enabled else 'FSDP'} to the nanoGPT model: "
-                    f"computes in {param_dtype}, reduces gradients in {reduce_dtype}")
+        logger.info(
+            f"Applied {'HSDP' if parallel_dims.dp_replicate_enabled else 'FSDP'} to the nanoGPT model: "
+            f"computes in {param_dtype}, reduces gradients in {reduce_dtype}"
+        )
     elif parallel_dims.dp_replicate_enabled:
         dp_mesh = parallel_dims.get_mesh("dp_replicate")
         apply_ddp(model, dp_mesh, parallelism.micro_batches(dp_mesh.size()), parallelism.compile_backend is not None)
@@ -104,12 +106,20 @@ def compile_blocks(model: nn.Module, backend: str) -> None:
         block.compile(backend=backend, fullgraph=True)
 
 
-def apply_fsdp(model: nn.Module, dp_mesh: DeviceMesh, param_dtype: torch.dtype, reduce_dtype: torch.dtype,
-               reshard_after_forward: bool) -> None:
+def apply_fsdp(
+    model: nn.Module,
+    dp_mesh: DeviceMesh,
+    param_dtype: torch.dtype,
+    reduce_dtype: torch.dtype,
+    reshard_after_forward: bool,
+) -> None:
     """FSDP2 as torchtitan's llama3, a group per block, but with the embeddings, the final
     LayerNorm and the head all in the root group: the head's weight is the token embedding's,
     and a tied weight must live in one group. Gradients are summed, not averaged."""
-    fsdp_config = {"mesh": dp_mesh, "mp_policy": MixedPrecisionPolicy(param_dtype=param_dtype, reduce_dtype=reduce_dtype)}
+    fsdp_config = {
+        "mesh": dp_mesh,
+        "mp_policy": MixedPrecisionPolicy(param_dtype=param_dtype, reduce_dtype=reduce_dtype),
+    }
     for block in model.layers.values():
         fully_shard(block, **fsdp_config, reshard_after_forward=reshard_after_forward)
     fully_shard(model, **fsdp_config)

@@ -18,8 +18,9 @@ class Meter:
     done, in what time, at what rate, and the time left. `scale` divides the amounts shown
     (1e6 with `unit="MB"` for bytes)."""
 
-    def __init__(self, total: int, label: str, unit: str, report: Callable[[str], None] = to_stderr,
-                 scale: float = 1.0):
+    def __init__(
+        self, total: int, label: str, unit: str, report: Callable[[str], None] = to_stderr, scale: float = 1.0
+    ):
         self.total, self.label, self.unit, self.report, self.scale = total, label, unit, report, scale
         self.done, self.start, self.every = 0, time.perf_counter(), max(1, total // REPORTS)
         self.next_report = self.every
@@ -32,16 +33,19 @@ class Meter:
         elapsed = time.perf_counter() - self.start
         rate = self.done / elapsed if elapsed > 0 else float("inf")
         left = f", {(self.total - self.done) / rate:.0f} s left" if self.done < self.total else ""
-        self.report(f"{self.label}: {self._shown(self.done)}/{self._shown(self.total)} {self.unit} "
-                    f"({100 * self.done / self.total:.0f}%) in {elapsed:.1f} s, {rate / self.scale:,.1f} "
-                    f"{self.unit}/s{left}")
+        self.report(
+            f"{self.label}: {self._shown(self.done)}/{self._shown(self.total)} {self.unit} "
+            f"({100 * self.done / self.total:.0f}%) in {elapsed:.1f} s, {rate / self.scale:,.1f} "
+            f"{self.unit}/s{left}"
+        )
 
     def _shown(self, amount: int) -> str:
         return f"{amount:,}" if self.scale == 1 else f"{amount / self.scale:,.1f}"
 
 
-def progress(items: Iterable[Item], total: int, label: str, unit: str,
-             report: Callable[[str], None] = to_stderr) -> Iterator[Item]:
+def progress(
+    items: Iterable[Item], total: int, label: str, unit: str, report: Callable[[str], None] = to_stderr
+) -> Iterator[Item]:
     """Pass `items` through a `Meter`; an item counts as done once the consumer asks for the next."""
     meter = Meter(total, label, unit, report)
     for item in items:

@@ -87,8 +87,14 @@ class Randomness:
     def as_nanogpt(self) -> bool:
         return self.mode == NANOGPT
 
-    def check(self, dp_world_size: int, replicate_degree: int, training: BatchShape,
-              validation: BatchShape | None, validation_fix: str) -> None:
+    def check(
+        self,
+        dp_world_size: int,
+        replicate_degree: int,
+        training: BatchShape,
+        validation: BatchShape | None,
+        validation_fix: str,
+    ) -> None:
         """Refuse, before anything is built, what nanoGPT's draws cannot follow: ranks that shard
         the model, and a validation shape other than the training batches'. `validation_fix` is
         the host's advice for the latter."""
@@ -109,11 +115,19 @@ class Randomness:
     def model_initialiser(self) -> Callable[[torch.nn.Module], None]:
         """What draws the model's initial weights (`NanoGPT(initialise=...)`), and leaves this
         process's generators where its dropout starts."""
-        return functools.partial(_initialise_as_nanogpt if self.as_nanogpt else _initialise_rank_invariantly,
-                                 seed=self.seed)
+        return functools.partial(
+            _initialise_as_nanogpt if self.as_nanogpt else _initialise_rank_invariantly, seed=self.seed
+        )
 
-    def training_batches(self, data: DataFolder, split: str, shape: BatchShape, micro_batches: int, dp_rank: int,
-                         evaluations: Evaluations) -> IterableDataset:
+    def training_batches(
+        self,
+        data: DataFolder,
+        split: str,
+        shape: BatchShape,
+        micro_batches: int,
+        dp_rank: int,
+        evaluations: Evaluations,
+    ) -> IterableDataset:
         """This rank's training micro-batches, as the dataloader hands them to the Trainer.
 
         rank_invariant: with A micro-batches per rank, rank r draws micro-batch a from window
@@ -122,12 +136,20 @@ class Randomness:
         """
         if not self.as_nanogpt:
             return RandomBlockTokenDataset(
-                data.split(split), seq_len=shape.seq_len, batch_size=shape.batch_size, seed=self.seed,
+                data.split(split),
+                seq_len=shape.seq_len,
+                batch_size=shape.batch_size,
+                seed=self.seed,
                 streams=range(dp_rank * micro_batches, (dp_rank + 1) * micro_batches),
             )
         self.nanogpt_batches = NanoGPTBatches(
-            data.split("train"), data.split("val"), shape.batch_size, shape.seq_len, micro_batches,
-            eval_interval=evaluations.interval, eval_iters=evaluations.batches,
+            data.split("train"),
+            data.split("val"),
+            shape.batch_size,
+            shape.seq_len,
+            micro_batches,
+            eval_interval=evaluations.interval,
+            eval_iters=evaluations.batches,
             evaluates=evaluations.enabled and dp_rank == 0,
         )
         return NanoGPTBatchDataset(self.nanogpt_batches)

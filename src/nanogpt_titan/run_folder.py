@@ -14,7 +14,7 @@ from pathlib import Path
 
 import torch
 
-from nanogpt_titan.checkpoint.read import (
+from nanogpt_titan.checkpoint.saved import (
     described_model,
     read_vocabulary,
     saved_data_parallel_ranks,
@@ -75,14 +75,20 @@ class RunFolder:
             return
         recorded = described_model(loaded)
         if recorded is not None:
-            differ = [f"{name}={recorded[name]} (this run's {args.gpt_config()[name]})" for name in MODEL_FIELDS
-                      if name in recorded and recorded[name] != args.gpt_config()[name]]
+            differ = [
+                f"{name}={recorded[name]} (this run's {args.gpt_config()[name]})"
+                for name in MODEL_FIELDS
+                if name in recorded and recorded[name] != args.gpt_config()[name]
+            ]
         else:
             with torch.device("meta"):
                 expected = {name: tuple(t.shape) for name, t in NanoGPT(args).state_dict().items()}
             saved = saved_model_shapes(loaded)
-            differ = [f"{name} {saved[name]} (this run's {shape})" for name, shape in expected.items()
-                      if name in saved and saved[name] != shape]
+            differ = [
+                f"{name} {saved[name]} (this run's {shape})"
+                for name, shape in expected.items()
+                if name in saved and saved[name] != shape
+            ]
         if differ:
             raise NanoGPTTitanError(
                 f"{loaded} holds another model than this run's ({args}): {', '.join(differ[:4])}; train the "

@@ -18,9 +18,14 @@ import sys
 KERNELS_MODULES = {
     "torchtitan.models.moe.kernels": ("generate_permute_indices", "fill_indices_wrapper"),
     "torchtitan.distributed.minimal_async_ep.kernels": (
-        "copy_full_counts_to_peers_kernel", "copy_rows_to_peers_kernel", "expand_topk_grad_kernel",
-        "fill_combine_metadata_kernel", "fill_dispatch_metadata_kernel", "invert_flat_indices_kernel",
-        "reduce_topk_slots_kernel", "topk_scores_grad_kernel",
+        "copy_full_counts_to_peers_kernel",
+        "copy_rows_to_peers_kernel",
+        "expand_topk_grad_kernel",
+        "fill_combine_metadata_kernel",
+        "fill_dispatch_metadata_kernel",
+        "invert_flat_indices_kernel",
+        "reduce_topk_slots_kernel",
+        "topk_scores_grad_kernel",
     ),
 }
 

@@ -15,7 +15,6 @@ import pickle
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -50,8 +49,14 @@ def timed_process(command: list[str], cwd: Path, **kwargs) -> tuple[float, float
     """Wall seconds and peak resident MB of one process; its output goes to `cwd/output.log`."""
     report = cwd / "timing.txt"
     with (cwd / "output.log").open("w") as output:
-        subprocess.run([sys.executable, "-c", LAUNCHER, str(report), *command], stdout=output,
-                       stderr=subprocess.STDOUT, cwd=cwd, check=True, **kwargs)
+        subprocess.run(
+            [sys.executable, "-c", LAUNCHER, str(report), *command],
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            cwd=cwd,
+            check=True,
+            **kwargs,
+        )
     seconds, max_rss_kib, exit_code = report.read_text().split()
     if exit_code != "0":
         raise AssertionError(f"{command} failed: {(cwd / 'output.log').read_text()[-2000:]}")
@@ -83,9 +88,21 @@ def data_folders(tmp_path_factory):
 @pytest.mark.parametrize("size", FOLDER_SIZES)
 def test_training_start_up_and_peak_memory(benchmark, data_folders, tmp_path, size):
     """`run_train.sh` with the debug model for 2 steps, on the folder: process wall time and peak RSS."""
-    command = [str(REPO_ROOT / "run_train.sh"), "--training.dataset", "nanogpt_train", "--validation.dataset",
-               "nanogpt_validation", "--training.dataset_path", str(data_folders[size]), "--training.steps", "2",
-               "--checkpoint.no-enable", "--validation.no-enable", "--job.dump_folder", str(tmp_path / "run")]
+    command = [
+        str(REPO_ROOT / "run_train.sh"),
+        "--training.dataset",
+        "nanogpt_train",
+        "--validation.dataset",
+        "nanogpt_validation",
+        "--training.dataset_path",
+        str(data_folders[size]),
+        "--training.steps",
+        "2",
+        "--checkpoint.no-enable",
+        "--validation.no-enable",
+        "--job.dump_folder",
+        str(tmp_path / "run"),
+    ]
     env = {**os.environ, "CONFIG_FILE": str(REPO_ROOT / "src/nanogpt_titan/train_configs/debug_model.toml")}
     runs = []
     benchmark.pedantic(lambda: runs.append(timed_process(command, tmp_path, env=env)), rounds=3, iterations=1)
@@ -96,10 +113,24 @@ def test_training_start_up_and_peak_memory(benchmark, data_folders, tmp_path, si
 def test_nanogpt_training_start_up_and_peak_memory(benchmark, data_folders, nanogpt_checkout, size):
     """nanoGPT's train.py on the same folder: 2 iterations of a model of the debug model's size."""
     (nanogpt_checkout / "data" / "bench").symlink_to(data_folders[size])
-    command = [sys.executable, "train.py", "--dataset=bench", "--device=cpu",
-               "--compile=False", "--n_layer=2", "--n_head=2", "--n_embd=64", "--block_size=64", "--batch_size=8",
-               "--gradient_accumulation_steps=1", "--max_iters=1", "--eval_interval=1000", "--eval_iters=1",
-               "--always_save_checkpoint=False", "--out_dir=out"]
+    command = [
+        sys.executable,
+        "train.py",
+        "--dataset=bench",
+        "--device=cpu",
+        "--compile=False",
+        "--n_layer=2",
+        "--n_head=2",
+        "--n_embd=64",
+        "--block_size=64",
+        "--batch_size=8",
+        "--gradient_accumulation_steps=1",
+        "--max_iters=1",
+        "--eval_interval=1000",
+        "--eval_iters=1",
+        "--always_save_checkpoint=False",
+        "--out_dir=out",
+    ]
     runs = []
     benchmark.pedantic(lambda: runs.append(timed_process(command, nanogpt_checkout)), rounds=3, iterations=1)
     benchmark.extra_info.update(wall_seconds=min(s for s, _ in runs), peak_rss_mb=round(max(m for _, m in runs)))
@@ -125,25 +156,34 @@ def test_prepare(benchmark, texts, tmp_path, size):
 
     def once():
         shutil.rmtree(out, ignore_errors=True)
-        runs.append(timed_process([shutil.which("nanogpt-titan"), "prepare", str(texts[size]), "--out", str(out)],
-                                  tmp_path))
+        runs.append(
+            timed_process([shutil.which("nanogpt-titan"), "prepare", str(texts[size]), "--out", str(out)], tmp_path)
+        )
 
     benchmark.pedantic(once, rounds=1, iterations=1)
-    benchmark.extra_info.update(wall_seconds=runs[0][0], peak_rss_mb=round(runs[0][1]),
-                                megabytes_per_second=round(TEXT_SIZES[size] / MB / runs[0][0], 1))
+    benchmark.extra_info.update(
+        wall_seconds=runs[0][0],
+        peak_rss_mb=round(runs[0][1]),
+        megabytes_per_second=round(TEXT_SIZES[size] / MB / runs[0][0], 1),
+    )
 
 
 @pytest.mark.parametrize("size", TEXT_SIZES)
 def test_nanogpt_prepare(benchmark, texts, nanogpt_checkout, size):
     """nanoGPT's data/shakespeare_char/prepare.py, reading the text as its input.txt."""
-    shutil.copy((nanogpt_checkout / "train.py").resolve().parent / "data" / "shakespeare_char" / "prepare.py",
-                nanogpt_checkout)
+    shutil.copy(
+        (nanogpt_checkout / "train.py").resolve().parent / "data" / "shakespeare_char" / "prepare.py", nanogpt_checkout
+    )
     (nanogpt_checkout / "input.txt").symlink_to(texts[size])
     runs = []
-    benchmark.pedantic(lambda: runs.append(timed_process([sys.executable, "prepare.py"], nanogpt_checkout)),
-                       rounds=1, iterations=1)
-    benchmark.extra_info.update(wall_seconds=runs[0][0], peak_rss_mb=round(runs[0][1]),
-                                megabytes_per_second=round(TEXT_SIZES[size] / MB / runs[0][0], 1))
+    benchmark.pedantic(
+        lambda: runs.append(timed_process([sys.executable, "prepare.py"], nanogpt_checkout)), rounds=1, iterations=1
+    )
+    benchmark.extra_info.update(
+        wall_seconds=runs[0][0],
+        peak_rss_mb=round(runs[0][1]),
+        megabytes_per_second=round(TEXT_SIZES[size] / MB / runs[0][0], 1),
+    )
 
 
 BATCH_SHAPES = {"mini-gpt": (64, 256), "gpt2": (12, 1024)}  # (batch_size, block_size)
@@ -169,12 +209,15 @@ def test_batches_per_second(benchmark, data_folders, shape, reader):
     tokens = TokenFile(path, 65)
     generator = torch.Generator().manual_seed(0)
     if reader == "ours":
+
         def draw():
             starts = torch.randint(len(tokens) - block_size, (batch_size,), generator=generator)
             windows = tokens.windows(starts, block_size + 1)
             return windows[:, :-1], windows[:, 1:]
     else:
+
         def draw():
             return nanogpt_get_batch(path, batch_size, block_size)
+
     benchmark.pedantic(draw, rounds=200, iterations=5, warmup_rounds=5)
     benchmark.extra_info.update(batches_per_second=round(1 / benchmark.stats.stats.median))

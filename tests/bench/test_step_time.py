@@ -20,15 +20,25 @@ import statistics
 import subprocess
 import sys
 
-import pytest
-
 ITERATIONS = 400
 WARM_UP = 50
 PAIRS = 3
 MAX_RATIO = 1.0
-CPU_RECIPE = ["config/train_shakespeare_char.py", "--device=cpu", "--compile=False", "--eval_iters=20",
-              "--log_interval=1", "--block_size=64", "--batch_size=12", "--n_layer=4", "--n_head=4",
-              "--n_embd=128", f"--max_iters={ITERATIONS}", "--lr_decay_iters=2000", "--dropout=0.0"]
+CPU_RECIPE = [
+    "config/train_shakespeare_char.py",
+    "--device=cpu",
+    "--compile=False",
+    "--eval_iters=20",
+    "--log_interval=1",
+    "--block_size=64",
+    "--batch_size=12",
+    "--n_layer=4",
+    "--n_head=4",
+    "--n_embd=128",
+    f"--max_iters={ITERATIONS}",
+    "--lr_decay_iters=2000",
+    "--dropout=0.0",
+]
 ITER_LINE = re.compile(r"iter (\d+): loss [\d.]+, time ([\d.]+)ms")
 
 

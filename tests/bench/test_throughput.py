@@ -47,9 +47,14 @@ class Size:
 SIZE_PARAMS = [
     pytest.param(Size("debug_model.toml", rounds=5), id="debugmodel"),
     pytest.param(Size("shakespeare_cpu.toml", rounds=4), id="shakespeare-cpu"),
-    pytest.param(Size("mini-gpt.toml", rounds=5), id="mini-gpt", marks=[
-        pytest.mark.gpu, pytest.mark.skipif(not CUDA, reason="mini-gpt is benchmarked on CUDA only"),
-    ]),
+    pytest.param(
+        Size("mini-gpt.toml", rounds=5),
+        id="mini-gpt",
+        marks=[
+            pytest.mark.gpu,
+            pytest.mark.skipif(not CUDA, reason="mini-gpt is benchmarked on CUDA only"),
+        ],
+    ),
 ]
 # Compile granularity of each row, by id; the Trainer has the first two.
 COMPILE_AS = {
@@ -152,8 +157,10 @@ def train_batches(shakespeare):
         tokens = shakespeare.split("train")
         for inputs, targets in RandomBlockTokenDataset(tokens, training.seq_len, training.local_batch_size, seed=1337):
             if CUDA:
-                yield (inputs["input"].pin_memory().to(DEVICE, non_blocking=True),
-                       targets.pin_memory().to(DEVICE, non_blocking=True))
+                yield (
+                    inputs["input"].pin_memory().to(DEVICE, non_blocking=True),
+                    targets.pin_memory().to(DEVICE, non_blocking=True),
+                )
             else:
                 yield inputs["input"], targets
 
@@ -164,8 +171,13 @@ def nanogpt_train_step(model, loss_of, batches, job_config):
     """One iteration of nanoGPT's `train.py`, with the config's dtype, AdamW and clip."""
     opt = job_config.optimizer
     optimizer = NanoGPTAdamW(
-        model.parameters(), lr=opt.lr, betas=(opt.beta1, opt.beta2), eps=opt.eps, weight_decay=opt.weight_decay,
-        fused=opt.implementation == "fused", foreach=opt.implementation == "foreach",
+        model.parameters(),
+        lr=opt.lr,
+        betas=(opt.beta1, opt.beta2),
+        eps=opt.eps,
+        weight_decay=opt.weight_decay,
+        fused=opt.implementation == "fused",
+        foreach=opt.implementation == "foreach",
     )
 
     def step() -> None:
@@ -199,8 +211,14 @@ def test_trainer_train_step(make_trainer, measure, size, compile_as):
         trainer.step += 1
         trainer.train_step(batches)
 
-    measure(step, size, trainer.job_config, trainer.model_parts[0],
-            compile=COMPILE_AS[compile_as], adamw=trainer.job_config.optimizer.implementation)
+    measure(
+        step,
+        size,
+        trainer.job_config,
+        trainer.model_parts[0],
+        compile=COMPILE_AS[compile_as],
+        adamw=trainer.job_config.optimizer.implementation,
+    )
 
 
 @pytest.mark.parametrize("compile_as", list(COMPILE_AS))

@@ -68,8 +68,16 @@ def test_compiled_equals_eager_on_cuda(random_model, autocast):
 
 
 def test_mini_gpt_trains_with_fused_adamw_and_its_loss_falls(make_trainer, tmp_path):
-    trainer = make_trainer("mini-gpt.toml", "--training.steps", "100", "--validation.freq", "100",
-                           "--validation.steps", "10", dump_folder=tmp_path / "mini")
+    trainer = make_trainer(
+        "mini-gpt.toml",
+        "--training.steps",
+        "100",
+        "--validation.freq",
+        "100",
+        "--validation.steps",
+        "10",
+        dump_folder=tmp_path / "mini",
+    )
     (optimizer,) = trainer.optimizers.optimizers
     assert optimizer.defaults["fused"] is True
     assert all(p.is_cuda for group in optimizer.param_groups for p in group["params"])
@@ -91,14 +99,27 @@ def test_load_only_validation_on_cuda(nanogpt_ckpt, run_trainer, tmp_path):
     assert main(["convert", str(path), str(tmp_path / "dcp")]) == 0
     dcp = str(tmp_path / "dcp")
     (record,) = run_trainer(
-        "debug_model.toml", "--model.flavor", dcp, "--checkpoint.enable", "--checkpoint.load_only",
-        "--checkpoint.initial_load_path", dcp, "--training.steps", "1", "--validation.freq", "1",
-        "--optimizer.lr", "0", "--training.seq_len", "32", "--validation.seq_len", "32",
+        "debug_model.toml",
+        "--model.flavor",
+        dcp,
+        "--checkpoint.enable",
+        "--checkpoint.load_only",
+        "--checkpoint.initial_load_path",
+        dcp,
+        "--training.steps",
+        "1",
+        "--validation.freq",
+        "1",
+        "--optimizer.lr",
+        "0",
+        "--training.seq_len",
+        "32",
+        "--validation.seq_len",
+        "32",
     )
     val = data_folder().split("val")
     direct = mean_loss(read_checkpoint(dcp).build_model(), random_batches(val, 32, 8, 5, seed=1337))
     assert abs(record["val_loss"] - direct) <= 1e-4
-
 
 
 def test_dataset_state_restores_the_cuda_generator(token_file):

@@ -12,8 +12,8 @@ import torchtitan.distributed.parallel_dims as tt_parallel_dims
 import torchtitan.distributed.utils as tt_dist_utils
 import torchtitan.tools.utils as tt_utils
 
-from nanogpt_titan.cpu import NANOGPT_REFERENCE_PEAK_FLOPS, let_gloo_release_its_last_work
 from nanogpt_titan.hosts import cpu_adaptation
+from nanogpt_titan.hosts.cpu_adaptation import NANOGPT_REFERENCE_PEAK_FLOPS, let_gloo_release_its_last_work
 from nanogpt_titan.hosts.training_process import prepare_training_process
 
 pytestmark = pytest.mark.skipif(torch.cuda.is_available(), reason="CPU-host accommodations apply without CUDA only")
@@ -41,7 +41,7 @@ def test_memory_monitor_and_peak_flops_need_no_gpu(adaptation):
 
 
 def test_process_group_timeouts_skip_the_device_barrier_gloo_rejects(adaptation):
-    from nanogpt_titan.cpu import set_pg_timeouts_gloo
+    from nanogpt_titan.hosts.cpu_adaptation import set_pg_timeouts_gloo
 
     assert tt_dist_utils.set_pg_timeouts is set_pg_timeouts_gloo
 

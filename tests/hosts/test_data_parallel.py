@@ -3,18 +3,15 @@ installed host: DDP, FSDP and HSDP, with activation checkpointing and compile, t
 one process accumulating the same micro-batches, resume exactly, and refuse to resume on another
 number of ranks."""
 
-import os
 import shutil
-import subprocess
-import sys
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import torch
 
 from nanogpt_titan.checkpoint import read_checkpoint
-from nanogpt_titan.metrics_file import METRICS_FILE, read_metrics_file
+from nanogpt_titan.metrics.records import METRICS_FILE, read_metrics_file
 
 pytestmark = pytest.mark.slow
 
@@ -65,19 +62,32 @@ def test_one_process_through_torchtitans_entry_point_says_nothing_a_newcomer_mus
         assert noise not in one_process.output, noise
 
 
-def test_compiled_ddp_with_full_activation_checkpointing_equals_one_process_accumulating(run_train_sh, tmp_path,
-                                                                                       one_process):
-    ddp = train(run_train_sh, tmp_path / "ddp", {"parallelism.data_parallel_replicate_degree": 2,
-                                                 "activation_checkpoint.mode": "full", "compile.enable": True}, ngpu=2)
+def test_compiled_ddp_with_full_activation_checkpointing_equals_one_process_accumulating(
+    run_train_sh, tmp_path, one_process
+):
+    ddp = train(
+        run_train_sh,
+        tmp_path / "ddp",
+        {"parallelism.data_parallel_replicate_degree": 2, "activation_checkpoint.mode": "full", "compile.enable": True},
+        ngpu=2,
+    )
     assert_same_training(ddp, one_process)
 
 
-def test_hsdp_with_activation_checkpointing_every_block_equals_one_process_accumulating(run_train_sh, tmp_path,
-                                                                                       one_process):
+def test_hsdp_with_activation_checkpointing_every_block_equals_one_process_accumulating(
+    run_train_sh, tmp_path, one_process
+):
     """2 replicas of 2 shards, one micro-batch each: the four micro-batches of the one process."""
-    hsdp = train(run_train_sh, tmp_path / "hsdp", {"parallelism.data_parallel_replicate_degree": 2,
-                                                   "parallelism.data_parallel_shard_degree": 2,
-                                                   "activation_checkpoint.mode": "full"}, ngpu=4)
+    hsdp = train(
+        run_train_sh,
+        tmp_path / "hsdp",
+        {
+            "parallelism.data_parallel_replicate_degree": 2,
+            "parallelism.data_parallel_shard_degree": 2,
+            "activation_checkpoint.mode": "full",
+        },
+        ngpu=4,
+    )
     assert_same_training(hsdp, one_process)
     assert "Applied HSDP to the nanoGPT model" in hsdp.output
 
@@ -107,4 +117,5 @@ def test_resuming_on_another_number_of_ranks_is_refused_in_one_line(run_train_sh
     last_line = (result.stdout + result.stderr).strip().splitlines()[-1]
     step_10 = folder / "checkpoint" / "step-10"  # the message in full: v0_2/test_run_folder.py
     assert f"nanogpt_titan: error: {step_10} holds the data streams of 2 data-parallel ranks and this run has 1" in (
-        last_line)
+        last_line
+    )

@@ -14,9 +14,9 @@ import torch
 
 from nanogpt_titan.checkpoint import read_checkpoint, to_nanogpt
 from nanogpt_titan.cli import main
-from nanogpt_titan.metrics_file import METRICS_FILE, read_metrics_file
-from nanogpt_titan.nanogpt.translation import job_settings
 from nanogpt_titan.generate import generate
+from nanogpt_titan.metrics.records import METRICS_FILE, read_metrics_file
+from nanogpt_titan.nanogpt.translation import job_settings
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "nanogpt"
 GOLDEN_ENV_VAR = "NANOGPT_TITAN_GOLDEN"
@@ -95,7 +95,9 @@ def test_golden_generate(path, tmp_path):
     max_new_tokens = 2 * golden["config"]["block_size"]
     for run in golden["runs"]:
         generator = torch.Generator().manual_seed(golden["sample_seed"])
-        ids = generate(model, torch.tensor([golden["prompt"]]), max_new_tokens, run["temperature"], run["top_k"], generator)
+        ids = generate(
+            model, torch.tensor([golden["prompt"]]), max_new_tokens, run["temperature"], run["top_k"], generator
+        )
         assert ids[0].tolist() == run["tokens"], (run["temperature"], run["top_k"])
 
 
@@ -108,13 +110,16 @@ def nanogpt_loop_here(golden: dict, init: Path, get_lr) -> dict[str, torch.Tenso
     no_decay = [p for p in model.parameters() if p.dim() < 2]
     optimizer = torch.optim.AdamW(
         [{"params": decay, "weight_decay": config["weight_decay"]}, {"params": no_decay, "weight_decay": 0.0}],
-        lr=config["learning_rate"], betas=(config["beta1"], config["beta2"]), eps=1e-8,
+        lr=config["learning_rate"],
+        betas=(config["beta1"], config["beta2"]),
+        eps=1e-8,
     )
     accumulation, batches = config["gradient_accumulation_steps"], iter(golden["batches"])
     for it in range(config["max_iters"] + 1):
         for group in optimizer.param_groups:
-            group["lr"] = get_lr(it, config["learning_rate"], config["warmup_iters"], config["lr_decay_iters"],
-                                 config["min_lr"])
+            group["lr"] = get_lr(
+                it, config["learning_rate"], config["warmup_iters"], config["lr_decay_iters"], config["min_lr"]
+            )
         for _ in range(accumulation):
             inputs, targets = next(batches)
             logits = model(inputs)
@@ -161,11 +166,18 @@ def test_golden_trajectory(path, tmp_path, make_trainer, nanogpt_get_lr, shakesp
     golden = load_golden(path, "trajectory")
     init = tmp_path / "init"
     assert main(["convert", str(saved_as_nanogpt_ckpt(golden, "init", tmp_path)), str(init)]) == 0
-    trainer = make_trainer("debug_model.toml", {
-        **job_settings(golden["config"]), "model.flavor": str(init), "checkpoint.enable": True,
-        "checkpoint.load_only": True, "checkpoint.initial_load_path": str(init),
-        "training.dataset_path": str(shakespeare.path),
-    }, dump_folder=tmp_path / "run")
+    trainer = make_trainer(
+        "debug_model.toml",
+        {
+            **job_settings(golden["config"]),
+            "model.flavor": str(init),
+            "checkpoint.enable": True,
+            "checkpoint.load_only": True,
+            "checkpoint.initial_load_path": str(init),
+            "training.dataset_path": str(shakespeare.path),
+        },
+        dump_folder=tmp_path / "run",
+    )
     trainer.dataloader = RecordedBatches(({"input": inputs}, targets) for inputs, targets in golden["batches"])
     trainer.train()
     make_trainer.close()
@@ -179,10 +191,16 @@ def test_golden_trajectory_from_nanogpts_seed_alone(path, tmp_path, make_trainer
     initial weights and every batch from the seed (1337), in train.py's order (its evaluation
     at iteration 0 included), and retraces train.py."""
     golden = load_golden(path, "trajectory")
-    trainer = make_trainer("debug_model.toml", {
-        **job_settings(golden["config"]), "debug.randomness": "nanogpt", "checkpoint.enable": False,
-        "training.dataset_path": str(shakespeare.path),
-    }, dump_folder=tmp_path / "run")
+    trainer = make_trainer(
+        "debug_model.toml",
+        {
+            **job_settings(golden["config"]),
+            "debug.randomness": "nanogpt",
+            "checkpoint.enable": False,
+            "training.dataset_path": str(shakespeare.path),
+        },
+        dump_folder=tmp_path / "run",
+    )
     (model,) = trainer.model_parts
     assert max_difference(to_nanogpt(model.state_dict()), golden["init"]) <= 1e-7
     drawn, loader = [], trainer.dataloader
@@ -190,6 +208,8 @@ def test_golden_trajectory_from_nanogpts_seed_alone(path, tmp_path, make_trainer
     trainer.train()
     make_trainer.close()
     assert len(drawn) == len(golden["batches"]) - 1  # the recording holds the prefetch after the last iteration
-    assert all(torch.equal(inputs["input"], x) and torch.equal(targets, y)
-               for (inputs, targets), (x, y) in zip(drawn, golden["batches"]))
+    assert all(
+        torch.equal(inputs["input"], x) and torch.equal(targets, y)
+        for (inputs, targets), (x, y) in zip(drawn, golden["batches"])
+    )
     assert_retraces(golden, tmp_path / "run", model, saved_as_nanogpt_ckpt(golden, "init", tmp_path), nanogpt_get_lr)

@@ -15,15 +15,22 @@ from hypothesis import strategies as st
 
 from nanogpt_titan import checkpoint
 from nanogpt_titan.model import NanoGPTModelArgs
-from nanogpt_titan.model.flavors import FLAVORS
 
 configs = st.builds(
     lambda n_layer, n_head, head_dim, block_size, vocab_size, bias: NanoGPTModelArgs(
-        n_layer=n_layer, n_head=n_head, n_embd=n_head * head_dim, block_size=block_size,
-        vocab_size=vocab_size, bias=bias,
+        n_layer=n_layer,
+        n_head=n_head,
+        n_embd=n_head * head_dim,
+        block_size=block_size,
+        vocab_size=vocab_size,
+        bias=bias,
     ),
-    n_layer=st.integers(1, 3), n_head=st.integers(1, 4), head_dim=st.sampled_from([4, 8, 16]),
-    block_size=st.integers(4, 32), vocab_size=st.integers(5, 70), bias=st.booleans(),
+    n_layer=st.integers(1, 3),
+    n_head=st.integers(1, 4),
+    head_dim=st.sampled_from([4, 8, 16]),
+    block_size=st.integers(4, 32),
+    vocab_size=st.integers(5, 70),
+    bias=st.booleans(),
 )
 
 
@@ -40,9 +47,7 @@ def test_logits_and_gradients_equal_the_oracle(random_model, hf_oracle, args, ba
 
     F.cross_entropy(ours.flatten(0, 1), targets.flatten()).backward()
     F.cross_entropy(theirs.flatten(0, 1), targets.flatten()).backward()
-    their_grads = checkpoint.from_hf_gpt2(
-        {name: p.grad for name, p in oracle.named_parameters() if p.grad is not None}
-    )
+    their_grads = checkpoint.from_hf_gpt2({name: p.grad for name, p in oracle.named_parameters() if p.grad is not None})
     for name, param in model.named_parameters():
         torch.testing.assert_close(param.grad, their_grads[name], rtol=1e-4, atol=1e-6, msg=name)
 
@@ -52,9 +57,7 @@ def test_mapping_round_trips_and_accepts_nanogpt_variants(random_model):
     ours = model.state_dict()
     nanogpt = checkpoint.to_nanogpt(ours)
     assert {"transformer.wte.weight", "lm_head.weight", "transformer.h.1.mlp.c_proj.weight"} <= nanogpt.keys()
-    compiled_head_once = {
-        "_orig_mod." + name: t for name, t in nanogpt.items() if name != "lm_head.weight"
-    }
+    compiled_head_once = {"_orig_mod." + name: t for name, t in nanogpt.items() if name != "lm_head.weight"}
     compiled_head_once["_orig_mod.transformer.h.0.attn.bias"] = torch.ones(1, 1, 8, 8)  # mask buffer
     for variant in (nanogpt, compiled_head_once):
         restored = checkpoint.from_nanogpt(variant)
@@ -80,8 +83,9 @@ def test_dropout_sites_act_in_training_only(random_model, monkeypatch):
         module.register_forward_hook(lambda m, inputs, output: called.append(m))
     seen_dropout_p = []
     sdpa = F.scaled_dot_product_attention
-    monkeypatch.setattr(F, "scaled_dot_product_attention",
-                        lambda *a, **k: seen_dropout_p.append(k["dropout_p"]) or sdpa(*a, **k))
+    monkeypatch.setattr(
+        F, "scaled_dot_product_attention", lambda *a, **k: seen_dropout_p.append(k["dropout_p"]) or sdpa(*a, **k)
+    )
     model.train()
     torch.manual_seed(1)
     first = model(tokens)
@@ -109,7 +113,9 @@ def test_five_trainer_steps_equal_a_plain_nanogpt_loop(make_trainer, hf_oracle, 
     no_decay = [p for p in oracle.parameters() if p.dim() < 2]
     reference = torch.optim.AdamW(
         [{"params": decay, "weight_decay": 0.1}, {"params": no_decay, "weight_decay": 0.0}],
-        lr=1e-3, betas=(0.9, 0.99), eps=1e-8,
+        lr=1e-3,
+        betas=(0.9, 0.99),
+        eps=1e-8,
     )
     tokens = shakespeare.split("train").read(0, 20_000)
     generator = torch.Generator().manual_seed(0)

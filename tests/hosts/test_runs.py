@@ -12,8 +12,11 @@ from nanogpt_titan.cli import main
 
 @pytest.mark.slow
 def test_trainer_checkpoint_reads_its_model_keys_only(run_trainer, tmp_path, capsys, cli):
-    run_trainer("debug_model.toml", {"training.steps": 2, "checkpoint.enable": True, "checkpoint.interval": 2,
-                                     "validation.freq": 100}, dump_folder=tmp_path / "run")
+    run_trainer(
+        "debug_model.toml",
+        {"training.steps": 2, "checkpoint.enable": True, "checkpoint.interval": 2, "validation.freq": 100},
+        dump_folder=tmp_path / "run",
+    )
     step = tmp_path / "run" / "checkpoint" / "step-2"
     assert cli("export", step, tmp_path / "ckpt.pt", "--n-head", 2) == 0
     exported = torch.load(tmp_path / "ckpt.pt", weights_only=True)

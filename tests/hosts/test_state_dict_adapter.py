@@ -50,9 +50,11 @@ def test_gpt2_names_saved_without_the_transformer_prefix_are_read(random_model, 
     adapter.get_hf_storage_reader(str(tmp_path))
 
 
-CONVERT_INSTEAD = ("and torchtitan's --checkpoint.initial_load_in_hf reads this model's .safetensors only: convert "
-                   "the folder instead, nanogpt-titan convert {folder} DST, then load DST with "
-                   "--checkpoint.initial_load_path DST (without --checkpoint.initial_load_in_hf)")
+CONVERT_INSTEAD = (
+    "and torchtitan's --checkpoint.initial_load_in_hf reads this model's .safetensors only: convert "
+    "the folder instead, nanogpt-titan convert {folder} DST, then load DST with "
+    "--checkpoint.initial_load_path DST (without --checkpoint.initial_load_in_hf)"
+)
 
 
 def test_a_folder_with_pytorch_model_bin_only_is_one_line_naming_the_file_and_convert(nanogpt_hub_folder):
@@ -69,10 +71,12 @@ def test_a_folder_whose_weights_are_not_this_model_is_one_line_naming_the_file_a
     with pytest.raises(CheckpointError) as error:
         NanoGPTStateDictAdapter(model.model_args, str(folder)).get_hf_storage_reader(str(folder))
     message = str(error.value)
-    assert message.startswith(f"{folder / 'model.safetensors'} do not hold {model.model_args} in the gpt2 layout that "
-                              f"{folder}/config.json names ({override_arguments({'model.hf_assets_path': '.'})[0]}): "
-                              "transformer.h.0.attn.c_attn.weight "
-                              "(96, 32) (expected (32, 96));")
+    assert message.startswith(
+        f"{folder / 'model.safetensors'} do not hold {model.model_args} in the gpt2 layout that "
+        f"{folder}/config.json names ({override_arguments({'model.hf_assets_path': '.'})[0]}): "
+        "transformer.h.0.attn.c_attn.weight "
+        "(96, 32) (expected (32, 96));"
+    )
     assert message.endswith(CONVERT_INSTEAD.format(folder=folder)) and "\n" not in message
 
 
@@ -83,20 +87,40 @@ def test_an_hf_folder_trains_and_validates_as_its_dcp_conversion(run_trainer, tm
     transformers' own GPT-2 save, and a nanoGPT model pushed to the Hub (as the lab's)."""
     hf, dcp = tmp_path / "hf", tmp_path / "dcp"
     if layout == "gpt2":
-        config = transformers.GPT2Config(vocab_size=65, n_positions=64, n_embd=32, n_layer=2, n_head=4,
-                                         activation_function="gelu", bos_token_id=None, eos_token_id=None)
+        config = transformers.GPT2Config(
+            vocab_size=65,
+            n_positions=64,
+            n_embd=32,
+            n_layer=2,
+            n_head=4,
+            activation_function="gelu",
+            bos_token_id=None,
+            eos_token_id=None,
+        )
         transformers.GPT2LMHeadModel(config).save_pretrained(hf)
     else:
         hf, _ = nanogpt_hub_folder()
     assert main(["convert", str(hf), str(dcp)]) == 0
-    load_only = {"checkpoint.enable": True, "checkpoint.load_only": True, "training.steps": 1, "validation.freq": 1,
-                 "optimizer.lr": 0, "training.seq_len": 32, "validation.seq_len": 32}
+    load_only = {
+        "checkpoint.enable": True,
+        "checkpoint.load_only": True,
+        "training.steps": 1,
+        "validation.freq": 1,
+        "optimizer.lr": 0,
+        "training.seq_len": 32,
+        "validation.seq_len": 32,
+    }
     # torchtitan finds HF weights through the adapter's `hf_assets_path`, given by `--model.hf_assets_path`
-    (from_hf,) = run_trainer("debug_model.toml", {"model.flavor": str(hf), "model.hf_assets_path": str(hf),
-                                                  "checkpoint.initial_load_in_hf": True, **load_only},
-                             dump_folder=tmp_path / "from_hf")
-    (from_dcp,) = run_trainer("debug_model.toml", {"model.flavor": str(dcp), "checkpoint.initial_load_path": str(dcp),
-                                                   **load_only}, dump_folder=tmp_path / "from_dcp")
+    (from_hf,) = run_trainer(
+        "debug_model.toml",
+        {"model.flavor": str(hf), "model.hf_assets_path": str(hf), "checkpoint.initial_load_in_hf": True, **load_only},
+        dump_folder=tmp_path / "from_hf",
+    )
+    (from_dcp,) = run_trainer(
+        "debug_model.toml",
+        {"model.flavor": str(dcp), "checkpoint.initial_load_path": str(dcp), **load_only},
+        dump_folder=tmp_path / "from_dcp",
+    )
     for key in ("loss", "val_loss", "val_loss_exact"):
         assert from_hf[key] == from_dcp[key], key
 
@@ -106,9 +130,17 @@ def test_a_run_ends_with_its_weights_in_hugging_face_layout(make_trainer, tmp_pa
     """`--checkpoint.last_save_in_hf`: the last save is GPT-2's names and Conv1D layout, head stored once."""
     from safetensors.torch import load_file
 
-    trainer = make_trainer("debug_model.toml", {"training.steps": 2, "validation.enable": False, "checkpoint.enable": True,
-                                                "checkpoint.last_save_model_only": True, "checkpoint.last_save_in_hf": True},
-                           dump_folder=tmp_path / "run")
+    trainer = make_trainer(
+        "debug_model.toml",
+        {
+            "training.steps": 2,
+            "validation.enable": False,
+            "checkpoint.enable": True,
+            "checkpoint.last_save_model_only": True,
+            "checkpoint.last_save_in_hf": True,
+        },
+        dump_folder=tmp_path / "run",
+    )
     trainer.train()
     (model,) = trainer.model_parts
     expected = NanoGPTStateDictAdapter(model.model_args, hf_assets_path=None).to_hf(model.state_dict())

@@ -13,7 +13,13 @@ import nanogpt_titan
 from nanogpt_titan.errors import NanoGPTTitanError
 
 EVERY_STEP = {"step", "loss", "lr"}
-LOG_STEPS = EVERY_STEP | {"grad_norm", "tokens_per_second_per_device", "tokens_per_second_global", "mfu_per_device", "time_ms"}
+LOG_STEPS = EVERY_STEP | {
+    "grad_norm",
+    "tokens_per_second_per_device",
+    "tokens_per_second_global",
+    "mfu_per_device",
+    "time_ms",
+}
 
 
 @pytest.mark.slow
@@ -72,8 +78,11 @@ def test_device_values_are_read_once_per_logging_step(run_trainer, tmp_path, mon
 
     def syncs(steps: int, log_freq: int) -> int:
         reads.clear()
-        records = run_trainer("debug_model.toml", {"training.steps": steps, "metrics.log_freq": log_freq,
-                                                   "validation.enable": False}, dump_folder=tmp_path / f"{steps}-{log_freq}")
+        records = run_trainer(
+            "debug_model.toml",
+            {"training.steps": steps, "metrics.log_freq": log_freq, "validation.enable": False},
+            dump_folder=tmp_path / f"{steps}-{log_freq}",
+        )
         assert [r["step"] for r in records] == list(range(1, steps + 1)) and all("loss" in r for r in records)
         return len(reads)
 
@@ -90,16 +99,19 @@ def test_train_then_sample_and_evaluate_the_run_folder(run_trainer, tmp_path, cl
     with caplog.at_level(logging.INFO):
         run_trainer("debug_model.toml", settings, dump_folder=run)
     assert "Run summary:" in caplog.text and f"sample the model: nanogpt-titan sample {run}" in caplog.text
-    summary = re.search(r"val loss: final \d\.\d{4} at step 4 \(exact \d\.\d{4}\), best \d\.\d{4} at step \d",
-                        caplog.text)
+    summary = re.search(
+        r"val loss: final \d\.\d{4} at step 4 \(exact \d\.\d{4}\), best \d\.\d{4} at step \d", caplog.text
+    )
     assert summary
     # The README's promise: the last keep_latest_k (2) interval saves, and the final step's beside them.
     assert sorted(p.name for p in (run / "checkpoint").iterdir()) == ["step-2", "step-4", "step-5"]
     caplog.clear()
     with caplog.at_level(logging.INFO):
         assert run_trainer("debug_model.toml", settings, dump_folder=run)[-1]["step"] == 5  # again: nothing to do
-    assert (f"The run in {run} is complete (step 5 of training.steps=5): nothing left to train." in caplog.text
-            and summary[0] in caplog.text)
+    assert (
+        f"The run in {run} is complete (step 5 of training.steps=5): nothing left to train." in caplog.text
+        and summary[0] in caplog.text
+    )
     capsys.readouterr()
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("NANOGPT_TITAN_DATA", str(tmp_path / "no-such-text.txt"))  # sample reads the recorded vocabulary
@@ -144,9 +156,17 @@ def test_tensorboard_and_offline_wandb_receive_the_metrics_and_wandb_nanogpts_ke
     monkeypatch.setenv("WANDB_MODE", "offline")
     monkeypatch.setenv("WANDB_SILENT", "true")
     dump = tmp_path / "logged"
-    records = run_trainer("debug_model.toml", {"training.steps": 4, "validation.freq": 2, "metrics.log_freq": 2,
-                                               "metrics.enable_tensorboard": True, "metrics.enable_wandb": True},
-                          dump_folder=dump)
+    records = run_trainer(
+        "debug_model.toml",
+        {
+            "training.steps": 4,
+            "validation.freq": 2,
+            "metrics.log_freq": 2,
+            "metrics.enable_tensorboard": True,
+            "metrics.enable_wandb": True,
+        },
+        dump_folder=dump,
+    )
     (events,) = (dump / "tb").rglob("events.out.tfevents.*")
     tags = set(EventAccumulator(str(events.parent)).Reload().Tags()["scalars"])
     assert {"loss_metrics/global_avg_loss", "validation_metrics/loss", "train_loss_estimate"} <= tags
@@ -159,7 +179,9 @@ def test_tensorboard_and_offline_wandb_receive_the_metrics_and_wandb_nanogpts_ke
         assert (row["iter"], row["train/loss"], row["lr"]) == (record["step"] - 1, record["loss"], record["lr"])
         assert row.get("mfu") == record.get("mfu_per_device")
     assert [(rows[step]["iter"], rows[step]["val/loss"]) for step in (3, 5)] == [
-        (2, records[1]["val_loss"]), (4, records[3]["val_loss"])]
+        (2, records[1]["val_loss"]),
+        (4, records[3]["val_loss"]),
+    ]
     assert rows[3]["train/loss_estimate"] == records[1]["train_loss_estimate"]
 
 
@@ -176,9 +198,15 @@ def test_interrupted_run_resumes_bit_for_bit(run_trainer, tmp_path, randomness):
 
     flavor = tmp_path / "dropout.json"
     NanoGPTModelArgs(n_layer=2, n_head=2, n_embd=64, block_size=64, dropout=0.2).to_json(flavor)
-    common = {"model.flavor": str(flavor), "checkpoint.enable": True, "checkpoint.interval": 5,
-              "checkpoint.last_save_model_only": False, "validation.freq": 5, "metrics.log_freq": 5,
-              "debug.randomness": randomness}
+    common = {
+        "model.flavor": str(flavor),
+        "checkpoint.enable": True,
+        "checkpoint.interval": 5,
+        "checkpoint.last_save_model_only": False,
+        "validation.freq": 5,
+        "metrics.log_freq": 5,
+        "debug.randomness": randomness,
+    }
     uninterrupted = run_trainer("debug_model.toml", {"training.steps": 10, **common}, dump_folder=tmp_path / "one")
     run_trainer("debug_model.toml", {"training.steps": 5, **common}, dump_folder=tmp_path / "two")
     resumed = run_trainer("debug_model.toml", {"training.steps": 10, **common}, dump_folder=tmp_path / "two")
@@ -192,8 +220,9 @@ def test_interrupted_run_resumes_bit_for_bit(run_trainer, tmp_path, randomness):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("nanogpt_ckpt", [False], indirect=True)
-def test_load_only_validation_of_a_converted_nanogpt_checkpoint(nanogpt_ckpt, tmp_path, run_trainer, cli, capsys,
-                                                                monkeypatch):
+def test_load_only_validation_of_a_converted_nanogpt_checkpoint(
+    nanogpt_ckpt, tmp_path, run_trainer, cli, capsys, monkeypatch
+):
     """The lab's steps: convert, then the command convert prints, as printed, from another
     directory: one lr-0 step that validates the loaded weights with the CPU recipe's batches (the
     model's context is neither recipe's), and never another model: in the folder of an earlier
@@ -244,8 +273,10 @@ def test_a_user_error_ends_a_training_run_in_one_line_and_leaves_nothing(tmp_pat
     """Found once the model is built: the latest a setting is refused before the first step.
     (Each error's message is tested where it is raised; test_data_parallel has one at start.)"""
     result = run_train_sh({"lr_scheduler.total_steps": 10, "job.dump_folder": str(tmp_path / "run")})
-    fact = ("lr_scheduler.total_steps=10 equals lr_scheduler.warmup_steps (nanoGPT's lr_decay_iters and warmup_iters): "
-            "nanoGPT's get_lr divides zero by zero at iteration 10; set them apart")
+    fact = (
+        "lr_scheduler.total_steps=10 equals lr_scheduler.warmup_steps (nanoGPT's lr_decay_iters and warmup_iters): "
+        "nanoGPT's get_lr divides zero by zero at iteration 10; set them apart"
+    )
     output = (result.stdout + result.stderr).strip().splitlines()
     assert result.returncode != 0
     assert output[-1].endswith(f"nanogpt_titan: error: {fact}") or fact in output[-1], output[-1]
@@ -267,7 +298,8 @@ def test_a_missing_config_file_is_one_line(tmp_path, run_train_sh):
 
 @pytest.mark.slow
 def test_a_run_on_a_gpt2_bpe_folder_records_its_vocabulary_and_samples_through_tiktoken(
-        run_trainer, tmp_path, cli, capsys, monkeypatch):
+    run_trainer, tmp_path, cli, capsys, monkeypatch
+):
     """A folder without meta.pkl is GPT-2 BPE: the model gets nanoGPT's 50304 rows, the run
     records the vocabulary, and `sample RUN` decodes with tiktoken's gpt2 encoding."""
     import json
@@ -282,9 +314,17 @@ def test_a_run_on_a_gpt2_bpe_folder_records_its_vocabulary_and_samples_through_t
     for name, size in (("train.bin", 20_000), ("val.bin", 2_000)):
         rng.integers(0, 50257, size, dtype=np.uint16).tofile(folder / name)
     run = tmp_path / "run"
-    records = run_trainer("debug_model.toml", {"training.dataset": "nanogpt_train", "validation.dataset":
-                                               "nanogpt_validation", "training.dataset_path": str(folder),
-                                               "training.steps": 2, "validation.freq": 2}, dump_folder=run)
+    records = run_trainer(
+        "debug_model.toml",
+        {
+            "training.dataset": "nanogpt_train",
+            "validation.dataset": "nanogpt_validation",
+            "training.dataset_path": str(folder),
+            "training.steps": 2,
+            "validation.freq": 2,
+        },
+        dump_folder=run,
+    )
     assert records[-1]["val_loss"] > 10  # ln(50304) = 10.8: an untrained model on random BPE ids
     assert json.loads((run / "model_args.json").read_text())["vocab_size"] == 50304
     assert json.loads((run / "vocabulary.json").read_text()) == {"tokenizer": "gpt2"}
@@ -306,10 +346,17 @@ def test_a_load_only_run_in_the_folder_of_another_run_is_refused_naming_both(run
     earlier, named = tmp_path / "earlier", tmp_path / "named"
     run_trainer("debug_model.toml", {"training.steps": 2, "validation.enable": False}, dump_folder=earlier)
     shutil.copytree(earlier / "checkpoint" / "step-2", named)
-    with pytest.raises(NanoGPTTitanError, match=re.escape(f"this load-only run names {named}, but ") + ".*" +
-                       re.escape(f"={earlier} already holds {earlier / 'checkpoint' / 'step-2'}")):
-        run_trainer("debug_model.toml", {"training.steps": 3, "checkpoint.load_only": True,
-                                         "checkpoint.initial_load_path": str(named)}, dump_folder=earlier)
+    with pytest.raises(
+        NanoGPTTitanError,
+        match=re.escape(f"this load-only run names {named}, but ")
+        + ".*"
+        + re.escape(f"={earlier} already holds {earlier / 'checkpoint' / 'step-2'}"),
+    ):
+        run_trainer(
+            "debug_model.toml",
+            {"training.steps": 3, "checkpoint.load_only": True, "checkpoint.initial_load_path": str(named)},
+            dump_folder=earlier,
+        )
 
 
 @pytest.mark.slow
@@ -317,16 +364,38 @@ def test_a_run_resumed_or_loaded_as_another_model_is_refused_naming_both(run_tra
     """A run folder holds one model: resumed with other heads, or its checkpoint loaded into a
     model of other sizes, each is refused before anything is written."""
     earlier, new = tmp_path / "earlier", tmp_path / "new"
-    run_trainer("debug_model.toml", {"training.steps": 2, "validation.enable": False, "checkpoint.enable": True},
-                dump_folder=earlier)
+    run_trainer(
+        "debug_model.toml",
+        {"training.steps": 2, "validation.enable": False, "checkpoint.enable": True},
+        dump_folder=earlier,
+    )
     step = earlier / "checkpoint" / "step-2"
-    with pytest.raises(NanoGPTTitanError, match=re.escape(f"{step} holds another model than this run's (n_layer=2, "
-                                                          "n_head=4,") + ".*" + re.escape("n_head=2 (this run's 4)")):
-        make_trainer("debug_model.toml", {"training.steps": 4, "checkpoint.enable": True,
-                                          "model.flavor": "n_layer=2,n_head=4,n_embd=64,block_size=64"},
-                     dump_folder=earlier)
-    with pytest.raises(NanoGPTTitanError, match=re.escape(f"{step} holds another model than this run's") + ".*" +
-                       re.escape("n_layer=2 (this run's 4)") + ".*" + re.escape("n_embd=64 (this run's 128)")):
-        make_trainer("debug_model.toml", {"model.flavor": "shakespeare-cpu", "checkpoint.enable": True,
-                                          "checkpoint.initial_load_path": str(step)}, dump_folder=new)
+    with pytest.raises(
+        NanoGPTTitanError,
+        match=re.escape(f"{step} holds another model than this run's (n_layer=2, n_head=4,")
+        + ".*"
+        + re.escape("n_head=2 (this run's 4)"),
+    ):
+        make_trainer(
+            "debug_model.toml",
+            {
+                "training.steps": 4,
+                "checkpoint.enable": True,
+                "model.flavor": "n_layer=2,n_head=4,n_embd=64,block_size=64",
+            },
+            dump_folder=earlier,
+        )
+    with pytest.raises(
+        NanoGPTTitanError,
+        match=re.escape(f"{step} holds another model than this run's")
+        + ".*"
+        + re.escape("n_layer=2 (this run's 4)")
+        + ".*"
+        + re.escape("n_embd=64 (this run's 128)"),
+    ):
+        make_trainer(
+            "debug_model.toml",
+            {"model.flavor": "shakespeare-cpu", "checkpoint.enable": True, "checkpoint.initial_load_path": str(step)},
+            dump_folder=new,
+        )
     assert not new.exists()

@@ -12,8 +12,9 @@ from nanogpt_titan.triton_guard import KERNELS_MODULES
 
 TORCHTITAN = Path(next(iter(importlib.util.find_spec("torchtitan").submodule_search_locations)))
 # The kernel module the installed host's trainer imports: the guard's, which this torchtitan has.
-(KERNELS,) = [module for module in KERNELS_MODULES
-              if TORCHTITAN.joinpath(*module.split(".")[1:]).with_suffix(".py").is_file()]
+(KERNELS,) = [
+    module for module in KERNELS_MODULES if TORCHTITAN.joinpath(*module.split(".")[1:]).with_suffix(".py").is_file()
+]
 # Run first in a fresh interpreter (after the .pth installed the guard): the path finder no
 # longer finds triton, as on a CPU wheel of torch, wherever triton is installed.
 WITHOUT_TRITON = (
@@ -30,8 +31,10 @@ WITHOUT_TRITON = (
 def kernels_and_triton() -> str:
     """Code that imports the host's trainer, then prints where its kernel functions come from."""
     module = KERNELS
-    return (f"import importlib.util, torchtitan.train, {module} as k\n"
-            f"print(k.{KERNELS_MODULES[module][0]}.__module__, importlib.util.find_spec('triton') is not None)")
+    return (
+        f"import importlib.util, torchtitan.train, {module} as k\n"
+        f"print(k.{KERNELS_MODULES[module][0]}.__module__, importlib.util.find_spec('triton') is not None)"
+    )
 
 
 def run_python(code: str) -> str:
@@ -46,10 +49,14 @@ def test_the_trainer_imports_without_triton_in_a_fresh_interpreter():
 
 def test_a_moe_kernel_called_without_triton_says_what_to_install():
     module = KERNELS
-    code = WITHOUT_TRITON + (f"import {module} as k\ntry:\n    k.{KERNELS_MODULES[module][0]}()\n"
-                             "except ImportError as error:\n    print(error)")
-    assert run_python(code) == (f"{module} needs triton, which is not installed: MoE models need `pip install "
-                                "triton` (nanoGPT never uses these kernels).")
+    code = WITHOUT_TRITON + (
+        f"import {module} as k\ntry:\n    k.{KERNELS_MODULES[module][0]}()\n"
+        "except ImportError as error:\n    print(error)"
+    )
+    assert run_python(code) == (
+        f"{module} needs triton, which is not installed: MoE models need `pip install "
+        "triton` (nanoGPT never uses these kernels)."
+    )
 
 
 @pytest.mark.skipif(importlib.util.find_spec("triton") is None, reason="triton is not installed here (a CPU wheel)")

@@ -26,7 +26,6 @@ def assert_same_weights(model, state_dict):
         assert torch.equal(state_dict[name], tensor), name
 
 
-
 # --- convert / export -------------------------------------------------------------------------
 
 
@@ -41,8 +40,9 @@ def test_nanogpt_ckpt_converts_to_a_dcp_folder_with_its_args(nanogpt_ckpt, tmp_p
     assert converted.state_dict["lm_head.weight"] is converted.state_dict["wte.weight"]
 
 
-@pytest.mark.parametrize("block_size, recipe", [(256, "mini-gpt.toml"), (64, "shakespeare_cpu.toml"),
-                                                (32, "shakespeare_cpu.toml")])
+@pytest.mark.parametrize(
+    "block_size, recipe", [(256, "mini-gpt.toml"), (64, "shakespeare_cpu.toml"), (32, "shakespeare_cpu.toml")]
+)
 def test_convert_prints_the_recipe_whose_context_the_model_has(random_model, tmp_path, capsys, cli, block_size, recipe):
     args = NanoGPTModelArgs(n_layer=1, n_head=1, n_embd=8, block_size=block_size, vocab_size=65)
     torch.save(random_model(args).state_dict(), tmp_path / "weights.pt")
@@ -69,14 +69,19 @@ def test_export_to_nanogpt_round_trips_every_tensor_and_claims_nothing_else(nano
 
 def test_export_for_nanogpts_resume_carries_the_given_dataset_and_adamw(nanogpt_ckpt, tmp_path, cli):
     path, model = nanogpt_ckpt
-    assert cli("export", path, tmp_path / "ckpt.pt", "--dataset", "shakespeare_char", "--adamw", 2e-3, 0.8, 0.95, 0.05) == 0
+    assert (
+        cli("export", path, tmp_path / "ckpt.pt", "--dataset", "shakespeare_char", "--adamw", 2e-3, 0.8, 0.95, 0.05)
+        == 0
+    )
     exported = torch.load(tmp_path / "ckpt.pt", weights_only=True)
     assert exported["config"] == {"dataset": "shakespeare_char"}
     # nanoGPT's train.py --init_from=resume loads it into its two-group AdamW, adopting these settings.
     optimizer = NanoGPTAdamW(model.parameters(), lr=1e-3, weight_decay=0.1)
     optimizer.load_state_dict(exported["optimizer"])
     assert [(g["lr"], g["betas"], g["weight_decay"]) for g in optimizer.param_groups] == [
-        (2e-3, (0.8, 0.95), 0.05), (2e-3, (0.8, 0.95), 0.0)]
+        (2e-3, (0.8, 0.95), 0.05),
+        (2e-3, (0.8, 0.95), 0.0),
+    ]
 
 
 def test_export_options_of_a_ckpt_pt_are_refused_for_a_hugging_face_folder(nanogpt_ckpt, tmp_path, capsys, cli):
@@ -101,7 +106,12 @@ def test_hf_gpt2_folder_converts_and_round_trips(tmp_path, cli):
     """transformers' own save (Conv1D layout, biases, head stored once) -> DCP -> HF again."""
     args = NanoGPTModelArgs(n_layer=2, n_head=4, n_embd=32, block_size=16, vocab_size=65, dropout=0.1)
     config = transformers.GPT2Config(
-        vocab_size=65, n_positions=16, n_embd=32, n_layer=2, n_head=4, activation_function="gelu",
+        vocab_size=65,
+        n_positions=16,
+        n_embd=32,
+        n_layer=2,
+        n_head=4,
+        activation_function="gelu",
     )
     hf_model = transformers.GPT2LMHeadModel(config).eval()
     hf_model.save_pretrained(tmp_path / "hf")
@@ -144,13 +154,17 @@ def untied(path: Path) -> None:
 
 
 def another_architecture(path: Path) -> None:
-    torch.save({"model.layers.0.self_attn.q_proj.weight": torch.zeros(4, 4),
-                "model.embed_tokens.weight": torch.zeros(65, 4)}, path)
+    torch.save(
+        {"model.layers.0.self_attn.q_proj.weight": torch.zeros(4, 4), "model.embed_tokens.weight": torch.zeros(65, 4)},
+        path,
+    )
 
 
 def renamed_layer(path: Path) -> None:
     ckpt = torch.load(path, weights_only=True)
-    ckpt["model"]["_orig_mod.transformer.h.0.mlp.c_fc2.weight"] = ckpt["model"].pop("_orig_mod.transformer.h.0.mlp.c_fc.weight")
+    ckpt["model"]["_orig_mod.transformer.h.0.mlp.c_fc2.weight"] = ckpt["model"].pop(
+        "_orig_mod.transformer.h.0.mlp.c_fc.weight"
+    )
     torch.save(ckpt, path)
 
 
@@ -177,8 +191,14 @@ def pickled_object(path: Path) -> None:
 BAD_CHECKPOINTS = {
     "untied head": (untied, "lm_head.weight that differs from wte.weight"),
     "another architecture": (another_architecture, "no token/position embeddings"),
-    "renamed key": (renamed_layer, r"missing keys \['layers.0.mlp.c_fc.weight'\]; unexpected keys \['layers.0.mlp.c_fc2.weight'\]"),
-    "config disagrees with shapes": (wider_config, r"mis-shaped keys \[.*'layers.0.attn.c_attn.weight \(96, 32\) \(expected \(192, 64\)\)"),
+    "renamed key": (
+        renamed_layer,
+        r"missing keys \['layers.0.mlp.c_fc.weight'\]; unexpected keys \['layers.0.mlp.c_fc2.weight'\]",
+    ),
+    "config disagrees with shapes": (
+        wider_config,
+        r"mis-shaped keys \[.*'layers.0.attn.c_attn.weight \(96, 32\) \(expected \(192, 64\)\)",
+    ),
     "truncated": (truncated, "not a readable PyTorch checkpoint .*truncated, corrupt"),
     "unknown format": (not_a_checkpoint, "not a readable PyTorch checkpoint .*another format"),
     "pickled object": (pickled_object, "pass --trust-pickle"),
@@ -289,8 +309,9 @@ def test_interrupted_write_leaves_nothing(nanogpt_ckpt, tmp_path, monkeypatch):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["nanogpt"]
 
 
-def test_the_vocabulary_of_a_nanogpt_meta_pkl_travels_with_the_conversion(nanogpt_ckpt, tmp_path, cli, capsys,
-                                                                         shakespeare):
+def test_the_vocabulary_of_a_nanogpt_meta_pkl_travels_with_the_conversion(
+    nanogpt_ckpt, tmp_path, cli, capsys, shakespeare
+):
     """A text of as many characters, but other ones, would give a meaningless loss: it is refused."""
     path, _ = nanogpt_ckpt
     (path.parent / "meta.pkl").write_bytes((shakespeare.path / "meta.pkl").read_bytes())

@@ -20,8 +20,13 @@ def test_an_argument_error_is_one_usage_line_and_exit_2():
 
 @pytest.mark.parametrize("nanogpt_ckpt", [False], indirect=True)
 @pytest.mark.parametrize("command", ["evaluate", "sample"])
-@pytest.mark.parametrize("device, fact", [("bogus", "--device bogus is not a torch device; use cpu, cuda or cuda:N"),
-                                          ("cuda", "--device cuda: this machine has no CUDA device; pass --device cpu")])
+@pytest.mark.parametrize(
+    "device, fact",
+    [
+        ("bogus", "--device bogus is not a torch device; use cpu, cuda or cuda:N"),
+        ("cuda", "--device cuda: this machine has no CUDA device; pass --device cpu"),
+    ],
+)
 def test_a_device_this_machine_lacks_is_one_line(cli, nanogpt_ckpt, capsys, monkeypatch, command, device, fact):
     import torch
 

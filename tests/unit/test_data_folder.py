@@ -37,8 +37,10 @@ def test_splits_read_windows_and_ranges_as_int64(tmp_path):
 def test_ids_beyond_the_vocabulary_are_one_line_naming_the_file_and_offset(tmp_path):
     folder = DataFolder(make_folder(tmp_path / "f", train=[1, 2, 3, 12, 4, 5], chars="0123456789"))
     train = folder.split("train")
-    message = (f"{train.path}: token id 12 at offset 3 is not below the vocabulary's 10 ids: the ids do not belong to the "
-               "folder's vocabulary (meta.pkl's characters, or GPT-2's BPE without one); prepare the folder again")
+    message = (
+        f"{train.path}: token id 12 at offset 3 is not below the vocabulary's 10 ids: the ids do not belong to the "
+        "folder's vocabulary (meta.pkl's characters, or GPT-2's BPE without one); prepare the folder again"
+    )
     with pytest.raises(NanoGPTTitanError) as error:
         train.windows(torch.tensor([0, 2]), 3)
     assert str(error.value) == message
@@ -53,7 +55,9 @@ def test_bad_folders_are_one_line_naming_the_path_and_the_fix(tmp_path):
         DataFolder(tmp_path / "nope")
     folder = make_folder(tmp_path / "f")
     (folder / "val.bin").unlink()
-    with pytest.raises(NanoGPTTitanError, match=r"val.bin does not exist: a nanoGPT data folder holds train.bin and val.bin"):
+    with pytest.raises(
+        NanoGPTTitanError, match=r"val.bin does not exist: a nanoGPT data folder holds train.bin and val.bin"
+    ):
         DataFolder(folder).split("val")
     (folder / "train.bin").write_bytes(b"\x01\x00\x02")
     with pytest.raises(NanoGPTTitanError, match=r"train.bin is 3 bytes, an odd size for uint16 token ids"):
@@ -65,7 +69,7 @@ def test_bad_folders_are_one_line_naming_the_path_and_the_fix(tmp_path):
 
 def test_a_split_is_never_loaded_whole(tmp_path, monkeypatch):
     """Each read maps the file afresh and copies out only what it asked for."""
-    train = TokenFile(make_folder(tmp_path / "f", train=range(10_000))  / "train.bin", 2**16)
+    train = TokenFile(make_folder(tmp_path / "f", train=range(10_000)) / "train.bin", 2**16)
     maps = []
     memmap = np.memmap
     monkeypatch.setattr(np, "memmap", lambda *args, **kwargs: maps.append(args) or memmap(*args, **kwargs))

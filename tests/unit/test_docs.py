@@ -5,8 +5,12 @@ from pathlib import Path
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-USER_FACING = [REPO_ROOT / "README.md", *sorted((REPO_ROOT / "docs").glob("*.md")),
-               *sorted((REPO_ROOT / "scripts").glob("*.sh")), REPO_ROOT / "run_train.sh"]
+USER_FACING = [
+    REPO_ROOT / "README.md",
+    *sorted((REPO_ROOT / "docs").glob("*.md")),
+    *sorted((REPO_ROOT / "scripts").glob("*.sh")),
+    REPO_ROOT / "run_train.sh",
+]
 # Words about how the project was made, not about what a user does or what was measured.
 ABOUT_ITS_MAKING = ["sessions that", "was lent", "borrowed", "device tool", "/work/", ".library", "KINDS.md"]
 

@@ -39,8 +39,9 @@ def test_evaluate_prints_the_estimate_and_the_exact_loss(nanogpt_ckpt, shakespea
     estimate_line, exact_line = capsys.readouterr().out.splitlines()
     val = shakespeare.split("val")
     with torch.no_grad():
-        estimate = torch.stack([F.cross_entropy(model(x).flatten(0, 1), y.flatten())
-                                for x, y in random_batches(val, 16, 4, 3, seed=1337)]).mean()
+        estimate = torch.stack(
+            [F.cross_entropy(model(x).flatten(0, 1), y.flatten()) for x, y in random_batches(val, 16, 4, 3, seed=1337)]
+        ).mean()
         usable = (len(val) - 1) // 16 * 16
         ids = val.read(0, usable + 1)
         exact = F.cross_entropy(model(ids[:-1].view(-1, 16)).flatten(0, 1), ids[1:])

@@ -3,8 +3,8 @@
 import pytest
 import torch
 
-from nanogpt_titan.model import NanoGPTModelArgs
 from nanogpt_titan.generate import generate
+from nanogpt_titan.model import NanoGPTModelArgs
 
 
 def test_sample_is_reproducible_by_seed(nanogpt_ckpt, capsys, cli):
@@ -31,7 +31,10 @@ def test_sample_reports_its_progress_on_stderr_and_prints_each_sample_when_done(
 def test_sample_reads_the_prompt_from_a_file(nanogpt_ckpt, tmp_path, capsys, cli):
     path, _ = nanogpt_ckpt
     (tmp_path / "prompt.txt").write_text("JULIET:\n")
-    assert cli("sample", path, "--num-samples", 1, "--max-new-tokens", 5, "--start", f"FILE:{tmp_path / 'prompt.txt'}") == 0
+    assert (
+        cli("sample", path, "--num-samples", 1, "--max-new-tokens", 5, "--start", f"FILE:{tmp_path / 'prompt.txt'}")
+        == 0
+    )
     assert capsys.readouterr().out.startswith("JULIET:\n")
 
 
@@ -59,11 +62,14 @@ def test_sampling_follows_the_softmax_of_the_logits(random_model):
     torch.testing.assert_close(torch.bincount(drawn, minlength=5) / 4000, expected, atol=0.03, rtol=0)
 
 
-@pytest.mark.parametrize("setting, value, message", [
-    ("temperature", 0.0, "temperature=0.0 must be a finite number > 0"),
-    ("top_k", 0, "top_k=0 must be >= 1"),
-    ("max_new_tokens", -1, "max_new_tokens=-1 must be >= 0"),
-])
+@pytest.mark.parametrize(
+    "setting, value, message",
+    [
+        ("temperature", 0.0, "temperature=0.0 must be a finite number > 0"),
+        ("top_k", 0, "top_k=0 must be >= 1"),
+        ("max_new_tokens", -1, "max_new_tokens=-1 must be >= 0"),
+    ],
+)
 def test_bad_sampling_settings_are_refused(random_model, tiny_args, setting, value, message):
     model = random_model(tiny_args)
     settings = {"max_new_tokens": 1, "temperature": 1.0, "top_k": None, setting: value}

@@ -7,8 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from nanogpt_titan.errors import NanoGPTTitanError
-from nanogpt_titan.model import NanoGPT, NanoGPTModelArgs
-from nanogpt_titan.model.flavors import FLAVORS
+from nanogpt_titan.model import FLAVORS, NanoGPT, NanoGPTModelArgs
 
 SMALL = NanoGPTModelArgs(n_layer=3, n_head=2, n_embd=32, block_size=16, vocab_size=65)
 
@@ -43,9 +42,20 @@ def test_head_is_tied_to_token_embedding_after_meta_init(build_model):
 
 def test_layer_names_match_torchtitan_and_nanogpt(build_model):
     names = set(build_model(replace(SMALL, n_layer=2)).state_dict())
-    block = {"ln_1.weight", "ln_1.bias", "attn.c_attn.weight", "attn.c_attn.bias", "attn.c_proj.weight",
-             "attn.c_proj.bias", "ln_2.weight", "ln_2.bias", "mlp.c_fc.weight", "mlp.c_fc.bias",
-             "mlp.c_proj.weight", "mlp.c_proj.bias"}
+    block = {
+        "ln_1.weight",
+        "ln_1.bias",
+        "attn.c_attn.weight",
+        "attn.c_attn.bias",
+        "attn.c_proj.weight",
+        "attn.c_proj.bias",
+        "ln_2.weight",
+        "ln_2.bias",
+        "mlp.c_fc.weight",
+        "mlp.c_fc.bias",
+        "mlp.c_proj.weight",
+        "mlp.c_proj.bias",
+    }
     expected = {"wte.weight", "wpe.weight", "ln_f.weight", "ln_f.bias", "lm_head.weight"}
     expected |= {f"layers.{i}.{name}" for i in range(2) for name in block}
     assert names == expected
@@ -61,8 +71,13 @@ def test_init_statistics_per_weight_family(build_model):
     args = NanoGPTModelArgs(n_layer=4, n_head=4, n_embd=256, block_size=256, vocab_size=512)
     model = build_model(args)
     residual_std = 0.02 / math.sqrt(2 * args.n_layer)
-    families = {"wte.weight": 0.02, "wpe.weight": 0.02, "c_attn.weight": 0.02,
-                "c_fc.weight": 0.02, "c_proj.weight": residual_std}
+    families = {
+        "wte.weight": 0.02,
+        "wpe.weight": 0.02,
+        "c_attn.weight": 0.02,
+        "c_fc.weight": 0.02,
+        "c_proj.weight": residual_std,
+    }
     for name, param in model.named_parameters():
         family = next((f for f in families if name.endswith(f)), None)
         if family is not None:
@@ -146,7 +161,9 @@ def test_model_args_do_not_load_the_data_layer():
     import subprocess
     import sys
 
-    code = ("import sys; from nanogpt_titan.model import NanoGPTModelArgs; NanoGPTModelArgs(); "
-            "print(sorted(m for m in sys.modules if m.startswith(('nanogpt_titan.data', 'nanogpt_titan.hosts.v0_2.tokenizer'))))")
+    code = (
+        "import sys; from nanogpt_titan.model import NanoGPTModelArgs; NanoGPTModelArgs(); "
+        "print(sorted(m for m in sys.modules if m.startswith(('nanogpt_titan.data', 'nanogpt_titan.hosts.v0_2.tokenizer'))))"
+    )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert result.stdout.strip() == "[]", result.stderr

@@ -25,8 +25,11 @@ def nanogpt_starts(iterations: int, micro_batches: int, evaluates: bool) -> list
     draws = [("train", torch.randint(bound["train"], (BATCH,)).tolist())]
     for iteration in range(iterations):
         if evaluates and iteration % EVAL_INTERVAL == 0:
-            draws += [(split, torch.randint(bound[split], (BATCH,)).tolist())
-                      for split in ("train", "val") for _ in range(EVAL_ITERS)]
+            draws += [
+                (split, torch.randint(bound[split], (BATCH,)).tolist())
+                for split in ("train", "val")
+                for _ in range(EVAL_ITERS)
+            ]
         draws += [("train", torch.randint(bound["train"], (BATCH,)).tolist()) for _ in range(micro_batches)]
     return draws
 
@@ -58,8 +61,11 @@ def test_micro_batches_and_evaluations_are_drawn_in_train_pys_order(splits, micr
         sequence.evaluation(step)
     assert drawn == expected[:-1]  # all but iteration 8's first micro-batch, which nothing has asked for yet
     evaluation_draws = 2 * EVAL_ITERS if evaluates else 0
-    training_draws = [expected[0]] + [draw for position, draw in enumerate(expected[1:])
-                                      if not _in_evaluation(position, micro_batches, evaluation_draws)]
+    training_draws = [expected[0]] + [
+        draw
+        for position, draw in enumerate(expected[1:])
+        if not _in_evaluation(position, micro_batches, evaluation_draws)
+    ]
     assert handed == [starts for _, starts in training_draws[: 8 * micro_batches]]
     assert reported == ([0] if evaluates else [])
 

@@ -21,7 +21,11 @@ def nanogpt_char_split(text: str) -> tuple[bytes, bytes, dict]:
     stoi = {char: i for i, char in enumerate(chars)}
     n = int(len(text) * 0.9)
     as_bytes = lambda part: np.array([stoi[char] for char in part], dtype=np.uint16).tobytes()  # noqa: E731
-    return as_bytes(text[:n]), as_bytes(text[n:]), {"vocab_size": len(chars), "itos": dict(enumerate(chars)), "stoi": stoi}
+    return (
+        as_bytes(text[:n]),
+        as_bytes(text[n:]),
+        {"vocab_size": len(chars), "itos": dict(enumerate(chars)), "stoi": stoi},
+    )
 
 
 def test_tiny_shakespeare_prepares_into_nanogpts_bytes(tmp_path, shakespeare_text, repo_root):
@@ -66,12 +70,14 @@ def toy_gpt2_encoding():
     for word in (" the", " and", " to", "ing", "\n\n", "  ", " I", "thou", " be", "er", " you", "'s"):
         for end in range(2, len(word.encode()) + 1):
             ranks.setdefault(word.encode()[:end], len(ranks))
-    return tiktoken.Encoding("toy-gpt2", pat_str=r50k_pat_str, mergeable_ranks=ranks,
-                             special_tokens={"<|endoftext|>": len(ranks)})
+    return tiktoken.Encoding(
+        "toy-gpt2", pat_str=r50k_pat_str, mergeable_ranks=ranks, special_tokens={"<|endoftext|>": len(ranks)}
+    )
 
 
-def test_gpt2_bpe_in_pieces_gives_the_ids_of_each_split_encoded_whole(tmp_path, monkeypatch, shakespeare_text,
-                                                                       toy_gpt2_encoding):
+def test_gpt2_bpe_in_pieces_gives_the_ids_of_each_split_encoded_whole(
+    tmp_path, monkeypatch, shakespeare_text, toy_gpt2_encoding
+):
     """Pieces of ~64 characters cut before a space or newline after a non-space: 100s of cuts,
     at runs of spaces and blank lines, contractions, digits, none of which changes an id."""
     monkeypatch.setattr(prepare_module, "gpt2_encoding", lambda: toy_gpt2_encoding)
@@ -87,10 +93,16 @@ def test_gpt2_bpe_in_pieces_gives_the_ids_of_each_split_encoded_whole(tmp_path, 
     assert DataFolder(tmp_path / "out").vocabulary.id_limit == 50257
 
 
-@pytest.mark.parametrize("content, fact", [
-    (b"", "empty; prepare a text with something in it"),
-    (b"good text\nthen caf\xe9\n", r"is not UTF-8 text \(invalid continuation byte at byte 18\); prepare UTF-8 text files"),
-])
+@pytest.mark.parametrize(
+    "content, fact",
+    [
+        (b"", "empty; prepare a text with something in it"),
+        (
+            b"good text\nthen caf\xe9\n",
+            r"is not UTF-8 text \(invalid continuation byte at byte 18\); prepare UTF-8 text files",
+        ),
+    ],
+)
 def test_an_empty_or_non_utf8_input_is_one_line_and_nothing_is_written(tmp_path, content, fact):
     (tmp_path / "input.txt").write_bytes(content)
     with pytest.raises(NanoGPTTitanError, match=re.escape(str(tmp_path / "input.txt")) + f".*{fact}$"):
@@ -126,6 +138,7 @@ def test_the_prepare_command(tmp_path, cli, capsys):
     assert cli("prepare", tmp_path / "a.txt", "--out", tmp_path / "data") == 0
     assert DataFolder(tmp_path / "data").vocabulary.chars == tuple(sorted(set("hello world\n")))
     assert capsys.readouterr().err.splitlines()[-1] == (
-        f"prepared {tmp_path / 'data'}: 9 characters, train.bin 540 tokens, val.bin 60 tokens")
+        f"prepared {tmp_path / 'data'}: 9 characters, train.bin 540 tokens, val.bin 60 tokens"
+    )
     assert cli("prepare", tmp_path / "a.txt", "--out", tmp_path / "data") == 2
     assert "already exists" in capsys.readouterr().err

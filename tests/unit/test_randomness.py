@@ -71,10 +71,18 @@ def test_an_unknown_mode_is_refused_by_the_hosts_setting():
         Randomness("torch", setting="randomness")
 
 
-@pytest.mark.parametrize("dp_world_size, replicate, validation, fact", [
-    (2, 1, None, "these 2 data-parallel ranks shard the model: pass --parallelism.data_parallel_replicate_degree 2"),
-    (1, 1, BatchShape(8, 32), "on batches of the training batches' shape (8 windows of 64 tokens): FIX"),
-])
+@pytest.mark.parametrize(
+    "dp_world_size, replicate, validation, fact",
+    [
+        (
+            2,
+            1,
+            None,
+            "these 2 data-parallel ranks shard the model: pass --parallelism.data_parallel_replicate_degree 2",
+        ),
+        (1, 1, BatchShape(8, 32), "on batches of the training batches' shape (8 windows of 64 tokens): FIX"),
+    ],
+)
 def test_what_nanogpts_draws_cannot_follow_is_refused(dp_world_size, replicate, validation, fact):
     nanogpt = Randomness("nanogpt")
     with pytest.raises(NanoGPTTitanError, match=fact.replace("(", r"\(").replace(")", r"\)")):

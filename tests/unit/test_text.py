@@ -65,7 +65,10 @@ def test_offline_error_names_the_setting_that_points_at_a_copy_and_leaves_nothin
 
     monkeypatch.setattr(text_module.requests, "get", offline)
     hint = f"Offline? Point NANOGPT_TITAN_DATA=/path/to/input.txt or pass {setting} /path/to/input.txt at a local copy."
-    with pytest.raises(NanoGPTTitanError, match=f"^could not download {text_module.SHAKESPEARE_URL} \\(ConnectionError\\). {re.escape(hint)}$"):
+    with pytest.raises(
+        NanoGPTTitanError,
+        match=f"^could not download {text_module.SHAKESPEARE_URL} \\(ConnectionError\\). {re.escape(hint)}$",
+    ):
         resolve_text_path(None, setting)
     assert not no_local_text.parent.exists() or not any(no_local_text.parent.iterdir())
 
@@ -83,7 +86,9 @@ def test_download_is_cached_and_read_once(no_local_text, monkeypatch, shakespear
     calls = []
     monkeypatch.setattr(text_module.requests, "get", lambda url, **k: calls.append(url) or FakeResponse(content))
     replaced, rename = [], os.replace
-    monkeypatch.setattr(text_module.os, "replace", lambda src, dst: replaced.append(Path(src).parent) or rename(src, dst))
+    monkeypatch.setattr(
+        text_module.os, "replace", lambda src, dst: replaced.append(Path(src).parent) or rename(src, dst)
+    )
     no_local_text.parent.mkdir(parents=True)  # the cache folder may exist already
     assert resolve_text_path(None) == no_local_text
     assert resolve_text_path(None) == no_local_text
@@ -98,7 +103,9 @@ def test_a_text_is_prepared_once_and_again_when_it_changes(tmp_path, monkeypatch
     text = tmp_path / "text.txt"
     text.write_text("to be or not to be\n" * 10)
     first = prepared_text(text)
-    assert first.path.parent == tmp_path / "cache" / "prepared" and first.vocabulary.chars == tuple(sorted(set("to be rn\n")))
+    assert first.path.parent == tmp_path / "cache" / "prepared" and first.vocabulary.chars == tuple(
+        sorted(set("to be rn\n"))
+    )
     prepare, calls = text_module.prepare, []
     monkeypatch.setattr(text_module, "prepare", lambda *args: calls.append(args) or prepare(*args))
     assert prepared_text(text).path == first.path and calls == []  # the cached folder, as it is

@@ -34,7 +34,9 @@ def test_any_texts_characters_round_trip(text):
 
 
 def test_unknown_character_names_character_and_position(shakespeare):
-    with pytest.raises(NanoGPTTitanError, match=r"character '€' at position 6 is not in the vocabulary of 65 characters"):
+    with pytest.raises(
+        NanoGPTTitanError, match=r"character '€' at position 6 is not in the vocabulary of 65 characters"
+    ):
         shakespeare.vocabulary.encode("Romeo €")
 
 
@@ -61,16 +63,23 @@ def test_gpt2_decodes_gpt2_tokens_only(monkeypatch):
 
     monkeypatch.setattr(vocabulary, "gpt2_encoding", lambda: type("Encoding", (), {"decode": lambda self, ids: ids})())
     assert GPT2Vocabulary().decode([0, 50256]) == [0, 50256]
-    with pytest.raises(NanoGPTTitanError, match=r"^token id 50257 is no GPT-2 token \(ids 50257..50303 are the padding"):
+    with pytest.raises(
+        NanoGPTTitanError, match=r"^token id 50257 is no GPT-2 token \(ids 50257..50303 are the padding"
+    ):
         GPT2Vocabulary().decode([5, 50257])
 
 
 def test_a_model_of_other_characters_is_refused_naming_them(shakespeare):
     other = of_text(SHAKESPEARE_CHARS.replace("$", "") + "€")
-    with pytest.raises(NanoGPTTitanError, match=r"^m was trained on other characters than the data's: only the model has "
-                                                 r"'€', only the data has '\$'; fix$"):
+    with pytest.raises(
+        NanoGPTTitanError,
+        match=r"^m was trained on other characters than the data's: only the model has "
+        r"'€', only the data has '\$'; fix$",
+    ):
         shakespeare.vocabulary.check_model(65, other, "m", "fix")
-    with pytest.raises(NanoGPTTitanError, match="^m has vocab_size=64 but the data's character vocabulary has 65; fix$"):
+    with pytest.raises(
+        NanoGPTTitanError, match="^m has vocab_size=64 but the data's character vocabulary has 65; fix$"
+    ):
         shakespeare.vocabulary.check_model(64, None, "m", "fix")
 
 
@@ -119,7 +128,10 @@ def test_gpt2_encoding_without_tiktoken_or_offline_says_how_to_get_it(monkeypatc
         raise ConnectionError("no route to host")
 
     monkeypatch.setattr(tiktoken, "get_encoding", offline)
-    with pytest.raises(NanoGPTTitanError, match=r"^tiktoken could not load GPT-2's BPE files \(ConnectionError\): run once "
-                                                r"where openaipublic.blob.core.windows.net is reachable, or point "
-                                                r"TIKTOKEN_CACHE_DIR at a folder"):
+    with pytest.raises(
+        NanoGPTTitanError,
+        match=r"^tiktoken could not load GPT-2's BPE files \(ConnectionError\): run once "
+        r"where openaipublic.blob.core.windows.net is reachable, or point "
+        r"TIKTOKEN_CACHE_DIR at a folder",
+    ):
         vocabulary.gpt2_encoding()

@@ -5,7 +5,7 @@ import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
-from nanogpt_titan.data.windows import RandomBlockTokenDataset, derived_seed
+from nanogpt_titan.data.windows import RandomBlockTokenDataset
 from nanogpt_titan.errors import NanoGPTTitanError
 
 
@@ -19,13 +19,16 @@ def test_split_without_a_window_and_its_target_names_the_file_and_the_setting_to
     tokens = token_file(range(8))
     with pytest.raises(NanoGPTTitanError) as raised:
         RandomBlockTokenDataset(tokens, seq_len=8, batch_size=1, seed=0, setting=setting)
-    assert str(raised.value) == (f"{tokens.path} holds 8 tokens, no window of {setting}=8 plus its shifted target; "
-                                 f"lower {setting} or use a longer text")
+    assert str(raised.value) == (
+        f"{tokens.path} holds 8 tokens, no window of {setting}=8 plus its shifted target; "
+        f"lower {setting} or use a longer text"
+    )
     RandomBlockTokenDataset(token_file(range(9)), seq_len=8, batch_size=1, seed=0)  # one window and its target fit
 
 
-@given(n_tokens=st.integers(2, 400), seq_len=st.integers(1, 64), batch_size=st.integers(1, 8),
-       seed=st.integers(0, 2**31))
+@given(
+    n_tokens=st.integers(2, 400), seq_len=st.integers(1, 64), batch_size=st.integers(1, 8), seed=st.integers(0, 2**31)
+)
 def test_windows_are_in_bounds_and_targets_shift_by_one(token_file, n_tokens, seq_len, batch_size, seed):
     seq_len = min(seq_len, n_tokens - 1)
     values = torch.arange(n_tokens) * 7  # distinct values: a window identifies its start

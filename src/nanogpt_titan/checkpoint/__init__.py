@@ -6,10 +6,21 @@ from nanogpt_titan.checkpoint.mapping import (
     to_hf_gpt2,
     to_nanogpt,
 )
-from nanogpt_titan.checkpoint.read import Checkpoint, CheckpointError, read_checkpoint, read_reported
+from nanogpt_titan.checkpoint.read import read_checkpoint, read_reported
+from nanogpt_titan.checkpoint.weights import Checkpoint
 from nanogpt_titan.checkpoint.write import AdamWSettings, export, write_dcp
+from nanogpt_titan.errors import CheckpointError
 
 __all__ = [
-    "AdamWSettings", "Checkpoint", "CheckpointError", "export", "from_hf_gpt2", "from_nanogpt", "read_checkpoint",
-    "read_reported", "to_hf_gpt2", "to_nanogpt", "write_dcp",
+    "AdamWSettings",
+    "Checkpoint",
+    "CheckpointError",
+    "export",
+    "from_hf_gpt2",
+    "from_nanogpt",
+    "read_checkpoint",
+    "read_reported",
+    "to_hf_gpt2",
+    "to_nanogpt",
+    "write_dcp",
 ]

@@ -42,7 +42,7 @@ def read_config(folder: Path) -> dict:
 
 
 def layout(folder: Path) -> str:
-    """"gpt2" or "nanogpt", as the folder's config.json says; anything else is refused by name."""
+    """ "gpt2" or "nanogpt", as the folder's config.json says; anything else is refused by name."""
     config = read_config(folder)
     model_type = str(config.get("model_type", "")).lower()
     if model_type == "gpt2":
@@ -64,7 +64,9 @@ def stored_shapes(folder: Path) -> dict[str, tuple[int, ...]]:
             with safe_open(file, framework="pt") as opened:
                 shapes |= {name: tuple(opened.get_slice(name).get_shape()) for name in opened.keys()}
         except (SafetensorError, OSError) as error:
-            raise CheckpointError(f"{file} is not a readable safetensors file (truncated or corrupt?): {error}") from None
+            raise CheckpointError(
+                f"{file} is not a readable safetensors file (truncated or corrupt?): {error}"
+            ) from None
     return shapes
 
 

@@ -54,10 +54,7 @@ def to_nanogpt(state_dict: StateDict) -> StateDict:
 
 
 def _transpose_conv1d(state_dict: StateDict) -> StateDict:
-    return {
-        name: tensor.t() if name.endswith(CONV1D_WEIGHTS) else tensor
-        for name, tensor in state_dict.items()
-    }
+    return {name: tensor.t() if name.endswith(CONV1D_WEIGHTS) else tensor for name, tensor in state_dict.items()}
 
 
 def from_hf_gpt2(state_dict: StateDict) -> StateDict:

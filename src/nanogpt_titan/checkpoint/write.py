@@ -15,13 +15,14 @@ import torch.distributed.checkpoint as dcp
 from safetensors.torch import save_file
 
 from nanogpt_titan.checkpoint.mapping import to_hf_gpt2, to_nanogpt
-from nanogpt_titan.checkpoint.read import Checkpoint, single_process_dcp
+from nanogpt_titan.checkpoint.saved import single_process_dcp
+from nanogpt_titan.checkpoint.weights import Checkpoint
 from nanogpt_titan.data.vocabulary import Vocabulary
 from nanogpt_titan.errors import NanoGPTTitanError
-from nanogpt_titan.files import written_atomically
 from nanogpt_titan.model import NanoGPT, NanoGPTModelArgs
 from nanogpt_titan.model.args import MODEL_ARGS_FILE, VOCABULARY_FILE
 from nanogpt_titan.optim import NanoGPTAdamW
+from nanogpt_titan.safe_write import written_atomically
 
 LAYER_NORM_EPS = 1e-5  # torch.nn.LayerNorm's default, which nanoGPT uses
 
@@ -77,7 +78,9 @@ def write_nanogpt(
     }
     if adamw is not None:
         optimizer = NanoGPTAdamW(
-            checkpoint.build_model().parameters(), lr=adamw.lr, betas=(adamw.beta1, adamw.beta2),
+            checkpoint.build_model().parameters(),
+            lr=adamw.lr,
+            betas=(adamw.beta1, adamw.beta2),
             weight_decay=adamw.weight_decay,
         )
         contents["optimizer"] = optimizer.state_dict()
@@ -122,8 +125,9 @@ def write_hf(checkpoint: Checkpoint, destination: Path) -> None:
         (folder / "config.json").write_text(json.dumps(config, indent=2) + "\n")
 
 
-def export(checkpoint: Checkpoint, destination: Path, dataset: str | None = None,
-           adamw: AdamWSettings | None = None) -> str:
+def export(
+    checkpoint: Checkpoint, destination: Path, dataset: str | None = None, adamw: AdamWSettings | None = None
+) -> str:
     """nanoGPT `ckpt.pt` when `destination` ends in `.pt`, else a Hugging Face folder."""
     if destination.suffix == ".pt":
         write_nanogpt(checkpoint, destination, dataset, adamw)

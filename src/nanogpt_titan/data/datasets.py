@@ -18,8 +18,12 @@ from nanogpt_titan.data.text import data_folder
 from nanogpt_titan.errors import NanoGPTTitanError
 
 # Dataset name -> the folder's split it reads; the nanogpt_* names read a data folder only.
-SPLITS = {"nanogpt_train": "train", "nanogpt_validation": "val",
-          "shakespeare_char_train": "train", "shakespeare_char_validation": "val"}
+SPLITS = {
+    "nanogpt_train": "train",
+    "nanogpt_validation": "val",
+    "shakespeare_char_train": "train",
+    "shakespeare_char_validation": "val",
+}
 FOLDER_DATASETS = ("nanogpt_train", "nanogpt_validation")
 
 
@@ -82,8 +86,11 @@ def accumulation_steps(local_batch_size: int, global_batch_size: int, dp_world_s
         )
     if global_batch_size % per_micro_batch:
         same_run = global_batch_size // dp_world_size
-        hint = (f"; --training.local_batch_size {same_run} keeps this global batch"
-                if global_batch_size % dp_world_size == 0 else "")
+        hint = (
+            f"; --training.local_batch_size {same_run} keeps this global batch"
+            if global_batch_size % dp_world_size == 0
+            else ""
+        )
         raise NanoGPTTitanError(
             f"training.global_batch_size={global_batch_size} is not a multiple of training.local_batch_size="
             f"{local_batch_size} times the {dp_world_size} data-parallel ranks{hint}"

@@ -1,4 +1,4 @@
-"""A nanoGPT data folder, read as nanoGPT's `train.py` reads it (its files: `layout`).
+"""A nanoGPT data folder, read as nanoGPT's `train.py` reads it (its files: `folder_format`).
 
 `meta.pkl` holds a character vocabulary; without it the ids are GPT-2 BPE. The splits are
 memory-mapped, never loaded: a process's memory does not grow with the corpus, and the ranks
@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from nanogpt_titan.data.layout import META_FILE, SPLIT_FILES, TOKEN_DTYPE
+from nanogpt_titan.data.folder_format import META_FILE, SPLIT_FILES, TOKEN_DTYPE
 from nanogpt_titan.data.vocabulary import GPT2Vocabulary, Vocabulary, read_meta
 from nanogpt_titan.errors import NanoGPTTitanError
 
@@ -85,5 +85,5 @@ class DataFolder:
         object.__setattr__(self, "vocabulary", read_meta(meta) if meta.is_file() else GPT2Vocabulary())
 
     def split(self, name: str) -> TokenFile:
-        """"train" or "val"."""
+        """ "train" or "val"."""
         return TokenFile(self.path / SPLIT_FILES[name], self.vocabulary.id_limit)

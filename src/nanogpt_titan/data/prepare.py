@@ -27,11 +27,11 @@ from typing import BinaryIO, Protocol
 
 import numpy as np
 
-from nanogpt_titan.data.layout import META_FILE, SPLIT_FILES, TOKEN_DTYPE
+from nanogpt_titan.data.folder_format import META_FILE, SPLIT_FILES, TOKEN_DTYPE
 from nanogpt_titan.data.vocabulary import MAX_TOKEN_IDS, CharVocabulary, gpt2_encoding
 from nanogpt_titan.errors import NanoGPTTitanError
-from nanogpt_titan.files import refuse_existing, written_atomically
 from nanogpt_titan.progress import Meter, to_stderr
+from nanogpt_titan.safe_write import refuse_existing, written_atomically
 
 TRAIN_FRACTION = 0.9
 CHUNK_BYTES = 1 << 22  # text is read 4 MiB at a time
@@ -52,8 +52,9 @@ def prepare(inputs: list[Path], out: Path, tokenizer: str = "char", report: Call
         raise NanoGPTTitanError(f"{', '.join(map(str, inputs))}: empty; prepare a text with something in it")
     with written_atomically(out, is_dir=True) as folder:
         vocabulary = (_prepare_chars if tokenizer == "char" else _prepare_gpt2)(inputs, folder, report)
-        counts = ", ".join(f"{name} {(folder / name).stat().st_size // TOKEN_DTYPE.itemsize:,} tokens"
-                           for name in SPLIT_FILES.values())
+        counts = ", ".join(
+            f"{name} {(folder / name).stat().st_size // TOKEN_DTYPE.itemsize:,} tokens" for name in SPLIT_FILES.values()
+        )
     report(f"prepared {out}: {vocabulary}, {counts}")
 
 
@@ -173,12 +174,18 @@ def _prepare_chars(inputs: list[Path], folder: Path, report: Callable[[str], Non
         n_chars += len(text)
     code_points = np.flatnonzero(seen)
     if len(code_points) > MAX_TOKEN_IDS:
-        raise NanoGPTTitanError(f"the text has {len(code_points):,} distinct characters; uint16 ids hold {MAX_TOKEN_IDS:,}")
+        raise NanoGPTTitanError(
+            f"the text has {len(code_points):,} distinct characters; uint16 ids hold {MAX_TOKEN_IDS:,}"
+        )
     ids_of_code_points = np.zeros(code_points[-1] + 1, dtype=TOKEN_DTYPE)
     ids_of_code_points[code_points] = np.arange(len(code_points))
     with (folder / SPLIT_FILES["train"]).open("wb") as train, (folder / SPLIT_FILES["val"]).open("wb") as val:
-        _write_splits(_text(inputs, "prepare, ids", report), n_chars,
-                      _CharIds(train, ids_of_code_points), _CharIds(val, ids_of_code_points))
+        _write_splits(
+            _text(inputs, "prepare, ids", report),
+            n_chars,
+            _CharIds(train, ids_of_code_points),
+            _CharIds(val, ids_of_code_points),
+        )
     vocabulary = CharVocabulary(tuple(map(chr, code_points)))
     with (folder / META_FILE).open("wb") as file:
         pickle.dump(vocabulary.to_meta(), file)
@@ -190,7 +197,10 @@ def _prepare_gpt2(inputs: list[Path], folder: Path, report: Callable[[str], None
     n_chars = sum(len(text) for text in _text(inputs, "prepare, characters", report))
     threads = os.cpu_count() or 1
     with (folder / SPLIT_FILES["train"]).open("wb") as train, (folder / SPLIT_FILES["val"]).open("wb") as val:
-        _write_splits(_text(inputs, "prepare, GPT-2 BPE", report), n_chars,
-                      _GPT2Ids(train, encoding, threads), _GPT2Ids(val, encoding, threads))
+        _write_splits(
+            _text(inputs, "prepare, GPT-2 BPE", report),
+            n_chars,
+            _GPT2Ids(train, encoding, threads),
+            _GPT2Ids(val, encoding, threads),
+        )
     return "GPT-2 BPE"
-

@@ -40,7 +40,9 @@ def shakespeare_cache_path() -> Path:
 def _download(url: str, destination: Path, setting: str) -> None:
     destination.parent.mkdir(parents=True, exist_ok=True)
     to_stderr(f"Downloading tiny Shakespeare from {url} to {destination}")
-    offline_hint = f"Offline? Point {DATA_ENV_VAR}=/path/to/input.txt or pass {setting} /path/to/input.txt at a local copy."
+    offline_hint = (
+        f"Offline? Point {DATA_ENV_VAR}=/path/to/input.txt or pass {setting} /path/to/input.txt at a local copy."
+    )
     try:
         response = requests.get(url, timeout=DOWNLOAD_TIMEOUT_S)
         response.raise_for_status()

@@ -135,9 +135,7 @@ def gpt2_encoding():
     try:
         import tiktoken
     except ModuleNotFoundError:
-        raise NanoGPTTitanError(
-            "GPT-2 BPE data needs tiktoken: pip install 'nanogpt-titan[bpe]'"
-        ) from None
+        raise NanoGPTTitanError("GPT-2 BPE data needs tiktoken: pip install 'nanogpt-titan[bpe]'") from None
     try:
         return tiktoken.get_encoding("gpt2")
     except Exception as error:  # tiktoken's download, offline: requests' or blobfile's own error types

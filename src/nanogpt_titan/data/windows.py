@@ -32,8 +32,15 @@ class RandomBlockTokenDataset(IterableDataset):
     `load_state_dict()` resume the exact windows a checkpointed run would have drawn next.
     """
 
-    def __init__(self, tokens: TokenFile, seq_len: int, batch_size: int, seed: int,
-                 streams: range = range(1), setting: str = "training.seq_len"):
+    def __init__(
+        self,
+        tokens: TokenFile,
+        seq_len: int,
+        batch_size: int,
+        seed: int,
+        streams: range = range(1),
+        setting: str = "training.seq_len",
+    ):
         if len(tokens) <= seq_len:
             raise NanoGPTTitanError(
                 f"{tokens.path} holds {len(tokens):,} tokens, no window of {setting}={seq_len} plus its "
@@ -54,8 +61,10 @@ class RandomBlockTokenDataset(IterableDataset):
             yield {"input": windows[:, :-1]}, windows[:, 1:]
 
     def state_dict(self) -> dict:
-        return {"generator_states": [generator.get_state() for generator in self.generators],
-                "next_stream": self.next_stream}
+        return {
+            "generator_states": [generator.get_state() for generator in self.generators],
+            "next_stream": self.next_stream,
+        }
 
     def load_state_dict(self, state_dict: dict) -> None:
         generator_states = state_dict["generator_states"]

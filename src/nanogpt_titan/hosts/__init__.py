@@ -44,8 +44,10 @@ def installed_host() -> str:
     root = Path(next(iter(spec.submodule_search_locations)))
     host = next((host for host, markers in HOST_MARKERS.items() if all((root / m).exists() for m in markers)), None)
     if host is None:
-        raise NanoGPTTitanError(f"torchtitan {version('torchtitan')} at {root} has the API of none of the supported "
-                                f"releases: install {SUPPORTED}")
+        raise NanoGPTTitanError(
+            f"torchtitan {version('torchtitan')} at {root} has the API of none of the supported "
+            f"releases: install {SUPPORTED}"
+        )
     return host
 
 
@@ -62,7 +64,7 @@ def recipe_arguments(recipe: str) -> list[str]:
     on the installed torchtitan."""
     if installed_host() == "v0_2":
         return ["--job.config_file", str(TRAIN_CONFIGS / recipe)]
-    from nanogpt_titan.hosts.configurable.configs import RECIPES
+    from nanogpt_titan.hosts.configurable.recipes import RECIPES
 
     return ["--module", "nanogpt_titan", "--config", next(name for name, toml in RECIPES.items() if toml == recipe)]
 
@@ -80,7 +82,7 @@ def override_arguments(settings: dict[str, object], recipe: str | None = None) -
         from nanogpt_titan.flags import flags
 
         return flags(settings)
-    from nanogpt_titan.hosts.configurable.configs import cli_arguments, toml_settings
+    from nanogpt_titan.hosts.configurable.recipes import cli_arguments, toml_settings
 
     return cli_arguments(settings, trainer_class(), toml_settings(recipe) if recipe else None)
 
@@ -101,13 +103,25 @@ def load_only_command(folder: Path, block_size: int) -> list[str]:
     context = {recipe: tomllib.loads((TRAIN_CONFIGS / recipe).read_text())["training"]["seq_len"] for recipe in recipes}
     recipe = next((recipe for recipe in recipes if context[recipe] == block_size), recipes[0])
     settings = {
-        "model.flavor": str(folder), "checkpoint.enable": True, "checkpoint.load_only": True,
-        "checkpoint.initial_load_path": str(folder), "job.dump_folder": str(Path.cwd() / "outputs" / f"validate-{folder.name}"),
-        "training.steps": 1, "validation.freq": 1, "optimizer.lr": 0, "training.seq_len": block_size,
+        "model.flavor": str(folder),
+        "checkpoint.enable": True,
+        "checkpoint.load_only": True,
+        "checkpoint.initial_load_path": str(folder),
+        "job.dump_folder": str(Path.cwd() / "outputs" / f"validate-{folder.name}"),
+        "training.steps": 1,
+        "validation.freq": 1,
+        "optimizer.lr": 0,
+        "training.seq_len": block_size,
         "validation.seq_len": block_size,
     }
-    return ["torchrun", "--standalone", "--nproc_per_node=1", "-m", "torchtitan.train",
-            *training_command(recipe, settings)]
+    return [
+        "torchrun",
+        "--standalone",
+        "--nproc_per_node=1",
+        "-m",
+        "torchtitan.train",
+        *training_command(recipe, settings),
+    ]
 
 
 def build_trainer(recipe: str, settings: dict[str, object]):

@@ -9,9 +9,9 @@ from torch.utils.data import IterableDataset
 from nanogpt_titan.data.datasets import BatchSettings, BatchShape, dataset_folder, dataset_split
 from nanogpt_titan.data.folder import DataFolder
 from nanogpt_titan.model.args import NanoGPTModelArgs
-from nanogpt_titan.run_folder import RunFolder
 from nanogpt_titan.randomness import Evaluations
 from nanogpt_titan.run import NanoGPTRun
+from nanogpt_titan.run_folder import RunFolder
 
 
 @dataclass(frozen=True)
@@ -48,5 +48,11 @@ def training_batches(plan: DataPlan, run: NanoGPTRun, dp_world_size: int, dp_ran
     data = plan.folder()
     shape = plan.batches.shape
     run.randomness.check(dp_world_size, plan.replicate_degree, shape, plan.validation_shape, plan.validation_fix)
-    return run.randomness.training_batches(data, dataset_split(plan.dataset, plan.section), shape,
-                                           plan.batches.micro_batches(dp_world_size), dp_rank, plan.evaluations)
+    return run.randomness.training_batches(
+        data,
+        dataset_split(plan.dataset, plan.section),
+        shape,
+        plan.batches.micro_batches(dp_world_size),
+        dp_rank,
+        plan.evaluations,
+    )

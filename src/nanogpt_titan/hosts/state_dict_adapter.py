@@ -57,22 +57,33 @@ class NanoGPTStateDictAdapter(StateDictAdapter):
         files, stored = sorted(folder.glob("*.safetensors")), hf_folder.stored_shapes(folder)
         if not files:
             pickled = folder / "pytorch_model.bin"
-            raise CheckpointError(_convert_instead(folder, f"{pickled} is a pickle" if pickled.is_file() else
-                                                   f"{folder} holds no weights file"))
+            raise CheckpointError(
+                _convert_instead(
+                    folder, f"{pickled} is a pickle" if pickled.is_file() else f"{folder} holds no weights file"
+                )
+            )
         with torch.device("meta"):
             expected = {name: tuple(t.shape) for name, t in self.to_hf(NanoGPT(self.model_args).state_dict()).items()}
-        wrong = [f"{name} {stored.get(name, 'missing')} (expected {shape})" for name, shape in expected.items()
-                 if stored.get(name) != shape]
+        wrong = [
+            f"{name} {stored.get(name, 'missing')} (expected {shape})"
+            for name, shape in expected.items()
+            if stored.get(name) != shape
+        ]
         if wrong:
-            raise CheckpointError(_convert_instead(
-                folder, f"{', '.join(str(file) for file in files)} do not hold {self.model_args} in the "
-                f"{self.folder_layout()} layout that {self.hf_assets_path}/{HF_CONFIG_FILE} names "
-                f"({override_arguments({'model.hf_assets_path': '.'})[0]}): {'; '.join(wrong[:LISTED_KEYS])}"
-            ))
+            raise CheckpointError(
+                _convert_instead(
+                    folder,
+                    f"{', '.join(str(file) for file in files)} do not hold {self.model_args} in the "
+                    f"{self.folder_layout()} layout that {self.hf_assets_path}/{HF_CONFIG_FILE} names "
+                    f"({override_arguments({'model.hf_assets_path': '.'})[0]}): {'; '.join(wrong[:LISTED_KEYS])}",
+                )
+            )
         return HuggingFaceStorageReader(str(folder))
 
 
 def _convert_instead(folder: Path, problem: str) -> str:
-    return (f"{problem}, and torchtitan's --checkpoint.initial_load_in_hf reads this model's .safetensors only: "
-            f"convert the folder instead, nanogpt-titan convert {folder} DST, then load DST with "
-            "--checkpoint.initial_load_path DST (without --checkpoint.initial_load_in_hf)")
+    return (
+        f"{problem}, and torchtitan's --checkpoint.initial_load_in_hf reads this model's .safetensors only: "
+        f"convert the folder instead, nanogpt-titan convert {folder} DST, then load DST with "
+        "--checkpoint.initial_load_path DST (without --checkpoint.initial_load_in_hf)"
+    )

@@ -3,7 +3,7 @@ imports it, before torchtitan reads where the process stands in its job:
 
 - on a machine without CUDA, torchtitan adapted to the CPU (`adapt_to_cpu`);
 - a command without a launcher made the one process of a job of one (`nanogpt_titan.launch`);
-- the process's manners (`nanogpt_titan.process`): a user error, an interruption, a rank left
+- the process's manners (`nanogpt_titan.process_messages`): a user error, an interruption, a rank left
   waiting, each said in one line.
 """
 
@@ -13,7 +13,7 @@ import torch
 
 from nanogpt_titan.hosts.cpu_adaptation import adapt_torchtitan_to_cpu
 from nanogpt_titan.launch import as_one_process_unless_launched
-from nanogpt_titan.process import mind_the_process
+from nanogpt_titan.process_messages import mind_the_process
 
 
 def prepare_training_process(adapt_to_cpu: Callable[[], None] = adapt_torchtitan_to_cpu) -> None:

@@ -63,8 +63,9 @@ class Evaluation:
 
     def batches(self, tokens: TokenFile):
         settings = self.settings
-        return random_batches(tokens, settings.seq_len, settings.batch_size, settings.steps, settings.seed,
-                              settings.seq_len_setting)
+        return random_batches(
+            tokens, settings.seq_len, settings.batch_size, settings.steps, settings.seed, settings.seq_len_setting
+        )
 
     def estimate_batches(self, step: int) -> dict | None:
         """Each split's batches for the estimate after `step` updates; None: no evaluation."""
@@ -96,8 +97,9 @@ class Evaluation:
         results = {"train_loss_estimate": train_loss}
         if step == self.settings.last_step:
             settings = self.settings
-            windows = window_batches(settings.val_tokens, settings.seq_len, settings.batch_size,
-                                     settings.seq_len_setting)
+            windows = window_batches(
+                settings.val_tokens, settings.seq_len, settings.batch_size, settings.seq_len_setting
+            )
             batches = progress(windows, len(windows), "exact validation loss", "batches", report=logger.info)
             results["val_loss_exact"] = self.mean_loss(model, batches)
         self.metrics_processor.log_validation(loss=val_loss, step=step, extra_metrics=results)

@@ -34,7 +34,9 @@ def _init_normal(weight: torch.Tensor, std: float) -> None:
     """N(0, std²), drawn whole even when FSDP has sharded the weight: each rank keeps its shard
     of the same draw, so the initial weights are the same however many ranks share them."""
     if isinstance(weight, DTensor):
-        copy_whole(weight, torch.empty(weight.shape, dtype=weight.dtype, device=weight.to_local().device).normal_(0.0, std))
+        copy_whole(
+            weight, torch.empty(weight.shape, dtype=weight.dtype, device=weight.to_local().device).normal_(0.0, std)
+        )
     else:
         nn.init.normal_(weight, mean=0.0, std=std)
 
@@ -60,9 +62,7 @@ class CausalSelfAttention(nn.Module):
             t.view(batch, seq_len, self.n_head, width // self.n_head).transpose(1, 2)
             for t in self.c_attn(x).split(width, dim=2)
         )
-        y = F.scaled_dot_product_attention(
-            q, k, v, dropout_p=self.dropout if self.training else 0.0, is_causal=True
-        )
+        y = F.scaled_dot_product_attention(q, k, v, dropout_p=self.dropout if self.training else 0.0, is_causal=True)
         y = y.transpose(1, 2).contiguous().view(batch, seq_len, width)
         return self.resid_dropout(self.c_proj(y))
 

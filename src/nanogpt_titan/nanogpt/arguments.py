@@ -18,19 +18,53 @@ from nanogpt_titan.errors import NanoGPTTitanError
 
 # train.py's settings and defaults (GPT-2 124M on OpenWebText, 8 GPUs), in its order.
 TRAIN_PY_DEFAULTS = {
-    "out_dir": "out", "eval_interval": 2000, "log_interval": 1, "eval_iters": 200, "eval_only": False,
-    "always_save_checkpoint": True, "init_from": "scratch",
-    "wandb_log": False, "wandb_project": "owt", "wandb_run_name": "gpt2",
-    "dataset": "openwebtext", "gradient_accumulation_steps": 5 * 8, "batch_size": 12, "block_size": 1024,
-    "n_layer": 12, "n_head": 12, "n_embd": 768, "dropout": 0.0, "bias": False,
-    "learning_rate": 6e-4, "max_iters": 600000, "weight_decay": 1e-1, "beta1": 0.9, "beta2": 0.95, "grad_clip": 1.0,
-    "decay_lr": True, "warmup_iters": 2000, "lr_decay_iters": 600000, "min_lr": 6e-5,
-    "backend": "nccl", "device": "cuda", "dtype": None, "compile": True,
+    "out_dir": "out",
+    "eval_interval": 2000,
+    "log_interval": 1,
+    "eval_iters": 200,
+    "eval_only": False,
+    "always_save_checkpoint": True,
+    "init_from": "scratch",
+    "wandb_log": False,
+    "wandb_project": "owt",
+    "wandb_run_name": "gpt2",
+    "dataset": "openwebtext",
+    "gradient_accumulation_steps": 5 * 8,
+    "batch_size": 12,
+    "block_size": 1024,
+    "n_layer": 12,
+    "n_head": 12,
+    "n_embd": 768,
+    "dropout": 0.0,
+    "bias": False,
+    "learning_rate": 6e-4,
+    "max_iters": 600000,
+    "weight_decay": 1e-1,
+    "beta1": 0.9,
+    "beta2": 0.95,
+    "grad_clip": 1.0,
+    "decay_lr": True,
+    "warmup_iters": 2000,
+    "lr_decay_iters": 600000,
+    "min_lr": 6e-5,
+    "backend": "nccl",
+    "device": "cuda",
+    "dtype": None,
+    "compile": True,
 }
 # sample.py's settings and defaults, in its order (`dtype` as train.py's).
 SAMPLE_PY_DEFAULTS = {
-    "init_from": "resume", "out_dir": "out", "start": "\n", "num_samples": 10, "max_new_tokens": 500,
-    "temperature": 0.8, "top_k": 200, "seed": 1337, "device": "cuda", "dtype": None, "compile": False,
+    "init_from": "resume",
+    "out_dir": "out",
+    "start": "\n",
+    "num_samples": 10,
+    "max_new_tokens": 500,
+    "temperature": 0.8,
+    "top_k": 200,
+    "seed": 1337,
+    "device": "cuda",
+    "dtype": None,
+    "compile": False,
 }
 
 
@@ -93,13 +127,21 @@ def _override(config: dict, argument: str, script: str) -> None:
 
 def _run_config_file(config: dict, path: Path, script: str) -> None:
     if not path.is_file():
-        raise NanoGPTTitanError(f"config file {path} does not exist (a bare argument is a config file; settings are --key=value)")
+        raise NanoGPTTitanError(
+            f"config file {path} does not exist (a bare argument is a config file; settings are --key=value)"
+        )
     namespace = dict(config)
     try:
         exec(compile(path.read_text(encoding="utf-8"), str(path), "exec"), namespace)
     except Exception as error:  # the user's Python: whatever it raises is theirs to fix, in one line
-        line = next((frame.lineno for frame in reversed(traceback.extract_tb(error.__traceback__))
-                     if frame.filename == str(path)), None)
+        line = next(
+            (
+                frame.lineno
+                for frame in reversed(traceback.extract_tb(error.__traceback__))
+                if frame.filename == str(path)
+            ),
+            None,
+        )
         where = f" at line {line}" if line else ""
         raise NanoGPTTitanError(f"config file {path} raised {type(error).__name__}{where}: {error}") from None
     for name, value in namespace.items():

@@ -9,6 +9,7 @@ from the same seed the text depends on the model's shape as well as its weights,
 """
 
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,6 +38,7 @@ class Sampling:
     compile: bool = False
     device_flag: str = "--device="  # how the command spells the device, for its message
 
+
 def sample(checkpoint: Checkpoint, constructed: NanoGPTModelArgs, vocabulary: Vocabulary, sampling: Sampling) -> None:
     """Print `sampling.num_samples` samples of `checkpoint`'s model, each followed by sample.py's
     separator line, drawn as sample.py draws them after constructing a model of `constructed`."""
@@ -52,8 +54,9 @@ def sample(checkpoint: Checkpoint, constructed: NanoGPTModelArgs, vocabulary: Vo
     if start.startswith("FILE:"):
         start = Path(start[5:]).read_text(encoding="utf-8")
     if not start:
-        raise NanoGPTTitanError("the start is empty; give at least one character of context (nanoGPT's default is "
-                                "a newline)")
+        raise NanoGPTTitanError(
+            "the start is empty; give at least one character of context (nanoGPT's default is a newline)"
+        )
     context = torch.tensor([vocabulary.encode(start)], device=device)
     seed_as_sample_py(constructed, sampling.seed)
     model = checkpoint.build_model(device)
@@ -64,10 +67,23 @@ def sample(checkpoint: Checkpoint, constructed: NanoGPTModelArgs, vocabulary: Vo
     with autocast:
         for number in range(1, sampling.num_samples + 1):
             tokens = Meter(sampling.max_new_tokens, f"sample {number}/{sampling.num_samples}", "tokens")
-            ids = generate(model, context, sampling.max_new_tokens, sampling.temperature, sampling.top_k,
-                           on_token=tokens.advance)
+            ids = generate(
+                model, context, sampling.max_new_tokens, sampling.temperature, sampling.top_k, on_token=tokens.advance
+            )
             print(vocabulary.decode(ids[0].tolist()), flush=True)
             print(SEPARATOR, flush=True)
+
+
+def sample_checkpoint(read: Callable[[], Checkpoint], data: str | None, sampling: Sampling) -> None:
+    """`nanogpt-titan sample SRC`: the checkpoint `read` gives (read once the device is known to
+    be good), with the vocabulary it records, else that of the data folder `data` names."""
+    from nanogpt_titan.device import torch_device
+
+    torch_device(sampling.device, sampling.device_flag)
+    checkpoint = read()
+    use_recorded = data is None and checkpoint.vocabulary is not None  # sampling needs no data
+    vocabulary = checkpoint.vocabulary if use_recorded else checkpoint.data_folder(data).vocabulary
+    sample(checkpoint, checkpoint.args, vocabulary, sampling)
 
 
 def _vocabulary(checkpoint: Checkpoint) -> Vocabulary:
@@ -98,7 +114,9 @@ def sample_py(arguments: list[str]) -> None:
         checkpoint, constructed = pretrained(init_from, None, 0.0)
         vocabulary = GPT2Vocabulary()
     else:
-        raise NanoGPTTitanError(f"init_from={init_from!r}: sample.py samples 'resume' (the run in out_dir) or one of "
-                                f"{', '.join(map(repr, OPENAI_MODELS))}")
+        raise NanoGPTTitanError(
+            f"init_from={init_from!r}: sample.py samples 'resume' (the run in out_dir) or one of "
+            f"{', '.join(map(repr, OPENAI_MODELS))}"
+        )
     settings = {key: config[key] for key in Sampling.__dataclass_fields__ if key in config}
     sample(checkpoint, constructed, vocabulary, Sampling(**settings))

@@ -10,72 +10,82 @@ Everything that can be known before the run starts is checked first and refused 
 nanoGPT's words: the settings, the data folder, what `out_dir` holds (a run folder holds one
 model: `init_from='scratch'` over a run is refused, `--init_from=resume` continues it), and
 `init_from` (`nanogpt_titan.nanogpt.init_from`). With `eval_only`, nanoGPT's `estimate_loss` of
-the model at its iteration is printed as nanoGPT prints it, from nanoGPT's own draws, and
-nothing is written.
+the model at its iteration is printed as nanoGPT prints it (`nanogpt_titan.nanogpt.eval_only`),
+and nothing is written.
 """
 
 import shlex
 import sys
-from contextlib import nullcontext
 from pathlib import Path
 from types import SimpleNamespace
 
-from nanogpt_titan.checkpoint.read import RUN_CHECKPOINTS, Checkpoint, saved_steps
+from nanogpt_titan.checkpoint.saved import RUN_CHECKPOINTS, saved_steps
 from nanogpt_titan.data.folder import DataFolder
 from nanogpt_titan.errors import NanoGPTTitanError
 from nanogpt_titan.hosts import training_command
-from nanogpt_titan.run_folder import RunFolder
 from nanogpt_titan.launch import Launch
 from nanogpt_titan.nanogpt.arguments import read_config
-from nanogpt_titan.nanogpt.init_from import pretrained, resumed
-from nanogpt_titan.nanogpt.translation import MODEL_KEYS, device_type, job_settings, model_args, wandb_environment
-from nanogpt_titan.process import RESUME_VARIABLE
-from nanogpt_titan.randomness import DEFAULT_SEED
+from nanogpt_titan.nanogpt.eval_only import estimate_loss
+from nanogpt_titan.nanogpt.init_from import pretrained
+from nanogpt_titan.nanogpt.translation import (
+    MODEL_KEYS,
+    data_folder,
+    device_type,
+    job_settings,
+    wandb_environment,
+)
+from nanogpt_titan.process_messages import RESUME_VARIABLE
+from nanogpt_titan.run_folder import RunFolder
 
 BASE_RECIPE = "nanogpt.toml"
 
 
-def data_folder(config: dict) -> DataFolder:
-    """`data/<dataset>`, each split long enough for a window of `block_size`, or refused by the
-    setting that names it."""
-    folder = Path("data") / config["dataset"]
-    try:
-        data = DataFolder(folder)
-        for split in ("train", "val"):
-            tokens = data.split(split)
-            if len(tokens) <= config["block_size"]:
-                raise NanoGPTTitanError(f"{tokens.path} holds {len(tokens):,} tokens, no window of "
-                                        f"block_size={config['block_size']} and its target; lower --block_size")
-    except NanoGPTTitanError as error:
-        raise NanoGPTTitanError(f"dataset={config['dataset']!r}: {error}") from None
-    return data
-
-
 def run_folder(config: dict, initial_load_path: str | None = None) -> RunFolder:
     """`out_dir` as the run's folder, its checks in nanoGPT's names."""
-    checkpoint = SimpleNamespace(enable=True, folder=RUN_CHECKPOINTS, initial_load_path=initial_load_path,
-                                 initial_load_in_hf=False, load_step=-1, load_only=False, exclude_from_loading=[])
-    return RunFolder(str(Path(config["out_dir"]).absolute()), checkpoint, None, config["max_iters"] + 1,
-                     str(Path("data", config["dataset"]).absolute()), dump_folder_setting="out_dir",
-                     dataset_path_setting="dataset", initial_load_setting="init_from")
+    checkpoint = SimpleNamespace(
+        enable=True,
+        folder=RUN_CHECKPOINTS,
+        initial_load_path=initial_load_path,
+        initial_load_in_hf=False,
+        load_step=-1,
+        load_only=False,
+        exclude_from_loading=[],
+    )
+    return RunFolder(
+        str(Path(config["out_dir"]).absolute()),
+        checkpoint,
+        None,
+        config["max_iters"] + 1,
+        str(Path("data", config["dataset"]).absolute()),
+        dump_folder_setting="out_dir",
+        dataset_path_setting="dataset",
+        initial_load_setting="init_from",
+    )
 
 
 def _resume_settings(config: dict, processes: int, data: DataFolder) -> dict[str, object]:
     out_dir = Path(config["out_dir"])
     steps = saved_steps(out_dir / RUN_CHECKPOINTS)
     if not steps:
-        hint = (f"; it holds nanoGPT's ckpt.pt: nanogpt-titan convert {out_dir / 'ckpt.pt'} DST, then "
-                "--init_from=DST" if (out_dir / "ckpt.pt").is_file() else "")
+        hint = (
+            f"; it holds nanoGPT's ckpt.pt: nanogpt-titan convert {out_dir / 'ckpt.pt'} DST, then --init_from=DST"
+            if (out_dir / "ckpt.pt").is_file()
+            else ""
+        )
         raise NanoGPTTitanError(f"init_from='resume': {out_dir} holds no torchtitan run to resume{hint}")
     if max(steps) > config["max_iters"]:
-        raise NanoGPTTitanError(f"init_from='resume': the run in {out_dir} is complete, its last checkpoint at "
-                                f"iteration {max(steps)} and max_iters={config['max_iters']}: raise --max_iters to "
-                                "train on")
+        raise NanoGPTTitanError(
+            f"init_from='resume': the run in {out_dir} is complete, its last checkpoint at "
+            f"iteration {max(steps)} and max_iters={config['max_iters']}: raise --max_iters to "
+            "train on"
+        )
     folder = run_folder(config)
     folder.check(processes, data.vocabulary)
     ignored = ", ".join(key for key in MODEL_KEYS if key not in ("block_size", "dropout"))
-    print(f"init_from='resume': the model is the run's in {out_dir} (the config's {ignored} are not used, as in "
-          "nanoGPT)", file=sys.stderr)
+    print(
+        f"init_from='resume': the model is the run's in {out_dir} (the config's {ignored} are not used, as in nanoGPT)",
+        file=sys.stderr,
+    )
     return {"model.flavor": folder.dump_folder}
 
 
@@ -88,8 +98,10 @@ def _pretrained_settings(config: dict) -> dict[str, object]:
     if not folder.is_dir():
         write_dcp(pretrained(config["init_from"], config["block_size"], config["dropout"])[0], folder)
     ignored = ", ".join(key for key in MODEL_KEYS if key not in ("block_size", "dropout"))
-    print(f"init_from={config['init_from']!r}: {folder} (the config's {ignored} are not used, as in nanoGPT)",
-          file=sys.stderr)
+    print(
+        f"init_from={config['init_from']!r}: {folder} (the config's {ignored} are not used, as in nanoGPT)",
+        file=sys.stderr,
+    )
     return {"model.flavor": str(folder.absolute()), "checkpoint.initial_load_path": str(folder.absolute())}
 
 
@@ -116,51 +128,11 @@ def run_settings(config: dict, processes: int) -> dict[str, object]:
     elif config["init_from"] != "scratch":
         settings |= _pretrained_settings(config)
     if processes > 1:  # nanoGPT's DDP: each rank its own batches and dropout, nanoGPT's rank's
-        settings |= {"parallelism.data_parallel_replicate_degree": processes,
-                     "parallelism.data_parallel_shard_degree": 1}
+        settings |= {
+            "parallelism.data_parallel_replicate_degree": processes,
+            "parallelism.data_parallel_shard_degree": 1,
+        }
     return settings
-
-
-def _model_to_evaluate(config: dict, data: DataFolder) -> tuple[Checkpoint, object]:
-    """The model eval_only evaluates, and the model nanoGPT's constructor draws for before it."""
-    from nanogpt_titan.nanogpt_draws import initial_weights
-
-    if config["init_from"] == "resume":
-        checkpoint = resumed(config["out_dir"])
-        return checkpoint, checkpoint.args
-    if config["init_from"] != "scratch":
-        return pretrained(config["init_from"], config["block_size"], config["dropout"])
-    args = model_args(config)
-    args.vocab_size = data.vocabulary.model_size
-    weights, _ = initial_weights(args, DEFAULT_SEED)
-    return Checkpoint(args, weights, "a model from scratch", vocabulary=data.vocabulary), args
-
-
-def estimate_loss(config: dict) -> tuple[int, dict[str, float]]:
-    """nanoGPT's `estimate_loss` of the model `init_from` names at its iteration, from nanoGPT's
-    draws: `torch.manual_seed(1337)`, its constructor's, the first batch, then eval_iters
-    batches of each split; in eval mode."""
-    import torch
-
-    from nanogpt_titan.evaluate import mean_loss
-    from nanogpt_titan.nanogpt_draws import NanoGPTBatches, initial_weights
-
-    device = torch.device(config["device"])
-    data = data_folder(config)
-    checkpoint, constructed = _model_to_evaluate(config, data)
-    data.vocabulary.check_model(checkpoint.args.vocab_size, checkpoint.vocabulary, checkpoint.source,
-                                "evaluate on the data the model was trained on")
-    if config["block_size"] > checkpoint.args.block_size:
-        raise NanoGPTTitanError(f"block_size={config['block_size']} exceeds the {checkpoint.args.block_size} "
-                                f"positions of {checkpoint.source}: set --block_size<={checkpoint.args.block_size}")
-    torch.set_rng_state(initial_weights(constructed, DEFAULT_SEED)[1])
-    batches = NanoGPTBatches(data.split("train"), data.split("val"), config["batch_size"], config["block_size"],
-                             micro_batches=1, eval_interval=1, eval_iters=config["eval_iters"], evaluates=True)
-    evaluation = batches.evaluation(checkpoint.step)
-    model = checkpoint.build_model(device)
-    dtype = getattr(torch, config["dtype"])
-    autocast = torch.autocast("cuda", dtype=dtype) if device.type == "cuda" and dtype != torch.float32 else nullcontext()
-    return checkpoint.step, {split: mean_loss(model, evaluation[split], autocast) for split in ("train", "val")}
 
 
 def run_environment(config: dict, processes: int) -> dict[str, str]:
@@ -173,33 +145,42 @@ def run_environment(config: dict, processes: int) -> dict[str, str]:
     return environment
 
 
-def _cuda_available() -> bool:
-    import torch
-
-    return torch.cuda.is_available()
-
-
 def train(arguments: list[str], launch: Launch = Launch(), torchtitan_overrides: list[str] = ()) -> None:
     """Run `train.py ARGUMENTS` as nanoGPT would, through torchtitan's entry point (with
     `torchtitan_overrides` after the translation); with eval_only, print nanoGPT's estimate
     instead."""
+    import torch
+
     config = read_config(arguments)
-    if device_type(config) == "cuda" and not _cuda_available():
-        raise NanoGPTTitanError(f"device={config['device']!r}: this machine has no CUDA device; pass --device=cpu, as "
-                                "nanoGPT's README does on a CPU")
+    if device_type(config) == "cuda" and not torch.cuda.is_available():
+        raise NanoGPTTitanError(
+            f"device={config['device']!r}: this machine has no CUDA device; pass --device=cpu, as "
+            "nanoGPT's README does on a CPU"
+        )
     job_settings(config)  # the settings, checked before anything else
     if config["eval_only"]:
         iteration, losses = estimate_loss(config)
         print(f"step {iteration}: train loss {losses['train']:.4f}, val loss {losses['val']:.4f}")
         return
-    arguments_to_torchtitan = [*training_command(BASE_RECIPE, run_settings(config, launch.processes)),
-                               *torchtitan_overrides]
+    arguments_to_torchtitan = [
+        *training_command(BASE_RECIPE, run_settings(config, launch.processes)),
+        *torchtitan_overrides,
+    ]
     environment = run_environment(config, launch.processes)
     shown = [f"{name}={value}" for name, value in environment.items()]
-    print(f"the same run, in torchtitan's own form:\n  "
-          f"{shlex.join([*shown, *launch.command('torchtitan.train', arguments_to_torchtitan)])}",
-          file=sys.stderr, flush=True)
+    print(
+        f"the same run, in torchtitan's own form:\n  "
+        f"{shlex.join([*shown, *launch.command('torchtitan.train', arguments_to_torchtitan)])}",
+        file=sys.stderr,
+        flush=True,
+    )
     launched = launch.torchrun_arguments() if launch.processes > 1 else []
-    again = ["nanogpt-titan", "train", *launched, *arguments, "--init_from=resume",
-             *(["--", *torchtitan_overrides] if torchtitan_overrides else [])]
+    again = [
+        "nanogpt-titan",
+        "train",
+        *launched,
+        *arguments,
+        "--init_from=resume",
+        *(["--", *torchtitan_overrides] if torchtitan_overrides else []),
+    ]
     launch.run("torchtitan.train", arguments_to_torchtitan, {**environment, RESUME_VARIABLE: shlex.join(again)})

@@ -32,7 +32,9 @@ is the translation; a setting that would not train as nanoGPT's `train.py` train
 
 import math
 from collections.abc import Mapping
+from pathlib import Path
 
+from nanogpt_titan.data.folder import DataFolder
 from nanogpt_titan.errors import NanoGPTTitanError
 from nanogpt_titan.model.args import NanoGPTModelArgs
 from nanogpt_titan.nanogpt.arguments import TRAIN_PY_DEFAULTS
@@ -42,8 +44,17 @@ MODEL_KEYS = ("n_layer", "n_head", "n_embd", "block_size", "dropout", "bias")
 DEVICE_TYPES = ("cuda", "cpu")
 DTYPES = ("float32", "bfloat16", "float16")
 # Settings train.py needs at least 1 of: its loop divides by some, and runs no batch without the others.
-POSITIVE = ("batch_size", "block_size", "n_layer", "n_head", "n_embd", "gradient_accumulation_steps",
-            "eval_interval", "log_interval", "eval_iters")
+POSITIVE = (
+    "batch_size",
+    "block_size",
+    "n_layer",
+    "n_head",
+    "n_embd",
+    "gradient_accumulation_steps",
+    "eval_interval",
+    "log_interval",
+    "eval_iters",
+)
 
 
 def model_args(config: Mapping) -> NanoGPTModelArgs:
@@ -57,11 +68,13 @@ def flavor_spec(args: Mapping) -> str:
 
 
 def device_type(config: Mapping) -> str:
-    """"cuda" or "cpu", from train.py's `device` ('cuda', 'cuda:N', 'cpu')."""
+    """ "cuda" or "cpu", from train.py's `device` ('cuda', 'cuda:N', 'cpu')."""
     device = config["device"].partition(":")[0]
     if device not in DEVICE_TYPES:
-        raise NanoGPTTitanError(f"nanoGPT setting device={config['device']!r} is not supported: torchtitan trains on "
-                                "'cuda' ('cuda:N') or 'cpu'")
+        raise NanoGPTTitanError(
+            f"nanoGPT setting device={config['device']!r} is not supported: torchtitan trains on "
+            "'cuda' ('cuda:N') or 'cpu'"
+        )
     return device
 
 
@@ -78,15 +91,24 @@ def check(config: Mapping) -> None:
     decays = config["decay_lr"]
     refusals = [  # (setting, refused, why)
         ("dtype", config["dtype"] not in DTYPES, f"train.py knows {', '.join(map(repr, DTYPES))}"),
-        ("dtype", on_cuda and config["dtype"] == "float16",
-         "torchtitan has no float16 loss scaling (nanoGPT's GradScaler): use 'bfloat16'"),
+        (
+            "dtype",
+            on_cuda and config["dtype"] == "float16",
+            "torchtitan has no float16 loss scaling (nanoGPT's GradScaler): use 'bfloat16'",
+        ),
         ("max_iters", config["max_iters"] < 0, "train.py runs iterations 0..max_iters: set max_iters >= 0"),
         ("grad_clip", config["grad_clip"] < 0, "a norm to clip to is >= 0 (0 disables clipping)"),
-        ("lr_decay_iters", decays and config["lr_decay_iters"] == config["warmup_iters"] <= config["max_iters"],
-         f"it equals warmup_iters, and train.py's get_lr divides zero by zero at iteration {config['warmup_iters']}; "
-         "set them apart"),
-        ("min_lr", decays and config["learning_rate"] == 0 and config["min_lr"] != 0,
-         "torchtitan's schedule scales learning_rate, which is 0: set min_lr=0.0 too, or a learning_rate"),
+        (
+            "lr_decay_iters",
+            decays and config["lr_decay_iters"] == config["warmup_iters"] <= config["max_iters"],
+            f"it equals warmup_iters, and train.py's get_lr divides zero by zero at iteration {config['warmup_iters']}; "
+            "set them apart",
+        ),
+        (
+            "min_lr",
+            decays and config["learning_rate"] == 0 and config["min_lr"] != 0,
+            "torchtitan's schedule scales learning_rate, which is 0: set min_lr=0.0 too, or a learning_rate",
+        ),
     ]
     for key, refused, reason in refusals:
         if refused:
@@ -100,11 +122,16 @@ def _check_adamw(config: Mapping) -> None:
     import torch
 
     try:
-        torch.optim.AdamW([torch.zeros(1, requires_grad=True)], lr=config["learning_rate"],
-                          betas=(config["beta1"], config["beta2"]), weight_decay=config["weight_decay"])
+        torch.optim.AdamW(
+            [torch.zeros(1, requires_grad=True)],
+            lr=config["learning_rate"],
+            betas=(config["beta1"], config["beta2"]),
+            weight_decay=config["weight_decay"],
+        )
     except ValueError as error:
-        raise NanoGPTTitanError(f"nanoGPT's AdamW settings (learning_rate, beta1, beta2, weight_decay) are refused "
-                                f"by torch: {error}") from None
+        raise NanoGPTTitanError(
+            f"nanoGPT's AdamW settings (learning_rate, beta1, beta2, weight_decay) are refused by torch: {error}"
+        ) from None
 
 
 def job_settings(config: Mapping) -> dict[str, object]:
@@ -159,3 +186,21 @@ def job_settings(config: Mapping) -> dict[str, object]:
 def wandb_environment(config: Mapping) -> dict[str, str]:
     """The W&B run's project and name, which torchtitan reads from the environment."""
     return {"WANDB_PROJECT": config["wandb_project"], "WANDB_RUN_NAME": config["wandb_run_name"]}
+
+
+def data_folder(config: dict) -> DataFolder:
+    """`data/<dataset>`, each split long enough for a window of `block_size`, or refused by the
+    setting that names it."""
+    folder = Path("data") / config["dataset"]
+    try:
+        data = DataFolder(folder)
+        for split in ("train", "val"):
+            tokens = data.split(split)
+            if len(tokens) <= config["block_size"]:
+                raise NanoGPTTitanError(
+                    f"{tokens.path} holds {len(tokens):,} tokens, no window of "
+                    f"block_size={config['block_size']} and its target; lower --block_size"
+                )
+    except NanoGPTTitanError as error:
+        raise NanoGPTTitanError(f"dataset={config['dataset']!r}: {error}") from None
+    return data

@@ -9,8 +9,7 @@ from nanogpt_titan.randomness import Randomness
 from nanogpt_titan.run import NanoGPTRun
 
 # What each release hands its dataloader beside its Config (each takes the names it knows).
-BUILD = {"tokenizer": None, "seq_len": 64, "local_batch_size": 4, "max_context_length": 64,
-         "num_tokens_per_batch": 256}
+BUILD = {"tokenizer": None, "seq_len": 64, "local_batch_size": 4, "max_context_length": 64, "num_tokens_per_batch": 256}
 
 
 def built(dp_world_size: int, dp_rank: int, global_batch: int, mode: str = "rank_invariant"):
@@ -18,13 +17,17 @@ def built(dp_world_size: int, dp_rank: int, global_batch: int, mode: str = "rank
     from dataclasses import replace
 
     from nanogpt_titan.data.datasets import BatchSettings
-    from nanogpt_titan.hosts.configurable.configs import toml_settings, trainer_config
+    from nanogpt_titan.hosts.configurable.recipes import toml_settings, trainer_config
 
     trainer = trainer_class()
-    settings = {**toml_settings("debug_model.toml"), "training.local_batch_size": 4,
-                "training.global_batch_size": global_batch, "debug.randomness": mode,
-                "validation.local_batch_size": 4,  # nanoGPT evaluates with the training batches' shape
-                "parallelism.data_parallel_replicate_degree": dp_world_size}  # nanoGPT's draws follow its DDP
+    settings = {
+        **toml_settings("debug_model.toml"),
+        "training.local_batch_size": 4,
+        "training.global_batch_size": global_batch,
+        "debug.randomness": mode,
+        "validation.local_batch_size": 4,  # nanoGPT evaluates with the training batches' shape
+        "parallelism.data_parallel_replicate_degree": dp_world_size,
+    }  # nanoGPT's draws follow its DDP
     config = trainer_config(settings, trainer)
     assert config.dataloader.data.batches == BatchSettings(4, 64, global_batch)
     dataloader = replace(config.dataloader)

@@ -9,7 +9,7 @@ import torch
 
 from nanogpt_titan.errors import NanoGPTTitanError
 from nanogpt_titan.hosts.configurable.optimizer import NanoGPTLRSchedulers, NanoGPTOptimizers
-from nanogpt_titan.model.flavors import FLAVORS
+from nanogpt_titan.model import FLAVORS
 from nanogpt_titan.optim import nanogpt_lr_factor
 
 
@@ -37,15 +37,19 @@ def test_the_schedule_is_get_lr_over_its_own_horizon(model):
     config = NanoGPTLRSchedulers.Config(warmup_steps=10, total_steps=100, min_lr_factor=0.1)
     schedulers = config.build(optimizers=optimizers, training_steps=7)  # training.steps never moves the horizon
     for it in range(120):
-        assert optimizers.optimizers[0].param_groups[0]["lr"] == pytest.approx(nanogpt_lr_factor(it, 10, 100, 0.1),
-                                                                               rel=1e-12)
+        assert optimizers.optimizers[0].param_groups[0]["lr"] == pytest.approx(
+            nanogpt_lr_factor(it, 10, 100, 0.1), rel=1e-12
+        )
         schedulers.step()
 
 
-@pytest.mark.parametrize("settings, fact", [
-    ({"decay_type": "linear"}, 'set lr_scheduler.decay_type = "cosine"'),
-    ({"total_steps": None}, "lr_scheduler.total_steps is not set: it is nanoGPT's lr_decay_iters"),
-])
+@pytest.mark.parametrize(
+    "settings, fact",
+    [
+        ({"decay_type": "linear"}, 'set lr_scheduler.decay_type = "cosine"'),
+        ({"total_steps": None}, "lr_scheduler.total_steps is not set: it is nanoGPT's lr_decay_iters"),
+    ],
+)
 def test_schedules_nanogpt_has_not_are_refused(model, settings, fact):
     optimizers = NanoGPTOptimizers.Config().build(model_parts=[model])
     config = NanoGPTLRSchedulers.Config(**{"warmup_steps": 10, "total_steps": 100, **settings})

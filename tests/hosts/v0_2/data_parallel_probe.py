@@ -18,17 +18,24 @@ from torchtitan.distributed.utils import set_determinism
 
 import nanogpt_titan.plugin  # noqa: F401  (CPU adaptations, as custom_import does)
 from nanogpt_titan.hosts.v0_2.dataloader import build_nanogpt_dataloader
+from nanogpt_titan.hosts.v0_2.model_args import NanoGPTTrainModel
 from nanogpt_titan.hosts.v0_2.parallelize import parallelize_nanogpt
 from nanogpt_titan.hosts.v0_2.tokenizer import build_nanogpt_tokenizer
-from nanogpt_titan.hosts.v0_2.model_args import NanoGPTTrainModel
 from nanogpt_titan.hosts.v0_2.train_spec import nanogpt_args
 
 dist.init_process_group("gloo")
 world_size, rank = dist.get_world_size(), dist.get_rank()
-job_config = ConfigManager().parse_args([
-    "--job.config_file", sys.argv[2], "--parallelism.data_parallel_shard_degree", str(world_size),
-    "--training.global_batch_size", str(8 * world_size), "--checkpoint.no-enable",
-])
+job_config = ConfigManager().parse_args(
+    [
+        "--job.config_file",
+        sys.argv[2],
+        "--parallelism.data_parallel_shard_degree",
+        str(world_size),
+        "--training.global_batch_size",
+        str(8 * world_size),
+        "--checkpoint.no-enable",
+    ]
+)
 parallel_dims = ParallelDims(dp_replicate=1, dp_shard=world_size, cp=1, tp=1, pp=1, ep=1, etp=1, world_size=world_size)
 set_determinism(parallel_dims, torch.device("cpu"), job_config.debug, distinct_seed_mesh_dims=["pp"])
 tokenizer = build_nanogpt_tokenizer(job_config)

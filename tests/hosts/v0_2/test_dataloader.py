@@ -17,8 +17,10 @@ def take(iterable, n):
 
 def test_tiny_shakespeares_splits_are_nanogpts_and_read_as_int64(parse_config, shakespeare, shakespeare_text):
     job_config = parse_config("debug_model.toml")
-    train, val = (run_data(job_config).split(dataset_split(name)) for name in ("shakespeare_char_train",
-                                                                              "shakespeare_char_validation"))
+    train, val = (
+        run_data(job_config).split(dataset_split(name))
+        for name in ("shakespeare_char_train", "shakespeare_char_validation")
+    )
     assert (len(train), len(val)) == (1_003_854, 111_540)
     ids = shakespeare.vocabulary.encode(shakespeare_text)
     assert torch.equal(torch.cat([train.read(0, len(train)), val.read(0, len(val))]), torch.tensor(ids))
@@ -33,8 +35,15 @@ def test_a_text_of_ones_own_is_prepared_and_split_90_10(parse_config, tmp_path):
 
 
 def test_nanogpt_datasets_read_the_data_folder_training_dataset_path_names(parse_config, tmp_path, shakespeare):
-    job_config = parse_config("debug_model.toml", "--training.dataset", "nanogpt_train",
-                              "--validation.dataset", "nanogpt_validation", "--training.dataset_path", str(shakespeare.path))
+    job_config = parse_config(
+        "debug_model.toml",
+        "--training.dataset",
+        "nanogpt_train",
+        "--validation.dataset",
+        "nanogpt_validation",
+        "--training.dataset_path",
+        str(shakespeare.path),
+    )
     assert run_data(job_config) == shakespeare
     for path in (None, str(tmp_path / "input.txt")):
         (tmp_path / "input.txt").write_text("a text, not a folder\n")
@@ -80,8 +89,9 @@ def micro_batches(loader, count: int) -> list[torch.Tensor]:
 @pytest.mark.parametrize("ranks, global_batch", [(2, 16), (2, 32), (4, 32)])
 def test_rank_r_micro_batch_a_is_one_process_micro_batch_r_times_a_plus_a(parse_config, ranks, global_batch):
     """Over two steps: the data layout that makes N ranks train as one accumulating process."""
-    job_config = parse_config("debug_model.toml", "--training.local_batch_size", "4",
-                              "--training.global_batch_size", str(global_batch))
+    job_config = parse_config(
+        "debug_model.toml", "--training.local_batch_size", "4", "--training.global_batch_size", str(global_batch)
+    )
     per_rank = global_batch // 4 // ranks  # micro-batches per rank and step
     one_process = micro_batches(dataloader.build_nanogpt_dataloader(1, 0, None, job_config), 2 * ranks * per_rank)
     for rank in range(ranks):
@@ -91,30 +101,36 @@ def test_rank_r_micro_batch_a_is_one_process_micro_batch_r_times_a_plus_a(parse_
                 assert torch.equal(batch, one_process[step * ranks * per_rank + rank * per_rank + a])
 
 
-@pytest.mark.parametrize("global_batch, hint", [(24, "; --training.local_batch_size 12 keeps this global batch"),
-                                                 (25, "")])
+@pytest.mark.parametrize(
+    "global_batch, hint", [(24, "; --training.local_batch_size 12 keeps this global batch"), (25, "")]
+)
 def test_a_global_batch_the_ranks_cannot_split_is_named(parse_config, global_batch, hint):
     job_config = parse_config("debug_model.toml", "--training.global_batch_size", str(global_batch))
     with pytest.raises(NanoGPTTitanError) as error:
         dataloader.build_nanogpt_dataloader(2, 0, None, job_config)
-    assert str(error.value) == (f"training.global_batch_size={global_batch} is not a multiple of "
-                                f"training.local_batch_size=8 times the 2 data-parallel ranks{hint}")
+    assert str(error.value) == (
+        f"training.global_batch_size={global_batch} is not a multiple of "
+        f"training.local_batch_size=8 times the 2 data-parallel ranks{hint}"
+    )
 
 
 def test_a_zero_global_batch_is_named(parse_config):
     job_config = parse_config("debug_model.toml", "--training.global_batch_size", "0")
     with pytest.raises(NanoGPTTitanError) as error:
         dataloader.build_nanogpt_dataloader(1, 0, None, job_config)
-    assert str(error.value) == ("training.global_batch_size=0: set a multiple of training.local_batch_size times the "
-                                "data-parallel ranks, or -1 for one micro-batch per rank")
+    assert str(error.value) == (
+        "training.global_batch_size=0: set a multiple of training.local_batch_size times the "
+        "data-parallel ranks, or -1 for one micro-batch per rank"
+    )
 
 
 def test_the_model_args_check_the_run_folder_before_anything_is_built(parse_config, tmp_path):
     from nanogpt_titan.hosts.v0_2.train_spec import nanogpt_args
 
     (tmp_path / "checkpoint").mkdir()  # no complete step: torchtitan would ignore the initial load
-    job_config = parse_config("debug_model.toml", "--job.dump_folder", str(tmp_path),
-                              "--checkpoint.initial_load_path", str(tmp_path))
+    job_config = parse_config(
+        "debug_model.toml", "--job.dump_folder", str(tmp_path), "--checkpoint.initial_load_path", str(tmp_path)
+    )
     with pytest.raises(NanoGPTTitanError, match="holds no complete checkpoint"):
         nanogpt_args["debugmodel"].update_from_config(job_config)
 
@@ -123,9 +139,12 @@ def test_nanogpts_randomness_on_several_ranks_is_ddps_and_evaluates_with_the_tra
     """Rank r is nanoGPT's DDP rank r: the model is replicated, never sharded; nanoGPT's
     evaluations use the training batches' shape."""
     nanogpt = ("--debug.randomness", "nanogpt", "--training.global_batch_size", "16")
-    with pytest.raises(NanoGPTTitanError, match=r"debug.randomness='nanogpt' follows nanoGPT's DDP, rank by rank, and these "
-                                                r"2 data-parallel ranks shard the model: pass --parallelism.data_parallel_"
-                                                r"replicate_degree 2 --parallelism.data_parallel_shard_degree 1"):
+    with pytest.raises(
+        NanoGPTTitanError,
+        match=r"debug.randomness='nanogpt' follows nanoGPT's DDP, rank by rank, and these "
+        r"2 data-parallel ranks shard the model: pass --parallelism.data_parallel_"
+        r"replicate_degree 2 --parallelism.data_parallel_shard_degree 1",
+    ):
         dataloader.build_nanogpt_dataloader(2, 0, None, parse_config("debug_model.toml", *nanogpt))
     ddp = ("--parallelism.data_parallel_replicate_degree", "2", "--parallelism.data_parallel_shard_degree", "1")
     for rank in (0, 1):
@@ -133,8 +152,9 @@ def test_nanogpts_randomness_on_several_ranks_is_ddps_and_evaluates_with_the_tra
         dataloader.build_nanogpt_dataloader(2, rank, None, job_config)
         assert nanogpt_run(job_config).randomness.nanogpt_batches.evaluates == (rank == 0)  # nanoGPT's master evaluates
     with pytest.raises(NanoGPTTitanError, match="set validation.local_batch_size=8 and validation.seq_len=64"):
-        dataloader.build_nanogpt_dataloader(1, 0, None, parse_config("debug_model.toml", *nanogpt,
-                                                                    "--validation.seq_len", "32"))
+        dataloader.build_nanogpt_dataloader(
+            1, 0, None, parse_config("debug_model.toml", *nanogpt, "--validation.seq_len", "32")
+        )
 
 
 def test_each_process_draws_from_nanogpts_seed_plus_its_rank(parse_config, monkeypatch):

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from nanogpt_titan.model.flavors import FLAVORS
+from nanogpt_titan.model import FLAVORS
 
 pytestmark = pytest.mark.slow
 
@@ -18,10 +18,21 @@ pytestmark = pytest.mark.slow
 def test_fsdp_initial_weights_are_one_process_weights_and_ranks_drop_different_units(repo_root, tmp_path, build_model):
     out = tmp_path / "probe.pt"
     result = subprocess.run(
-        [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--standalone",
-         str(Path(__file__).parent / "data_parallel_probe.py"), str(out),
-         str(repo_root / "src" / "nanogpt_titan" / "train_configs" / "debug_model.toml")],
-        env={**os.environ, "OMP_NUM_THREADS": "1"}, capture_output=True, text=True, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            "--nproc_per_node",
+            "2",
+            "--standalone",
+            str(Path(__file__).parent / "data_parallel_probe.py"),
+            str(out),
+            str(repo_root / "src" / "nanogpt_titan" / "train_configs" / "debug_model.toml"),
+        ],
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     probe = torch.load(out)

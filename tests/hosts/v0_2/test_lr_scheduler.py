@@ -1,4 +1,3 @@
-
 import pytest
 import torch
 from hypothesis import example, given
@@ -61,8 +60,10 @@ def test_horizon_does_not_follow_training_steps(parse_config):
     [
         (["--lr_scheduler.decay_type", "linear"], ["lr_scheduler.decay_type", "'linear'", '"cosine"']),
         (["--lr_scheduler.decay_ratio", "0.5"], ["lr_scheduler.decay_ratio", "0.5", "unset"]),
-        (["--lr_scheduler.total_steps", "100"], ["lr_scheduler.total_steps=100 equals lr_scheduler.warmup_steps",
-                                                 "zero by zero at iteration 100"]),
+        (
+            ["--lr_scheduler.total_steps", "100"],
+            ["lr_scheduler.total_steps=100 equals lr_scheduler.warmup_steps", "zero by zero at iteration 100"],
+        ),
         (["--lr_scheduler.min_lr_factor", "nan"], ["lr_scheduler.min_lr_factor=nan", "finite"]),
     ],
 )
@@ -73,11 +74,15 @@ def test_settings_nanogpt_cannot_express_are_refused(parse_config, overrides, fa
     assert all(fact in str(raised.value) for fact in facts), str(raised.value)
 
 
-@pytest.mark.parametrize("overrides, training_steps", [
-    (["--lr_scheduler.min_lr_factor", "1.5"], 10), (["--lr_scheduler.min_lr_factor", "-0.1"], 10),
-    (["--lr_scheduler.total_steps", "60"], 200),  # nanoGPT's max_iters=60 lr_decay_iters=60 with warmup_iters=100
-    (["--lr_scheduler.total_steps", "100"], 100),  # warmup == horizon, but the run never reaches iteration 100
-])
+@pytest.mark.parametrize(
+    "overrides, training_steps",
+    [
+        (["--lr_scheduler.min_lr_factor", "1.5"], 10),
+        (["--lr_scheduler.min_lr_factor", "-0.1"], 10),
+        (["--lr_scheduler.total_steps", "60"], 200),  # nanoGPT's max_iters=60 lr_decay_iters=60 with warmup_iters=100
+        (["--lr_scheduler.total_steps", "100"], 100),  # warmup == horizon, but the run never reaches iteration 100
+    ],
+)
 def test_schedules_nanogpt_runs_are_accepted(parse_config, nanogpt_get_lr, overrides, training_steps):
     job_config = parse_config("mini-gpt.toml", *overrides)
     optimizers, scheduler = make_container(), job_config.lr_scheduler

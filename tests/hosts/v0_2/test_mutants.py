@@ -16,12 +16,11 @@ import types
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
 from torch import nn
-
-import numpy as np
 
 from nanogpt_titan import model, optim, randomness
 from nanogpt_titan.checkpoint import mapping
@@ -72,7 +71,9 @@ def no_causal_mask(patch):
 def unscaled_c_proj_init(patch):
     """The residual projections get std 0.02 instead of 0.02 / sqrt(2 * n_layer)."""
     init_weights = model.model.Block.init_weights
-    patch.setattr(model.model.Block, "init_weights", lambda self, residual_std: init_weights(self, model.model.INIT_STD))
+    patch.setattr(
+        model.model.Block, "init_weights", lambda self, residual_std: init_weights(self, model.model.INIT_STD)
+    )
 
 
 # --- the optimizer --------------------------------------------------------------------------
@@ -139,8 +140,11 @@ def last_window_never_drawn(patch):
 
 def resume_restarts_window_stream(patch):
     """Loading a checkpoint leaves the window generator at its seed: the stream starts over."""
-    patch.setattr(windows.RandomBlockTokenDataset, "load_state_dict",
-                  lambda self, state: torch.set_rng_state(state["torch_rng_state"]))
+    patch.setattr(
+        windows.RandomBlockTokenDataset,
+        "load_state_dict",
+        lambda self, state: torch.set_rng_state(state["torch_rng_state"]),
+    )
 
 
 def validation_on_train_data(patch):
@@ -227,17 +231,23 @@ ORACLES = {
     unscaled_c_proj_init: [f"{UNIT}/test_model.py::test_init_statistics_per_weight_family"],
     decay_on_vectors_too: [f"{V0_2}/test_optimizer.py::test_nanogpt_group_counts_and_its_log_lines"],
     decay_on_vectors_only: [f"{V0_2}/test_optimizer.py::test_nanogpt_group_counts_and_its_log_lines"],
-    frozen_params_optimized: [f"{V0_2}/test_optimizer.py::test_every_trainable_param_in_exactly_one_group_decay_iff_matrix"],
+    frozen_params_optimized: [
+        f"{V0_2}/test_optimizer.py::test_every_trainable_param_in_exactly_one_group_decay_iff_matrix"
+    ],
     targets_not_shifted: [f"{UNIT}/test_windows.py::test_windows_are_in_bounds_and_targets_shift_by_one"],
     targets_shifted_by_two: [f"{UNIT}/test_windows.py::test_windows_are_in_bounds_and_targets_shift_by_one"],
     window_start_reads_past_the_end: [f"{UNIT}/test_windows.py::test_windows_are_in_bounds_and_targets_shift_by_one"],
     last_window_never_drawn: [f"{UNIT}/test_windows.py::test_every_window_start_is_reachable_including_the_last"],
     resume_restarts_window_stream: [f"{UNIT}/test_windows.py::test_resume_continues_the_identical_stream"],
-    validation_on_train_data: [f"{V0_2}/test_dataloader.py::test_tiny_shakespeares_splits_are_nanogpts_and_read_as_int64"],
+    validation_on_train_data: [
+        f"{V0_2}/test_dataloader.py::test_tiny_shakespeares_splits_are_nanogpts_and_read_as_int64"
+    ],
     every_rank_draws_the_first_streams: [
-        f"{V0_2}/test_dataloader.py::test_rank_r_micro_batch_a_is_one_process_micro_batch_r_times_a_plus_a"],
+        f"{V0_2}/test_dataloader.py::test_rank_r_micro_batch_a_is_one_process_micro_batch_r_times_a_plus_a"
+    ],
     every_rank_drops_the_same_units: [
-        f"{UNIT}/test_randomness.py::test_rank_invariant_ranks_share_the_weights_and_drop_out_from_streams_of_their_own"],
+        f"{UNIT}/test_randomness.py::test_rank_invariant_ranks_share_the_weights_and_drop_out_from_streams_of_their_own"
+    ],
     vocab_not_sorted: [f"{UNIT}/test_prepare.py::test_tiny_shakespeare_prepares_into_nanogpts_bytes"],
     bos_eos_inserted: [f"{V0_2}/test_tokenizer.py::test_round_trip_and_no_special_tokens"],
     torchtitan_style_warmup: [f"{V0_2}/test_lr_scheduler.py::test_factor_is_get_lr_over_learning_rate"],
@@ -278,7 +288,9 @@ def _pytest_in_this_process(repo_root: Path, tests: list[str], mutant: str | Non
     sys.exit(int(status))
 
 
-def run_oracles(repo_root: Path, logs: Path, tests: list[str], mutant: str | None = None) -> subprocess.CompletedProcess:
+def run_oracles(
+    repo_root: Path, logs: Path, tests: list[str], mutant: str | None = None
+) -> subprocess.CompletedProcess:
     log = logs / f"{mutant or 'library'}.log"
     run = FORK_SERVER.Process(target=_pytest_in_this_process, args=(repo_root, tests, mutant, log))
     run.start()
@@ -295,8 +307,10 @@ def oracle_runs(repo_root, tmp_path_factory):
     all_oracles = sorted({test for tests in ORACLES.values() for test in tests})
     with ThreadPoolExecutor(max_workers=2) as pool:
         runs = {None: pool.submit(run_oracles, repo_root, logs, all_oracles)}
-        runs |= {mutant.__name__: pool.submit(run_oracles, repo_root, logs, tests, mutant.__name__)
-                 for mutant, tests in ORACLES.items()}
+        runs |= {
+            mutant.__name__: pool.submit(run_oracles, repo_root, logs, tests, mutant.__name__)
+            for mutant, tests in ORACLES.items()
+        }
         yield runs
 
 

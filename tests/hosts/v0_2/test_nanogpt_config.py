@@ -18,10 +18,13 @@ def setting(job_config, name: str):
 WHERE_AND_WHAT = ("job.dump_folder", "model.flavor", "training.dataset", "training.dataset_path", "validation.dataset")
 
 
-@pytest.mark.parametrize("toml, flavor, config", [
-    ("mini-gpt.toml", "mini-gpt", "shakespeare_char"),
-    ("shakespeare_cpu.toml", "shakespeare-cpu", "cpu_recipe"),
-])
+@pytest.mark.parametrize(
+    "toml, flavor, config",
+    [
+        ("mini-gpt.toml", "mini-gpt", "shakespeare_char"),
+        ("shakespeare_cpu.toml", "shakespeare-cpu", "cpu_recipe"),
+    ],
+)
 def test_shipped_configs_are_the_translation_of_nanogpts(request, parse_config, toml, flavor, config):
     config = request.getfixturevalue(config)
     job_config = parse_config(toml)

@@ -46,12 +46,16 @@ def test_nanogpt_group_counts_and_its_log_lines(build_model, flavor, expected, c
         optimizer = NanoGPTAdamW(model.parameters(), lr=1e-3, weight_decay=0.1)
     assert group_summary(optimizer) == expected
     (decayed, count, _), (not_decayed, not_count, _) = expected
-    assert caplog.messages == [f"num decayed parameter tensors: {decayed}, with {count:,} parameters",
-                               f"num non-decayed parameter tensors: {not_decayed}, with {not_count:,} parameters"]
+    assert caplog.messages == [
+        f"num decayed parameter tensors: {decayed}, with {count:,} parameters",
+        f"num non-decayed parameter tensors: {not_decayed}, with {not_count:,} parameters",
+    ]
 
 
 def test_param_groups_are_refused():
-    with pytest.raises(TypeError, match="^NanoGPTAdamW makes its own parameter groups; pass a flat list of parameters$"):
+    with pytest.raises(
+        TypeError, match="^NanoGPTAdamW makes its own parameter groups; pass a flat list of parameters$"
+    ):
         NanoGPTAdamW([{"params": [nn.Parameter(torch.zeros(2, 2))]}], lr=1e-3)
 
 
@@ -65,9 +69,14 @@ def test_positional_and_keyword_settings_reach_the_optimizer():
     assert [(g["lr"], g["betas"]) for g in optimizer.param_groups] == [(0.5, (0.8, 0.9))] * 2
 
 
-@pytest.mark.parametrize("implementation, fused, foreach", [
-    ("fused", True, False), ("foreach", False, True), ("for-loop", False, False),
-])
+@pytest.mark.parametrize(
+    "implementation, fused, foreach",
+    [
+        ("fused", True, False),
+        ("foreach", False, True),
+        ("for-loop", False, False),
+    ],
+)
 def test_implementation_setting_picks_the_kernel(parse_config, build_model, implementation, fused, foreach):
     from dataclasses import replace
 
@@ -88,7 +97,11 @@ def test_other_optimizers_are_torchtitans_own_builder(parse_config, monkeypatch)
 
     calls = []
     monkeypatch.setattr(optimizer_module, "build_optimizers", lambda *args: calls.append(args) or "built")
-    config, dims, ft_manager = parse_config("debug_model.toml", "--optimizer.name", "AdamW").optimizer, object(), object()
+    config, dims, ft_manager = (
+        parse_config("debug_model.toml", "--optimizer.name", "AdamW").optimizer,
+        object(),
+        object(),
+    )
     model_parts = [nn.Linear(2, 2)]
     assert build_nanogpt_optimizers(model_parts, config, dims, ft_manager) == "built"
     assert calls == [(model_parts, config, dims, ft_manager)]
@@ -110,5 +123,7 @@ def test_builder_selects_by_name_and_keeps_torchtitans_own(parse_config, build_m
 
 def test_an_unknown_optimizer_name_lists_the_valid_ones(parse_config):
     config = parse_config("debug_model.toml", "--optimizer.name", "Bogus").optimizer
-    with pytest.raises(NanoGPTTitanError, match=r"optimizer.name='Bogus' is none of \['NanoGPTAdamW', 'NanoGPTAdam', 'AdamW', 'Adam'\]"):
+    with pytest.raises(
+        NanoGPTTitanError, match=r"optimizer.name='Bogus' is none of \['NanoGPTAdamW', 'NanoGPTAdam', 'AdamW', 'Adam'\]"
+    ):
         build_nanogpt_optimizers([nn.Linear(2, 2)], config, parallel_dims=None)

@@ -32,7 +32,9 @@ def debug_model(build_model):
         (dict(), [], None),
     ],
 )
-def test_unsupported_parallelism_is_refused_by_name(parse_config, parallel_dims, debug_model, degrees, overrides, setting):
+def test_unsupported_parallelism_is_refused_by_name(
+    parse_config, parallel_dims, debug_model, degrees, overrides, setting
+):
     job_config = parse_config("debug_model.toml", *overrides)
     if setting is None:
         assert parallelize_nanogpt(debug_model, parallel_dims(**degrees), job_config) is debug_model
@@ -44,15 +46,27 @@ def test_unsupported_parallelism_is_refused_by_name(parse_config, parallel_dims,
 def test_activation_checkpointing_with_dropout_needs_the_rng_preserved(parse_config, parallel_dims, build_model):
     model = build_model(replace(nanogpt_args["debugmodel"], vocab_size=65, dropout=0.1))
     with pytest.raises(NanoGPTTitanError, match="set activation_checkpoint.preserve_rng_state = true"):
-        parallelize_nanogpt(model, parallel_dims(), parse_config(
-            "debug_model.toml", "--activation_checkpoint.mode", "full", "--activation_checkpoint.no-preserve-rng-state"))
+        parallelize_nanogpt(
+            model,
+            parallel_dims(),
+            parse_config(
+                "debug_model.toml",
+                "--activation_checkpoint.mode",
+                "full",
+                "--activation_checkpoint.no-preserve-rng-state",
+            ),
+        )
 
 
-@pytest.mark.parametrize("ac_settings", [
-    ["--activation_checkpoint.mode", "full"],
-    ["--activation_checkpoint.mode", "selective", "--activation_checkpoint.selective_ac_option", "op"],
-    ["--activation_checkpoint.mode", "selective", "--activation_checkpoint.selective_ac_option", "1"],
-], ids=["full", "selective-op", "selective-every-layer"])
+@pytest.mark.parametrize(
+    "ac_settings",
+    [
+        ["--activation_checkpoint.mode", "full"],
+        ["--activation_checkpoint.mode", "selective", "--activation_checkpoint.selective_ac_option", "op"],
+        ["--activation_checkpoint.mode", "selective", "--activation_checkpoint.selective_ac_option", "1"],
+    ],
+    ids=["full", "selective-op", "selective-every-layer"],
+)
 def test_activation_checkpointing_changes_nothing_but_memory(parse_config, parallel_dims, build_model, ac_settings):
     """Recomputed blocks (dropout on, its RNG preserved) give the plain model's loss and gradients."""
     plain = build_model(replace(nanogpt_args["debugmodel"], vocab_size=65, dropout=0.1))
@@ -75,7 +89,9 @@ def test_activation_checkpointing_changes_nothing_but_memory(parse_config, paral
 def eager_and_compiled(build_model, parse_config, parallel_dims):
     torch._dynamo.reset()
     eager = build_model(replace(nanogpt_args["debugmodel"], vocab_size=65, n_layer=3))
-    compiled = parallelize_nanogpt(copy.deepcopy(eager), parallel_dims(), parse_config("debug_model.toml", "--compile.enable"))
+    compiled = parallelize_nanogpt(
+        copy.deepcopy(eager), parallel_dims(), parse_config("debug_model.toml", "--compile.enable")
+    )
     yield eager, compiled
     torch._dynamo.reset()
 
@@ -126,9 +142,8 @@ def test_fsdp_initialises_sharded_weights_as_the_plain_model(build_model, mode):
 
     from nanogpt_titan.model import NanoGPT
     from nanogpt_titan.nanogpt_draws import initial_weights
-    from nanogpt_titan.randomness import Randomness
-
     from nanogpt_titan.parallel import apply_fsdp
+    from nanogpt_titan.randomness import Randomness
 
     args = replace(nanogpt_args["debugmodel"], vocab_size=65)
     initialise = Randomness(mode, 1337).model_initialiser()

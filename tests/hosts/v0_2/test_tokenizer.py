@@ -6,7 +6,6 @@ from hypothesis import strategies as st
 from nanogpt_titan.hosts.v0_2.tokenizer import NanoGPTTokenizer, build_nanogpt_tokenizer
 
 
-
 @given(data=st.data())
 def test_round_trip_and_no_special_tokens(shakespeare, data):
     text = data.draw(st.text(alphabet="".join(shakespeare.vocabulary.chars), max_size=300))
@@ -20,5 +19,7 @@ def test_round_trip_and_no_special_tokens(shakespeare, data):
 
 def test_the_run_builds_the_vocabulary_of_its_data(parse_config, tmp_path):
     (tmp_path / "text.txt").write_text("to be or not to be\n")
-    tokenizer = build_nanogpt_tokenizer(parse_config("debug_model.toml", "--training.dataset_path", str(tmp_path / "text.txt")))
+    tokenizer = build_nanogpt_tokenizer(
+        parse_config("debug_model.toml", "--training.dataset_path", str(tmp_path / "text.txt"))
+    )
     assert tokenizer.vocabulary.chars == tuple(sorted(set("to be or not to be\n")))

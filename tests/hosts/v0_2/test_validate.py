@@ -26,8 +26,14 @@ def test_validator_reports_direct_evaluations_of_both_splits(parse_config, build
     job_config = parse_config("debug_model.toml", "--validation.steps", "3")
     recorder = Recorder()
     validator = build_nanogpt_validator(
-        job_config=job_config, dp_world_size=1, dp_rank=0, tokenizer=None, parallel_dims=None,
-        loss_fn=cross_entropy_loss, validation_context=nullcontext, maybe_enable_amp=nullcontext(),
+        job_config=job_config,
+        dp_world_size=1,
+        dp_rank=0,
+        tokenizer=None,
+        parallel_dims=None,
+        loss_fn=cross_entropy_loss,
+        validation_context=nullcontext,
+        maybe_enable_amp=nullcontext(),
         metrics_processor=recorder,
     )
     model = build_model(replace(nanogpt_args["debugmodel"], vocab_size=65))
@@ -47,7 +53,9 @@ def test_validator_reports_direct_evaluations_of_both_splits(parse_config, build
     validator.validate([model], step=7)
     assert recorder.logged["step"] == 7
     assert recorder.logged["val_loss"] == pytest.approx(direct_loss(splits["shakespeare_char_validation"]), abs=1e-6)
-    assert recorder.logged["train_loss_estimate"] == pytest.approx(direct_loss(splits["shakespeare_char_train"]), abs=1e-6)
+    assert recorder.logged["train_loss_estimate"] == pytest.approx(
+        direct_loss(splits["shakespeare_char_train"]), abs=1e-6
+    )
     assert recorder.logged["val_loss"] != recorder.logged["train_loss_estimate"]
     validator.validate([model], step=8)
     assert recorder.logged["val_loss"] == pytest.approx(direct_loss(splits["shakespeare_char_validation"]), abs=1e-6)
@@ -59,7 +67,8 @@ def test_validator_reports_direct_evaluations_of_both_splits(parse_config, build
     val = splits["shakespeare_char_validation"]
     batches = -(-((len(val) - 1) // 64) // 8)  # windows of 64 tokens, in batches of 8
     assert [m.split(" (")[0] for m in caplog.messages if m.startswith("exact validation loss")] == [
-        f"exact validation loss: {done:,}/{batches} batches" for done in (*range(21, batches, 21), batches)]
+        f"exact validation loss: {done:,}/{batches} batches" for done in (*range(21, batches, 21), batches)
+    ]
     covered = (len(val) - 1) // 64 * 64
     ids = val.read(0, covered + 1)
     with torch.no_grad():
@@ -75,8 +84,9 @@ def test_validator_draws_its_batches_from_the_run_seed(parse_config, overrides, 
     from nanogpt_titan.hosts.v0_2.validate import build_nanogpt_validator
 
     job_config = parse_config("debug_model.toml", *overrides)
-    validator = build_nanogpt_validator(job_config=job_config, tokenizer=None, maybe_enable_amp=None,
-                                        metrics_processor=None)
+    validator = build_nanogpt_validator(
+        job_config=job_config, tokenizer=None, maybe_enable_amp=None, metrics_processor=None
+    )
     drawn = [x for x, _ in validator.batches(validator.settings.val_tokens)]
     expected = [x for x, _ in random_batches(validator.settings.val_tokens, 64, 8, 5, seed=seed)]
     assert len(drawn) == 5 and all(torch.equal(a, b) for a, b in zip(drawn, expected))
@@ -86,11 +96,11 @@ def test_a_validation_text_too_short_for_validation_seq_len_is_refused_when_buil
     from nanogpt_titan.hosts.v0_2.validate import build_nanogpt_validator
 
     (tmp_path / "short.txt").write_text("to be or not to be, that is the question\n" * 10)  # 42 validation tokens
-    job_config = parse_config("debug_model.toml", "--training.dataset_path", str(tmp_path / "short.txt"),
-                              "--training.seq_len", "16")
+    job_config = parse_config(
+        "debug_model.toml", "--training.dataset_path", str(tmp_path / "short.txt"), "--training.seq_len", "16"
+    )
     with pytest.raises(NanoGPTTitanError, match="validation.seq_len=64"):
-        build_nanogpt_validator(job_config=job_config, tokenizer=None, maybe_enable_amp=None,
-                                metrics_processor=None)
+        build_nanogpt_validator(job_config=job_config, tokenizer=None, maybe_enable_amp=None, metrics_processor=None)
 
 
 def test_validation_steps_must_be_positive(parse_config):

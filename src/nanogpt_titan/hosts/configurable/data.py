@@ -9,6 +9,7 @@ from torchtitan.components.tokenizer import BaseTokenizer
 from nanogpt_titan.hosts.data import DataPlan
 from nanogpt_titan.hosts.tokenizer import VocabularyTokenizer
 
+
 class NanoGPTTokenizer(VocabularyTokenizer):
     """The data folder's vocabulary (`nanogpt_titan.hosts.tokenizer`)."""
 

@@ -26,8 +26,9 @@ class NanoGPTLoss(CrossEntropyLoss):
         super().__init__(config, **kwargs)
         self.step_loss = config.run.step_loss
 
-    def __call__(self, pred: torch.Tensor, labels: torch.Tensor, global_valid_tokens: torch.Tensor | None = None,
-                 **kwargs) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    def __call__(
+        self, pred: torch.Tensor, labels: torch.Tensor, global_valid_tokens: torch.Tensor | None = None, **kwargs
+    ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         if self.FOLDED:
             pred, labels = pred.flatten(0, 1), labels.flatten()
         loss_sum = self.fn(pred, labels, global_vocab_size=self.global_vocab_size)

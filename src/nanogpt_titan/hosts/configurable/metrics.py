@@ -10,7 +10,8 @@ from torchtitan.components.metrics import MetricsProcessor
 from torchtitan.distributed import ParallelDims
 
 from nanogpt_titan.hosts.data import DataPlan
-from nanogpt_titan.hosts.metrics import RunFacts, RunRecords
+from nanogpt_titan.hosts.metrics import RunRecords
+from nanogpt_titan.metrics.summary import RunFacts
 from nanogpt_titan.model.args import NanoGPTModelArgs
 from nanogpt_titan.run import NanoGPTRun
 

@@ -11,9 +11,9 @@ from torch import nn
 from torchtitan.protocols import BaseModel
 from torchtitan.protocols.model_spec import ModelSpec
 
+from nanogpt_titan.flavor_args import NanoGPTFlavors
 from nanogpt_titan.hosts.state_dict_adapter import NanoGPTStateDictAdapter
 from nanogpt_titan.model import NanoGPT, NanoGPTModelArgs
-from nanogpt_titan.model.flavors import FLAVORS, RENAMED, NanoGPTFlavors
 from nanogpt_titan.run import NanoGPTRun
 
 
@@ -44,8 +44,14 @@ class NanoGPTModel(NanoGPT, BaseModel):
 
 def model_spec(flavor: str, parallelize_fn: Callable) -> ModelSpec:
     """The nanogpt model of `flavor`: a registered name, a checkpoint's folder, or the args
-    (`nanogpt_titan.model.flavors`)."""
-    args = NanoGPTFlavors(FLAVORS, renamed=RENAMED)[flavor]
-    return ModelSpec(name="nanogpt", flavor=flavor, model=NanoGPTModel.Config(args=args, flavor=flavor),
-                     parallelize_fn=parallelize_fn, pipelining_fn=None, post_optimizer_build_fn=None,
-                     state_dict_adapter=NanoGPTStateDictAdapter)
+    (`nanogpt_titan.flavor_args`)."""
+    args = NanoGPTFlavors()[flavor]
+    return ModelSpec(
+        name="nanogpt",
+        flavor=flavor,
+        model=NanoGPTModel.Config(args=args, flavor=flavor),
+        parallelize_fn=parallelize_fn,
+        pipelining_fn=None,
+        post_optimizer_build_fn=None,
+        state_dict_adapter=NanoGPTStateDictAdapter,
+    )

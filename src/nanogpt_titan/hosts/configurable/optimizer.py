@@ -24,17 +24,27 @@ class NanoGPTOptimizers(OptimizersContainer):
         implementation: Literal["for-loop", "foreach", "fused"] = "foreach"
 
     def __init__(self, config: Config, *, model_parts: list[nn.Module]):
-        parameters = [(name, parameter) for part in model_parts for name, parameter in part.named_parameters()
-                      if parameter.requires_grad]
+        parameters = [
+            (name, parameter)
+            for part in model_parts
+            for name, parameter in part.named_parameters()
+            if parameter.requires_grad
+        ]
         decayed = [name for name, parameter in parameters if decays(parameter)]
         not_decayed = [name for name, parameter in parameters if not decays(parameter)]
-        log_param_groups([parameter for _, parameter in parameters if decays(parameter)],
-                         [parameter for _, parameter in parameters if not decays(parameter)])
+        log_param_groups(
+            [parameter for _, parameter in parameters if decays(parameter)],
+            [parameter for _, parameter in parameters if not decays(parameter)],
+        )
         settings = {"lr": config.lr, "betas": (config.beta1, config.beta2), "eps": config.eps}
         groups = [
-            ParamGroupConfig(pattern=_exactly(names), optimizer_name=config.name,
-                             optimizer_kwargs={**settings, "weight_decay": weight_decay})
-            for names, weight_decay in ((decayed, config.weight_decay), (not_decayed, 0.0)) if names
+            ParamGroupConfig(
+                pattern=_exactly(names),
+                optimizer_name=config.name,
+                optimizer_kwargs={**settings, "weight_decay": weight_decay},
+            )
+            for names, weight_decay in ((decayed, config.weight_decay), (not_decayed, 0.0))
+            if names
         ]
         super().__init__(replace(config, param_groups=groups), model_parts=model_parts)
 
@@ -53,6 +63,12 @@ class NanoGPTLRSchedulers(LRSchedulersContainer):
         decay_type: Literal["linear", "sqrt", "cosine"] = "cosine"
 
         def build(self, *, optimizers: OptimizersContainer, training_steps: int) -> LRSchedulersContainer:
-            schedule = nanogpt_schedule(self.warmup_steps, self.total_steps, self.min_lr_factor, self.decay_type,
-                                        self.decay_ratio, training_steps)
+            schedule = nanogpt_schedule(
+                self.warmup_steps,
+                self.total_steps,
+                self.min_lr_factor,
+                self.decay_type,
+                self.decay_ratio,
+                training_steps,
+            )
             return NanoGPTLRSchedulers(optimizers, schedule)

@@ -30,10 +30,16 @@ from nanogpt_titan.hosts.configurable.optimizer import NanoGPTLRSchedulers, Nano
 from nanogpt_titan.hosts.configurable.parallelize import SPMD_BACKEND, parallelize_nanogpt
 from nanogpt_titan.hosts.configurable.validate import NanoGPTValidator
 from nanogpt_titan.hosts.data import DataPlan
-from nanogpt_titan.run_folder import RunFolder
-from nanogpt_titan.randomness import DEFAULT_SEED, RANK_INVARIANT, Evaluations, Randomness, generator_states, \
-    load_generator_states
+from nanogpt_titan.randomness import (
+    DEFAULT_SEED,
+    RANK_INVARIANT,
+    Evaluations,
+    Randomness,
+    generator_states,
+    load_generator_states,
+)
 from nanogpt_titan.run import NanoGPTRun
+from nanogpt_titan.run_folder import RunFolder
 
 SECTION = "dataloader"  # where the Configurable releases keep dataset and dataset_path
 
@@ -71,8 +77,9 @@ class NanoGPTTrainer(Trainer):
         def __post_init__(self):
             if self.model_spec is None or self.model_spec.flavor != self.flavor:
                 # The model tree is no setting on these releases; the flavor is.
-                self.model_spec = model_spec(self.flavor, functools.partial(
-                    parallelize_nanogpt, batch_settings=self.batch_settings_of))
+                self.model_spec = model_spec(
+                    self.flavor, functools.partial(parallelize_nanogpt, batch_settings=self.batch_settings_of)
+                )
             Trainer.Config.__post_init__(self)
             self.tokenizer.data = self.dataloader.data = self.validator.data = self.metrics.data = self.data_plan()
             self.validator.training_steps = self.training.steps
@@ -81,16 +88,28 @@ class NanoGPTTrainer(Trainer):
         def data_plan(self) -> DataPlan:
             batches, validator = self.batch_settings_of(self.training), self.validator
             return DataPlan(
-                dataset=self.dataloader.dataset, dataset_path=self.dataloader.dataset_path, section=SECTION,
-                batches=batches, seq_len_setting=self.SEQ_LEN_SETTING,
+                dataset=self.dataloader.dataset,
+                dataset_path=self.dataloader.dataset_path,
+                section=SECTION,
+                batches=batches,
+                seq_len_setting=self.SEQ_LEN_SETTING,
                 evaluations=Evaluations(validator.enable, validator.freq, validator.steps),
-                validation_shape=BatchShape(validator.batch_size or batches.local_batch_size,
-                                            validator.context or batches.seq_len) if validator.enable else None,
+                validation_shape=BatchShape(
+                    validator.batch_size or batches.local_batch_size, validator.context or batches.seq_len
+                )
+                if validator.enable
+                else None,
                 validation_fix="leave validator.batch_size and validator.context unset",
                 replicate_degree=self.parallelism.data_parallel_replicate_degree,
-                run_folder=RunFolder(self.dump_folder, self.checkpoint, self.hf_assets_path, self.training.steps,
-                                     self.dataloader.dataset_path, dump_folder_setting="dump_folder",
-                                     dataset_path_setting=f"{SECTION}.dataset_path"),
+                run_folder=RunFolder(
+                    self.dump_folder,
+                    self.checkpoint,
+                    self.hf_assets_path,
+                    self.training.steps,
+                    self.dataloader.dataset_path,
+                    dump_folder_setting="dump_folder",
+                    dataset_path_setting=f"{SECTION}.dataset_path",
+                ),
             )
 
         def contexts(self) -> dict[str, int]:

@@ -57,8 +57,9 @@ class TrainingBatches:
     data: DataPlan
     run: NanoGPTRun
 
-    def build(self, *, context: DatasetBuildContext,
-              dataset_iteration_policy: DatasetIterationPolicy) -> TrainingBatchesDataset:
+    def build(
+        self, *, context: DatasetBuildContext, dataset_iteration_policy: DatasetIterationPolicy
+    ) -> TrainingBatchesDataset:
         policy = dataset_iteration_policy
         return TrainingBatchesDataset(training_batches(self.data, self.run, policy.dp_world_size, policy.dp_rank))
 
@@ -90,8 +91,12 @@ class NanoGPTDataLoader(BaseDataLoader):
     def __init__(self, config: Config, **kwargs):
         """`kwargs`: the ranks and the batch in tokens, as main hands them to its loaders; the
         batch's shape is the run's (`config.data`)."""
-        pipeline = GrainDataLoader.Config(dataset=TrainingBatches(config.data, config.run), collator=Batched.Config(),
-                                          shuffle=False, num_prefetch_batches=0)
+        pipeline = GrainDataLoader.Config(
+            dataset=TrainingBatches(config.data, config.run),
+            collator=Batched.Config(),
+            shuffle=False,
+            num_prefetch_batches=0,
+        )
         self.pipeline = pipeline.build(**kwargs)
 
     def __iter__(self):

@@ -32,8 +32,10 @@ class NanoGPTTrainer(trainer.NanoGPTTrainer):
         def batch_settings_of(training: TrainingConfig) -> BatchSettings:
             """The batches in windows of `max_context_length` tokens, which the counts must hold whole."""
             context = training.max_context_length
-            counts = {"num_tokens_per_microbatch_per_dp_rank": training.num_tokens_per_microbatch_per_dp_rank,
-                      "num_tokens_per_train_step": training.num_tokens_per_train_step}
+            counts = {
+                "num_tokens_per_microbatch_per_dp_rank": training.num_tokens_per_microbatch_per_dp_rank,
+                "num_tokens_per_train_step": training.num_tokens_per_train_step,
+            }
             for setting, tokens in counts.items():
                 if tokens != -1 and tokens % context:
                     raise NanoGPTTitanError(
@@ -41,12 +43,17 @@ class NanoGPTTrainer(trainer.NanoGPTTrainer):
                         f"training.max_context_length={context}: set a multiple of {context}"
                     )
             per_step = counts["num_tokens_per_train_step"]
-            return BatchSettings(counts["num_tokens_per_microbatch_per_dp_rank"] // context, context,
-                                 per_step // context if per_step > 0 else -1)
+            return BatchSettings(
+                counts["num_tokens_per_microbatch_per_dp_rank"] // context,
+                context,
+                per_step // context if per_step > 0 else -1,
+            )
 
         @staticmethod
         def training_settings(batches: BatchSettings) -> dict[str, int]:
             per_step = batches.global_batch_size
-            return {"num_tokens_per_microbatch_per_dp_rank": batches.local_batch_size * batches.seq_len,
-                    "max_context_length": batches.seq_len,
-                    "num_tokens_per_train_step": per_step * batches.seq_len if per_step > 0 else -1}
+            return {
+                "num_tokens_per_microbatch_per_dp_rank": batches.local_batch_size * batches.seq_len,
+                "max_context_length": batches.seq_len,
+                "num_tokens_per_train_step": per_step * batches.seq_len if per_step > 0 else -1,
+            }

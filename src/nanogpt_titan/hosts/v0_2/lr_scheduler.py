@@ -21,6 +21,12 @@ def build_nanogpt_lr_schedulers(
     """The TrainSpec's LR scheduler builder; `training_steps` moves nothing (it only tells whether
     the run reaches an iteration where nanoGPT's get_lr is undefined)."""
     config = lr_scheduler_config
-    schedule = nanogpt_schedule(config.warmup_steps, config.total_steps, config.min_lr_factor, config.decay_type,
-                                config.decay_ratio, training_steps)
+    schedule = nanogpt_schedule(
+        config.warmup_steps,
+        config.total_steps,
+        config.min_lr_factor,
+        config.decay_type,
+        config.decay_ratio,
+        training_steps,
+    )
     return LRSchedulersContainer(optimizers, schedule)

@@ -28,9 +28,7 @@ def build_nanogpt_optimizers(
     if optimizer_cls is None:
         return build_optimizers(model_parts, optimizer_config, parallel_dims, ft_manager)
     if optimizer_config.early_step_in_backward:
-        raise NanoGPTTitanError(
-            f"optimizer.early_step_in_backward is not supported with {optimizer_config.name}"
-        )
+        raise NanoGPTTitanError(f"optimizer.early_step_in_backward is not supported with {optimizer_config.name}")
     optimizer_kwargs = {
         "lr": optimizer_config.lr,
         "betas": (optimizer_config.beta1, optimizer_config.beta2),

@@ -11,9 +11,9 @@ from torchtitan.config import JobConfig
 from nanogpt_titan.data.datasets import BatchSettings, BatchShape, dataset_folder
 from nanogpt_titan.data.folder import DataFolder
 from nanogpt_titan.hosts.data import DataPlan
-from nanogpt_titan.run_folder import RunFolder
 from nanogpt_titan.randomness import DEFAULT_SEED, RANK_INVARIANT, Evaluations, Randomness
 from nanogpt_titan.run import NanoGPTRun
+from nanogpt_titan.run_folder import RunFolder
 
 SECTION = "training"  # where torchtitan 0.2 keeps dataset and dataset_path
 RUN_ATTRIBUTE = "_nanogpt_run"
@@ -36,12 +36,15 @@ def data_plan(job_config: JobConfig) -> DataPlan:
     training, validation = job_config.training, job_config.validation
     batches = batch_settings(job_config)
     return DataPlan(
-        dataset=training.dataset, dataset_path=training.dataset_path, section=SECTION, batches=batches,
+        dataset=training.dataset,
+        dataset_path=training.dataset_path,
+        section=SECTION,
+        batches=batches,
         seq_len_setting="training.seq_len",
         evaluations=Evaluations(validation.enable, validation.freq, validation.steps),
         validation_shape=BatchShape(validation.local_batch_size, validation.seq_len) if validation.enable else None,
         validation_fix=f"set validation.local_batch_size={batches.local_batch_size} and "
-                       f"validation.seq_len={batches.seq_len}",
+        f"validation.seq_len={batches.seq_len}",
         replicate_degree=job_config.parallelism.data_parallel_replicate_degree,
         run_folder=run_folder(job_config),
     )
@@ -54,8 +57,13 @@ def run_data(job_config: JobConfig) -> DataFolder:
 
 def run_folder(job_config: JobConfig) -> RunFolder:
     """The run's dump folder and what decides what the run loads from it."""
-    return RunFolder(job_config.job.dump_folder, job_config.checkpoint, job_config.model.hf_assets_path,
-                     job_config.training.steps, job_config.training.dataset_path)
+    return RunFolder(
+        job_config.job.dump_folder,
+        job_config.checkpoint,
+        job_config.model.hf_assets_path,
+        job_config.training.steps,
+        job_config.training.dataset_path,
+    )
 
 
 def batch_settings(job_config: JobConfig) -> BatchSettings:

@@ -1,10 +1,11 @@
 """The `nanogpt` TrainSpec and its flavors: the registry, as torchtitan's `models/llama3/__init__.py`.
 
-Defining them changes nothing; registering them with torchtitan is `nanogpt_titan.hosts.v0_2.plugin`'s job.
+Defining them changes nothing; registering them with torchtitan is `nanogpt_titan.hosts.v0_2.registration`'s job.
 """
 
 from torchtitan.protocols.train_spec import TrainSpec
 
+from nanogpt_titan.flavor_args import NanoGPTFlavors
 from nanogpt_titan.hosts.state_dict_adapter import NanoGPTStateDictAdapter
 from nanogpt_titan.hosts.v0_2.dataloader import build_nanogpt_dataloader
 from nanogpt_titan.hosts.v0_2.loss import build_nanogpt_loss_fn
@@ -15,11 +16,10 @@ from nanogpt_titan.hosts.v0_2.optimizer import build_nanogpt_optimizers
 from nanogpt_titan.hosts.v0_2.parallelize import parallelize_nanogpt
 from nanogpt_titan.hosts.v0_2.tokenizer import build_nanogpt_tokenizer
 from nanogpt_titan.hosts.v0_2.validate import build_nanogpt_validator
-from nanogpt_titan.model.flavors import FLAVORS, RENAMED, NanoGPTFlavors
 
 __all__ = ["get_train_spec", "nanogpt_args"]
 
-nanogpt_args = NanoGPTFlavors(FLAVORS, renamed=RENAMED, args_class=NanoGPTTrainArgs)
+nanogpt_args = NanoGPTFlavors(args_class=NanoGPTTrainArgs)
 
 
 def get_train_spec() -> TrainSpec:

@@ -23,5 +23,8 @@ class NanoGPTTrainer(trainer.NanoGPTTrainer):
 
         @staticmethod
         def training_settings(batches: BatchSettings) -> dict[str, int]:
-            return {"local_batch_size": batches.local_batch_size, "seq_len": batches.seq_len,
-                    "global_batch_size": batches.global_batch_size}
+            return {
+                "local_batch_size": batches.local_batch_size,
+                "seq_len": batches.seq_len,
+                "global_batch_size": batches.global_batch_size,
+            }

@@ -9,14 +9,24 @@ import torch
 import torchtitan.distributed.utils as tt_dist_utils
 from torchtitan.protocols.train_spec import get_train_spec
 
-from nanogpt_titan.hosts.v0_2 import plugin, train_spec
+from nanogpt_titan.hosts.v0_2 import registration, train_spec
 
 cpu_only = pytest.mark.skipif(torch.cuda.is_available(), reason="CPU-host accommodations apply without CUDA only")
 LIBRARY_MODULES = [
-    "nanogpt_titan", "nanogpt_titan.model", "nanogpt_titan.checkpoint", "nanogpt_titan.data.text",
-    "nanogpt_titan.data.prepare", "nanogpt_titan.hosts.v0_2.dataloader", "nanogpt_titan.hosts.v0_2.tokenizer", "nanogpt_titan.generate",
-    "nanogpt_titan.evaluate", "nanogpt_titan.compare", "nanogpt_titan.hosts.v0_2.train_spec", "nanogpt_titan.hosts.v0_2.metrics",
-    "nanogpt_titan.hosts.v0_2.validate", "nanogpt_titan.cli",
+    "nanogpt_titan",
+    "nanogpt_titan.model",
+    "nanogpt_titan.checkpoint",
+    "nanogpt_titan.data.text",
+    "nanogpt_titan.data.prepare",
+    "nanogpt_titan.hosts.v0_2.dataloader",
+    "nanogpt_titan.hosts.v0_2.tokenizer",
+    "nanogpt_titan.generate",
+    "nanogpt_titan.evaluate",
+    "nanogpt_titan.compare",
+    "nanogpt_titan.hosts.v0_2.train_spec",
+    "nanogpt_titan.hosts.v0_2.metrics",
+    "nanogpt_titan.hosts.v0_2.validate",
+    "nanogpt_titan.cli",
 ]
 
 
@@ -40,8 +50,8 @@ def test_library_modules_import_without_changing_torchtitan():
 def test_importing_the_plugin_registers_the_train_spec_once():
     import importlib
 
-    spec = get_train_spec(plugin.TRAIN_SPEC_NAME)
-    importlib.reload(plugin)
+    spec = get_train_spec(registration.TRAIN_SPEC_NAME)
+    importlib.reload(registration)
     assert get_train_spec("nanogpt").model_cls is spec.model_cls is train_spec.NanoGPTTrainModel
 
 
@@ -67,8 +77,9 @@ def test_the_interpreter_start_hook_imports_nothing_else():
     """nanogpt_titan.pth runs in every Python process of the environment: it loads the empty
     package and the guard, and the guard imports nothing (triton is looked for only when
     torchtitan imports its kernels). Its cost is measured in docs/performance.md."""
-    result = subprocess.run([sys.executable, "-X", "importtime", "-c", "pass"], capture_output=True, text=True,
-                            timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-X", "importtime", "-c", "pass"], capture_output=True, text=True, timeout=120
+    )
     lines = result.stderr.splitlines()
     assert modules_imported_by("nanogpt_titan.triton_guard", lines) == ["nanogpt_titan"]
     assert modules_imported_by("nanogpt_titan", lines) == []

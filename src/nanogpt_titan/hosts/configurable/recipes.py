@@ -6,8 +6,9 @@ main); each setting is then placed in the release's Config (`trainer_config`) or
 line (`cli_arguments`). One recipe, every host; a setting these releases cannot express is
 refused by name."""
 
-import tomllib
 from dataclasses import fields, replace
+
+import tomllib
 
 from nanogpt_titan.data.datasets import BatchSettings
 from nanogpt_titan.errors import NanoGPTTitanError
@@ -15,24 +16,45 @@ from nanogpt_titan.flags import flags
 from nanogpt_titan.hosts import TRAIN_CONFIGS
 
 # The config functions of `nanogpt_titan.config_registry`, and the TOML recipe each one is.
-RECIPES = {"nanogpt_debugmodel": "debug_model.toml", "nanogpt_shakespeare_cpu": "shakespeare_cpu.toml",
-           "nanogpt_mini_gpt": "mini-gpt.toml", "nanogpt_gpt2": "nanogpt.toml"}
+RECIPES = {
+    "nanogpt_debugmodel": "debug_model.toml",
+    "nanogpt_shakespeare_cpu": "shakespeare_cpu.toml",
+    "nanogpt_mini_gpt": "mini-gpt.toml",
+    "nanogpt_gpt2": "nanogpt.toml",
+}
 # 0.2's own machinery, which these releases have no need of.
 HOST_SETTINGS = ("job.description", "job.custom_config_module", "experimental.custom_import", "model.name")
 # 0.2's names of the settings that these releases keep elsewhere; the rest keep their names.
 RENAMED = {
-    "job.dump_folder": "dump_folder", "model.hf_assets_path": "hf_assets_path", "model.flavor": "flavor",
+    "job.dump_folder": "dump_folder",
+    "model.hf_assets_path": "hf_assets_path",
+    "model.flavor": "flavor",
     "debug.randomness": "randomness",
-    "training.dataset": "dataloader.dataset", "training.dataset_path": "dataloader.dataset_path",
-    "validation.enable": "validator.enable", "validation.freq": "validator.freq",
-    "validation.steps": "validator.steps", "validation.dataset": "validator.dataset",
-    "validation.local_batch_size": "validator.batch_size", "validation.seq_len": "validator.context",
+    "training.dataset": "dataloader.dataset",
+    "training.dataset_path": "dataloader.dataset_path",
+    "validation.enable": "validator.enable",
+    "validation.freq": "validator.freq",
+    "validation.steps": "validator.steps",
+    "validation.dataset": "validator.dataset",
+    "validation.local_batch_size": "validator.batch_size",
+    "validation.seq_len": "validator.context",
 }
 # 0.2's batch settings, with its defaults: each release counts the batch in its own settings.
 BATCH = {"training.local_batch_size": 8, "training.seq_len": 2048, "training.global_batch_size": -1}
 TOP_LEVEL = ("dump_folder", "hf_assets_path", "flavor", "randomness")
-SECTIONS = ("training", "dataloader", "validator", "optimizer", "lr_scheduler", "metrics", "compile", "checkpoint",
-            "comm", "debug", "parallelism")
+SECTIONS = (
+    "training",
+    "dataloader",
+    "validator",
+    "optimizer",
+    "lr_scheduler",
+    "metrics",
+    "compile",
+    "checkpoint",
+    "comm",
+    "debug",
+    "parallelism",
+)
 
 
 def toml_settings(name: str) -> dict[str, object]:
@@ -42,8 +64,9 @@ def toml_settings(name: str) -> dict[str, object]:
     return {f"{section}.{key}": value for section, values in sections.items() for key, value in values.items()}
 
 
-def release_settings(settings: dict[str, object], trainer: type, recipe: dict[str, object] | None = None
-                     ) -> dict[str, object]:
+def release_settings(
+    settings: dict[str, object], trainer: type, recipe: dict[str, object] | None = None
+) -> dict[str, object]:
     """torchtitan 0.2's settings under the names of `trainer`'s release; a batch setting among
     them is counted with the others of `recipe`'s (the settings they override)."""
     settings = {name: value for name, value in settings.items() if name not in HOST_SETTINGS}

@@ -32,8 +32,10 @@ def one_line(error: BaseException, interruption: Callable[[], str] | None) -> st
         return f"{who}: {interruption() if interruption else 'interrupted'}"
     first_line = str(error).strip().splitlines()[0] if str(error).strip() else ""
     if isinstance(error, RuntimeError) and any(sign in first_line for sign in ABANDONED_COLLECTIVE):
-        return (f"{who}: error: a collective waited for a rank that left or never joined it ({first_line[:200]}); "
-                "the other ranks' output says why")
+        return (
+            f"{who}: error: a collective waited for a rank that left or never joined it ({first_line[:200]}); "
+            "the other ranks' output says why"
+        )
     return None
 
 

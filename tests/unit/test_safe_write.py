@@ -6,7 +6,7 @@ import stat
 import pytest
 
 from nanogpt_titan.errors import NanoGPTTitanError
-from nanogpt_titan.files import refuse_existing, written_atomically
+from nanogpt_titan.safe_write import refuse_existing, written_atomically
 
 
 @pytest.mark.parametrize("is_dir", [False, True])

@@ -9,8 +9,15 @@ import nanogpt_titan.config_registry as registry
 from nanogpt_titan.data.datasets import BatchSettings
 from nanogpt_titan.errors import NanoGPTTitanError
 from nanogpt_titan.hosts import trainer_class
-from nanogpt_titan.hosts.configurable.configs import BATCH, HOST_SETTINGS, RECIPES, RENAMED, cli_arguments, \
-    toml_settings, trainer_config
+from nanogpt_titan.hosts.configurable.recipes import (
+    BATCH,
+    HOST_SETTINGS,
+    RECIPES,
+    RENAMED,
+    cli_arguments,
+    toml_settings,
+    trainer_config,
+)
 from nanogpt_titan.nanogpt.translation import job_settings
 
 TRAINER = trainer_class()
@@ -22,8 +29,11 @@ def value_of(config, setting: str):
         return type(config.activation_checkpoint).__qualname__ if config.activation_checkpoint else "none"
     if setting in BATCH:
         batches = TRAINER.Config.batch_settings_of(config.training)
-        return {"training.local_batch_size": batches.local_batch_size, "training.seq_len": batches.seq_len,
-                "training.global_batch_size": batches.global_batch_size}[setting]
+        return {
+            "training.local_batch_size": batches.local_batch_size,
+            "training.seq_len": batches.seq_len,
+            "training.global_batch_size": batches.global_batch_size,
+        }[setting]
     value = config
     for name in RENAMED.get(setting, setting).split("."):
         value = getattr(value, name)
@@ -50,11 +60,23 @@ def test_each_config_holds_its_recipes_every_setting(function, settings):
 
 
 OVERRIDES = {
-    "training.steps": 7, "training.local_batch_size": 4, "training.global_batch_size": 16, "model.flavor": "mini-gpt",
-    "training.seq_len": 128, "validation.seq_len": 96, "validation.local_batch_size": 2,
-    "validation.freq": 3, "checkpoint.enable": False, "compile.enable": True, "optimizer.lr": 0.002,
-    "job.dump_folder": "/tmp/elsewhere", "training.dataset_path": "data/x", "activation_checkpoint.mode": "full",
-    "debug.seed": 7, "debug.randomness": "nanogpt", "parallelism.data_parallel_replicate_degree": 2,
+    "training.steps": 7,
+    "training.local_batch_size": 4,
+    "training.global_batch_size": 16,
+    "model.flavor": "mini-gpt",
+    "training.seq_len": 128,
+    "validation.seq_len": 96,
+    "validation.local_batch_size": 2,
+    "validation.freq": 3,
+    "checkpoint.enable": False,
+    "compile.enable": True,
+    "optimizer.lr": 0.002,
+    "job.dump_folder": "/tmp/elsewhere",
+    "training.dataset_path": "data/x",
+    "activation_checkpoint.mode": "full",
+    "debug.seed": 7,
+    "debug.randomness": "nanogpt",
+    "parallelism.data_parallel_replicate_degree": 2,
 }
 
 
@@ -62,8 +84,9 @@ def test_the_command_line_and_the_config_say_the_same():
     """Settings rendered as the release's flags and parsed by torchtitan's own ConfigManager give
     the Config that the same settings give placed directly."""
     direct = trainer_config({**toml_settings("debug_model.toml"), **OVERRIDES}, TRAINER)
-    parsed = ConfigManager().parse_args(["--module", "nanogpt_titan", "--config", "nanogpt_debugmodel",
-                                         *cli_arguments(OVERRIDES, TRAINER)])
+    parsed = ConfigManager().parse_args(
+        ["--module", "nanogpt_titan", "--config", "nanogpt_debugmodel", *cli_arguments(OVERRIDES, TRAINER)]
+    )
     for setting in [*toml_settings("debug_model.toml"), *OVERRIDES]:
         if setting not in HOST_SETTINGS:
             assert value_of(parsed, setting) == value_of(direct, setting), setting
@@ -80,10 +103,13 @@ def test_the_releases_batch_settings_read_back_as_they_were_written(batches):
     assert TRAINER.Config.batch_settings_of(training) == batches
 
 
-@pytest.mark.parametrize("settings, fact", [
-    ({"model.converters": ["float8"]}, "setting model.converters has no form on this torchtitan"),
-    ({"training.bogus": 1}, "setting training.bogus has no form on this torchtitan"),
-])
+@pytest.mark.parametrize(
+    "settings, fact",
+    [
+        ({"model.converters": ["float8"]}, "setting model.converters has no form on this torchtitan"),
+        ({"training.bogus": 1}, "setting training.bogus has no form on this torchtitan"),
+    ],
+)
 def test_what_these_releases_cannot_express_is_refused_by_name(settings, fact):
     with pytest.raises(NanoGPTTitanError, match=fact):
         trainer_config({**toml_settings("debug_model.toml"), **settings}, TRAINER)
