@@ -4,21 +4,26 @@
 #   ./run_train.sh                                   # nanoGPT's CPU recipe
 #   CONFIG_FILE=<file.toml> NGPU=1 ./run_train.sh --training.steps 100           # torchtitan 0.2
 #   MODULE=nanogpt_titan CONFIG=nanogpt_debugmodel ./run_train.sh --training.steps 100   # 0.3.0, main
+#   (there, CONFIG_FILE=<a shipped recipe> runs its config function)
 # Extra arguments are forwarded to torchtitan as config overrides.
 set -euo pipefail
 
 NGPU=${NGPU:-1}
 LOG_RANK=${LOG_RANK:-0}
 PYTHON=$(command -v python || command -v python3)  # CUDA images often have only python3
-# The installed torchtitan, recognised by what it has (a source install of main says 0.2.2).
-HOST=$("${PYTHON}" -c "
+# A function of nanogpt_titan.hosts, called with the arguments after its name; its refusal in one line.
+hosts() {
+    "${PYTHON}" -c "
 import sys
+from nanogpt_titan import hosts
 from nanogpt_titan.errors import NanoGPTTitanError
-from nanogpt_titan.hosts import installed_host
 try:
-    print(installed_host())
+    print(getattr(hosts, sys.argv[1])(*sys.argv[2:]))
 except NanoGPTTitanError as error:
-    sys.exit(f'run_train.sh: error: {error}')")
+    sys.exit(f'run_train.sh: error: {error}')" "$@"
+}
+# The installed torchtitan, recognised by what it has (a source install of main says 0.2.2).
+HOST=$(hosts installed_host)
 if [[ ${HOST} == v0_2 ]]; then
     CONFIG_DIR=$("${PYTHON}" -c "from nanogpt_titan.hosts import TRAIN_CONFIGS; print(TRAIN_CONFIGS)")
     CONFIG_FILE=${CONFIG_FILE:-${CONFIG_DIR}/shakespeare_cpu.toml}
@@ -28,6 +33,9 @@ if [[ ${HOST} == v0_2 ]]; then
     fi
     CONFIG_ARGS=(--job.config_file "${CONFIG_FILE}")
 else
+    if [[ -n ${CONFIG_FILE:-} ]]; then  # torchtitan 0.2's form of a shipped recipe: its config function
+        CONFIG=$(hosts recipe_config "${CONFIG_FILE}")
+    fi
     CONFIG_ARGS=(--module "${MODULE:-nanogpt_titan}" --config "${CONFIG:-nanogpt_shakespeare_cpu}")
 fi
 

@@ -3,7 +3,7 @@ args themselves (`n_layer=6,n_head=6,n_embd=384,block_size=256,dropout=0.2,bias=
 others GPTConfig's defaults, as `nanogpt-titan train` gives a nanoGPT config), or a checkpoint's
 folder (one `nanogpt-titan convert` wrote, a run's step, a Hugging Face GPT-2 folder), whose
 model the checkpoint layer reads from its description, so that a checkpoint trains and
-validates as it is."""
+validates as it is; or a JSON file of the args (`NanoGPTModelArgs.to_json`)."""
 
 import ast
 from pathlib import Path
@@ -49,7 +49,9 @@ class NanoGPTFlavors(dict[str, NanoGPTModelArgs]):
         if "=" in flavor:
             return self.args_class.from_fields(_fields_of_spec(flavor), f"--model.flavor {flavor}")
         path = Path(flavor).expanduser()
-        folder = path.parent if path.name == MODEL_ARGS_FILE else path
+        if path.suffix == ".json" and path.is_file():  # args saved by `NanoGPTModelArgs.to_json`
+            return self.args_class.from_json(path)
+        folder = path
         described = described_model(folder) if folder.is_dir() else None
         if described is None:
             raise UnknownFlavorError(

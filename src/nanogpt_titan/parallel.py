@@ -100,8 +100,7 @@ def parallelize(model: nn.Module, parallel_dims, parallelism: Parallelism) -> nn
 
 def compile_blocks(model: nn.Module, backend: str) -> None:
     """Per block with fullgraph=True, as torchtitan's llama3, not the whole model as nanoGPT:
-    the blocks are identical, so one graph is traced and reused for all of them; it compiles
-    faster and runs as fast (measurements: docs/performance.md)."""
+    the blocks are identical, so one graph is traced and reused for all of them."""
     for block in model.layers.values():
         block.compile(backend=backend, fullgraph=True)
 

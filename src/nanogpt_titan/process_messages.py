@@ -28,7 +28,7 @@ def one_line(error: BaseException, interruption: Callable[[], str] | None) -> st
     who = f"nanogpt_titan (rank {_rank()})" if int(os.environ.get("WORLD_SIZE", 1)) > 1 else "nanogpt_titan"
     if isinstance(error, NanoGPTTitanError):
         return f"{who}: error: {error}"
-    if isinstance(error, KeyboardInterrupt):
+    if _is_interruption(error):
         return f"{who}: {interruption() if interruption else 'interrupted'}"
     first_line = str(error).strip().splitlines()[0] if str(error).strip() else ""
     if isinstance(error, RuntimeError) and any(sign in first_line for sign in ABANDONED_COLLECTIVE):
@@ -37,6 +37,15 @@ def one_line(error: BaseException, interruption: Callable[[], str] | None) -> st
             "the other ranks' output says why"
         )
     return None
+
+
+def _is_interruption(error: BaseException) -> bool:
+    """Ctrl-C, also where a checkpoint's writer caught it and raised its failures by rank instead
+    (DCP's `CheckpointException`: rank -> (exception, stack))."""
+    failures = getattr(error, "failures", None)
+    if isinstance(failures, dict):
+        return any(isinstance(failure[0], KeyboardInterrupt) for failure in failures.values())
+    return isinstance(error, KeyboardInterrupt)
 
 
 def report_in_one_line(error_type, error, traceback, interruption: Callable[[], str] | None = None) -> None:

@@ -11,7 +11,7 @@ host. An adapter translates the core's components into its torchtitan's API:
 | torchtitan main (a source install)   | `configurable`, with `main`'s batches, grain dataloader, folded loss | the same |
 
 The modules beside them serve every adapter (data plan, validation, metrics, the Hugging Face
-adapter, the run-folder checks, the CPU rebinding, the tokenizer). The installed host is
+adapter, the CPU rebinding, the tokenizer). The installed host is
 recognised by what its torchtitan has, never by its version string (a source install of main
 reports 0.2.2). The functions below are how the core speaks to whichever host is installed;
 they import an adapter only when called.
@@ -73,6 +73,21 @@ def run_train_sh_variables(recipe: str) -> dict[str, str]:
     """`run_train.sh`'s variables that name a shipped recipe on the installed torchtitan."""
     _, name = recipe_arguments(recipe)[-2:]
     return {"CONFIG_FILE" if installed_host() == "v0_2" else "CONFIG": name}
+
+
+def recipe_config(config_file: str) -> str:
+    """On torchtitan's Configurable releases, the config function that is the shipped TOML recipe
+    `config_file` (torchtitan 0.2's `CONFIG_FILE=... ./run_train.sh`); another file is refused."""
+    from nanogpt_titan.hosts.configurable.recipes import RECIPES
+
+    path, by_file = Path(config_file), {toml: name for name, toml in RECIPES.items()}
+    shipped = TRAIN_CONFIGS / path.name
+    if path.name not in by_file or not path.is_file() or path.read_bytes() != shipped.read_bytes():
+        raise NanoGPTTitanError(
+            f"CONFIG_FILE={config_file} is not one of the shipped recipes; torchtitan {version('torchtitan')} takes "
+            f"config functions: CONFIG=one of {', '.join(RECIPES)} (nanogpt_titan.config_registry)"
+        )
+    return by_file[path.name]
 
 
 def override_arguments(settings: dict[str, object], recipe: str | None = None) -> list[str]:

@@ -113,3 +113,19 @@ def test_the_releases_batch_settings_read_back_as_they_were_written(batches):
 def test_what_these_releases_cannot_express_is_refused_by_name(settings, fact):
     with pytest.raises(NanoGPTTitanError, match=fact):
         trainer_config({**toml_settings("debug_model.toml"), **settings}, TRAINER)
+
+
+def test_torchtitan_0_2s_config_file_of_a_shipped_recipe_names_its_config_function(tmp_path):
+    from nanogpt_titan.hosts import TRAIN_CONFIGS, recipe_config
+
+    assert {recipe_config(str(TRAIN_CONFIGS / toml)) for toml in RECIPES.values()} == set(RECIPES)
+    edited = tmp_path / "debug_model.toml"  # a shipped recipe's name, another recipe's settings
+    edited.write_text((TRAIN_CONFIGS / "debug_model.toml").read_text().replace("steps = ", "steps = 1"))
+    for config_file in (edited, tmp_path / "absent.toml"):
+        with pytest.raises(
+            NanoGPTTitanError,
+            match=rf"^CONFIG_FILE={config_file} is not one of the shipped recipes; "
+            r"torchtitan \S+ takes config functions: CONFIG=one of "
+            r"nanogpt_debugmodel, .*\(nanogpt_titan.config_registry\)$",
+        ):
+            recipe_config(str(config_file))

@@ -1,7 +1,7 @@
 """The `nanogpt` TrainSpec's own setting in torchtitan 0.2.2's JobConfig, which a config adds
 with `[job] custom_config_module = "nanogpt_titan.hosts.v0_2.job_config"` (the shipped configs do).
 
-`debug.randomness` chooses how a run draws its random numbers (README, "Randomness"):
+`debug.randomness` chooses how a run draws its random numbers (docs/randomness.md):
 
 - "rank_invariant" (the default): numbered streams of windows per micro-batch, so that N ranks
   train exactly as one process accumulating their N micro-batches;
