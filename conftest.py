@@ -492,6 +492,26 @@ def shakespeare_char() -> dict:
 
 
 @pytest.fixture(scope="session")
+def cpu_recipe_arguments() -> list[str]:
+    """nanoGPT README's CPU run: `python train.py` and these, in a nanoGPT checkout."""
+    return [
+        "config/train_shakespeare_char.py",
+        "--device=cpu",
+        "--compile=False",
+        "--eval_iters=20",
+        "--log_interval=1",
+        "--block_size=64",
+        "--batch_size=12",
+        "--n_layer=4",
+        "--n_head=4",
+        "--n_embd=128",
+        "--max_iters=2000",
+        "--lr_decay_iters=2000",
+        "--dropout=0.0",
+    ]
+
+
+@pytest.fixture(scope="session")
 def cpu_recipe(shakespeare_char) -> dict:
     """nanoGPT README's CPU run of the shakespeare-char config."""
     return {

@@ -24,21 +24,6 @@ ITERATIONS = 400
 WARM_UP = 50
 PAIRS = 3
 MAX_RATIO = 1.0
-CPU_RECIPE = [
-    "config/train_shakespeare_char.py",
-    "--device=cpu",
-    "--compile=False",
-    "--eval_iters=20",
-    "--log_interval=1",
-    "--block_size=64",
-    "--batch_size=12",
-    "--n_layer=4",
-    "--n_head=4",
-    "--n_embd=128",
-    f"--max_iters={ITERATIONS}",
-    "--lr_decay_iters=2000",
-    "--dropout=0.0",
-]
 ITER_LINE = re.compile(r"iter (\d+): loss [\d.]+, time ([\d.]+)ms")
 
 
@@ -49,11 +34,11 @@ def median_step_ms(output: str) -> float:
     return statistics.median(ms for iteration, ms in times.items() if iteration > WARM_UP)
 
 
-def test_cpu_recipe_step_against_nanogpt(nanogpt_checkout, shakespeare, record_property):
+def test_cpu_recipe_step_against_nanogpt(nanogpt_checkout, shakespeare, record_property, cpu_recipe_arguments):
     (nanogpt_checkout / "data" / "shakespeare_char").symlink_to(shakespeare.path)
     commands = {
-        "ours": [shutil.which("nanogpt-titan"), "train", *CPU_RECIPE],
-        "nanogpt": [sys.executable, "train.py", *CPU_RECIPE],
+        "ours": [shutil.which("nanogpt-titan"), "train", *cpu_recipe_arguments, f"--max_iters={ITERATIONS}"],
+        "nanogpt": [sys.executable, "train.py", *cpu_recipe_arguments, f"--max_iters={ITERATIONS}"],
     }
 
     def step_ms(name: str, run: int) -> float:

@@ -17,21 +17,6 @@ from nanogpt_titan.nanogpt.arguments import read_config
 from nanogpt_titan.nanogpt.train import run_settings
 
 pytestmark = pytest.mark.slow
-# nanoGPT README's CPU run of config/train_shakespeare_char.py.
-CPU_RECIPE = [
-    "--device=cpu",
-    "--compile=False",
-    "--eval_iters=20",
-    "--log_interval=1",
-    "--block_size=64",
-    "--batch_size=12",
-    "--n_layer=4",
-    "--n_head=4",
-    "--n_embd=128",
-    "--max_iters=2000",
-    "--lr_decay_iters=2000",
-    "--dropout=0.0",
-]
 COMMAND = [sys.executable, "-c", "from nanogpt_titan.cli import main; raise SystemExit(main())", "train"]
 
 
@@ -125,14 +110,14 @@ def test_gpt2_on_openwebtext_and_the_gpt2_xl_finetune_train_at_tiny_scale(nanogp
     assert [r["lr"] for r in records] == [3e-5] * 3
 
 
-def test_nanogpts_cpu_recipe_from_its_seed_prints_nanogpts_log(nanogpt_dir, nanogpt_fixtures):
+def test_nanogpts_cpu_recipe_from_its_seed_prints_nanogpts_log(nanogpt_dir, nanogpt_fixtures, cpu_recipe_arguments):
     """The first 250 of nanoGPT's CPU recipe's 2000 iterations: the evaluations at iterations 0
     and 250 print nanoGPT's lines, and every iteration prints nanoGPT's loss, but for one that a
     last-bit difference of the sum's order rounds the other way (within half a unit of the
     printed digit)."""
     evaluations, losses = nanogpt_log((nanogpt_fixtures / "cpu_recipe_seed1337.log").read_text().splitlines())
     result = subprocess.run(
-        [*COMMAND, "config/train_shakespeare_char.py", *CPU_RECIPE, "--max_iters=250"],
+        [*COMMAND, *cpu_recipe_arguments, "--max_iters=250"],
         capture_output=True,
         text=True,
         timeout=600,

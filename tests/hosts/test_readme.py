@@ -1,11 +1,14 @@
 """The README's commands, run as a user runs them, in its order, on the installed torchtitan.
 
 Every command of its `bash` blocks and of the lab's table runs in a folder of its own holding the
-checkout's `run_train.sh` and `src/`, with tiny Shakespeare as `input.txt`. What cannot run here
-is named in NOT_RUN with the reason. A training run takes the README's settings and then
-RUN_CAPS, so that it ends in seconds; on torchtitan's Configurable releases its torchtitan 0.2
-settings take the release's names (`nanogpt_titan.hosts.override_arguments`, the table of
-docs/hosts.md). The nanoGPT table's commands need a nanoGPT checkout and GPT-2's sizes: they run,
+checkout's `run_train.sh` and `src/`, with a tenth of tiny Shakespeare as `input.txt` (and as the
+download every recipe reads). What cannot run here is named in NOT_RUN with the reason. A
+training run takes the README's settings and then RUN_CAPS, so that it ends in seconds (the GPU
+recipe's batch of 64 windows of 256 included).
+
+The README's commands are torchtitan 0.2.2's, the lab's: they run on that host. Their forms on
+0.3.0 and main are docs/hosts.md's, which tests/hosts runs on those hosts (`run_train.sh` in
+test_data_parallel, `nanogpt-titan` in test_nanogpt_commands and test_trainer). The nanoGPT table's commands need a nanoGPT checkout and GPT-2's sizes: they run,
 smaller, in tests/hosts/test_nanogpt_commands.py.
 """
 
@@ -17,9 +20,9 @@ from pathlib import Path
 
 import pytest
 
-from nanogpt_titan.hosts import override_arguments
+from nanogpt_titan.flags import flags
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.hosts("v0_2")]
 # The first word of a command the README shows, when it cannot run here: why.
 NOT_RUN = {
     "pip": "installs: CI builds the environment the same way",
@@ -27,7 +30,15 @@ NOT_RUN = {
     "hf": "downloads from the Hub: a folder of the same layout stands in (`shakespeare_hf`)",
     "pytest": "is this suite",
 }
-RUN_CAPS = {"training.steps": 4, "validation.freq": 2, "validation.steps": 2, "checkpoint.interval": 2}
+RUN_CAPS = {
+    "training.steps": 4,
+    "validation.freq": 2,
+    "validation.steps": 1,
+    "checkpoint.interval": 2,
+    "training.local_batch_size": 2,
+    "training.global_batch_size": -1,  # no gradient accumulation: the local batch on each rank
+    "validation.local_batch_size": 2,
+}
 LAB_COMMAND = re.compile(r"`((?:CONFIG_FILE=|NGPU=|\./run_train\.sh|nanogpt-titan )[^`]*)`")
 
 
@@ -46,21 +57,23 @@ def readme_commands(readme: str) -> list[str]:
     return commands
 
 
-def with_caps(overrides: list[str], recipe: str) -> list[str]:
-    """`./run_train.sh`'s overrides of `recipe` (torchtitan 0.2's names: `--section.key value`, a
-    boolean as a bare flag) and RUN_CAPS, on the installed host's command line."""
+def with_caps(overrides: list[str]) -> list[str]:
+    """`./run_train.sh`'s overrides (`--section.key value`, a boolean as a bare flag), RUN_CAPS over them."""
     settings = {}
     for word, after in zip(overrides, [*overrides[1:], None]):
         if word.startswith("--"):
             settings[word[2:]] = True if after is None or after.startswith("--") else after
-    return override_arguments({**settings, **RUN_CAPS}, recipe)
+    return flags({**settings, **RUN_CAPS})
 
 
 @pytest.fixture
-def workspace(tmp_path, repo_root, nanogpt_hub_folder):
+def workspace(tmp_path, repo_root, nanogpt_hub_folder, monkeypatch):
     (tmp_path / "run_train.sh").symlink_to(repo_root / "run_train.sh")
     (tmp_path / "src").symlink_to(repo_root / "src")
-    (tmp_path / "input.txt").symlink_to(os.environ["NANOGPT_TITAN_DATA"])
+    text = Path(os.environ["NANOGPT_TITAN_DATA"]).read_text(encoding="utf-8")
+    # A tenth of the text, then every character of it: the vocabulary is tiny Shakespeare's 65.
+    (tmp_path / "input.txt").write_text(text[: len(text) // 10] + "".join(sorted(set(text))), encoding="utf-8")
+    monkeypatch.setenv("NANOGPT_TITAN_DATA", str(tmp_path / "input.txt"))
     hub_folder, _ = nanogpt_hub_folder()
     (tmp_path / "shakespeare_hf").symlink_to(hub_folder)
     return tmp_path
@@ -73,7 +86,7 @@ def run(command: str, cwd) -> subprocess.CompletedProcess:
         name, _, value = words.pop(0).partition("=")
         variables[name] = value
     if words[0] == "./run_train.sh":
-        words = [words[0], *with_caps(words[1:], Path(variables.get("CONFIG_FILE", "shakespeare_cpu.toml")).name)]
+        words = [words[0], *with_caps(words[1:])]
     environment = {**os.environ, **variables, "WANDB_MODE": "offline"}
     if variables.get("NGPU", "1") != "1":
         environment["OMP_NUM_THREADS"] = "1"  # two processes on the machine's cores
