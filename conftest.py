@@ -4,6 +4,7 @@ Tests read the real tiny Shakespeare from `../shared/data` beside the checkout (
 NANOGPT_TITAN_DATA already points), never from the working directory or the internet.
 """
 
+import fcntl
 import gc
 import math
 import os
@@ -74,6 +75,19 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if elsewhere:
         config.hook.pytest_deselected(items=elsewhere)
         items[:] = [item for item in items if item not in elsewhere]
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None):
+    """A test marked `processes` (several training processes, with collectives between them)
+    holds the lock file NANOGPT_TITAN_PROCESSES_LOCK names, where one is named: suites run side
+    by side (CI's) then start such jobs one at a time instead of crowding the cores with them."""
+    lock = os.environ.get("NANOGPT_TITAN_PROCESSES_LOCK")
+    if lock is None or item.get_closest_marker("processes") is None:
+        return (yield)
+    with open(lock, "a") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        return (yield)
 
 
 def pytest_configure(config: pytest.Config) -> None:

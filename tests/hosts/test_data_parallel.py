@@ -13,7 +13,7 @@ import torch
 from nanogpt_titan.checkpoint import read_checkpoint
 from nanogpt_titan.metrics.records import METRICS_FILE, read_metrics_file
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.processes]
 
 # 4 micro-batches of 4 windows per step: one process accumulates all 4, two ranks 2 each.
 BATCHES = {"training.local_batch_size": 4, "training.global_batch_size": 16}

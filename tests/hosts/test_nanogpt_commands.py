@@ -129,6 +129,7 @@ def test_nanogpts_cpu_recipe_from_its_seed_prints_nanogpts_log(nanogpt_dir, nano
     assert sum(our_losses[it] != losses[it] for it in range(251)) <= 2
 
 
+@pytest.mark.processes
 def test_two_processes_are_nanogpts_ddp_evaluations_included(nanogpt_dir, nanogpt_fixtures):
     """The issue's command, as nanoGPT's DDP on two processes ran it: rank r is nanoGPT's rank r,
     the first rank evaluates at iterations 0, 20 and 40 while the other trains on, and the log

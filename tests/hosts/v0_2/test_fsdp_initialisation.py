@@ -12,7 +12,7 @@ import torch
 
 from nanogpt_titan.model import FLAVORS
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.processes]
 
 
 def test_fsdp_initial_weights_are_one_process_weights_and_ranks_drop_different_units(repo_root, tmp_path, build_model):
