@@ -51,15 +51,14 @@ class NanoGPTFlavors(dict[str, NanoGPTModelArgs]):
         path = Path(flavor).expanduser()
         if path.suffix == ".json" and path.is_file():  # args saved by `NanoGPTModelArgs.to_json`
             return self.args_class.from_json(path)
-        folder = path
-        described = described_model(folder) if folder.is_dir() else None
+        described = described_model(path) if path.is_dir() else None
         if described is None:
             raise UnknownFlavorError(
                 f"unknown nanogpt flavor {flavor!r}: use one of {sorted(self.keys())}, the folder of a checkpoint "
                 f"written by `nanogpt-titan convert` (it holds {MODEL_ARGS_FILE}), a Hugging Face GPT-2 folder, or "
                 "the args themselves (n_layer=6,n_head=6,n_embd=384,block_size=256,dropout=0.2,bias=False)"
             )
-        return self.args_class.from_fields(described, folder)
+        return self.args_class.from_fields(described, path)
 
     def get(self, flavor: str, default=None):
         try:
