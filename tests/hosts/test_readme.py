@@ -100,7 +100,6 @@ def test_the_readme_shows_commands_of_each_kind(repo_root):
     assert sum(command.startswith(("CONFIG_FILE=", "NGPU=")) for command in commands) >= 3
 
 
-@pytest.mark.processes  # the lab's step 10: NGPU=2
 def test_every_command_of_the_readme_runs(repo_root, workspace):
     """In the README's order (the sample reads the run the first command trains); the first
     command run again says that its run is complete and leaves it as it was."""

@@ -97,9 +97,10 @@ def override_arguments(settings: dict[str, object], recipe: str | None = None) -
         from nanogpt_titan.flags import flags
 
         return flags(settings)
+    from nanogpt_titan.hosts.configurable.batch_counts import BATCH_COUNTS
     from nanogpt_titan.hosts.configurable.recipes import cli_arguments, toml_settings
 
-    return cli_arguments(settings, trainer_class(), toml_settings(recipe) if recipe else None)
+    return cli_arguments(settings, BATCH_COUNTS[installed_host()], toml_settings(recipe) if recipe else None)
 
 
 def training_command(recipe: str, settings: dict[str, object]) -> list[str]:

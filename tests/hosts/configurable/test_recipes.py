@@ -8,7 +8,8 @@ from torchtitan.config import ConfigManager
 import nanogpt_titan.config_registry as registry
 from nanogpt_titan.data.datasets import BatchSettings
 from nanogpt_titan.errors import NanoGPTTitanError
-from nanogpt_titan.hosts import trainer_class
+from nanogpt_titan.hosts import installed_host, trainer_class
+from nanogpt_titan.hosts.configurable.batch_counts import BATCH_COUNTS
 from nanogpt_titan.hosts.configurable.recipes import (
     BATCH,
     HOST_SETTINGS,
@@ -28,7 +29,7 @@ def value_of(config, setting: str):
     if setting == "activation_checkpoint.mode":
         return type(config.activation_checkpoint).__qualname__ if config.activation_checkpoint else "none"
     if setting in BATCH:
-        batches = TRAINER.Config.batch_settings_of(config.training)
+        batches = TRAINER.Config.batch_counts.batch_settings_of(config.training)
         return {
             "training.local_batch_size": batches.local_batch_size,
             "training.seq_len": batches.seq_len,
@@ -85,7 +86,13 @@ def test_the_command_line_and_the_config_say_the_same():
     the Config that the same settings give placed directly."""
     direct = trainer_config({**toml_settings("debug_model.toml"), **OVERRIDES}, TRAINER)
     parsed = ConfigManager().parse_args(
-        ["--module", "nanogpt_titan", "--config", "nanogpt_debugmodel", *cli_arguments(OVERRIDES, TRAINER)]
+        [
+            "--module",
+            "nanogpt_titan",
+            "--config",
+            "nanogpt_debugmodel",
+            *cli_arguments(OVERRIDES, TRAINER.Config.batch_counts),
+        ]
     )
     for setting in [*toml_settings("debug_model.toml"), *OVERRIDES]:
         if setting not in HOST_SETTINGS:
@@ -95,12 +102,17 @@ def test_the_command_line_and_the_config_say_the_same():
     assert parsed.dataloader.data.batches == BatchSettings(4, 128, 16)
 
 
+def test_a_command_line_counts_the_batch_as_the_installed_release_does():
+    """Written without importing torchtitan (`nanogpt_titan.hosts.override_arguments`)."""
+    assert TRAINER.Config.batch_counts is BATCH_COUNTS[installed_host()]
+
+
 @pytest.mark.parametrize("batches", [BatchSettings(8, 64, -1), BatchSettings(4, 256, 32), BatchSettings(12, 64, 24)])
 def test_the_releases_batch_settings_read_back_as_they_were_written(batches):
     from torchtitan.config import TrainingConfig
 
-    training = TrainingConfig(**TRAINER.Config.training_settings(batches))
-    assert TRAINER.Config.batch_settings_of(training) == batches
+    training = TrainingConfig(**TRAINER.Config.batch_counts.training_settings(batches))
+    assert TRAINER.Config.batch_counts.batch_settings_of(training) == batches
 
 
 @pytest.mark.parametrize(

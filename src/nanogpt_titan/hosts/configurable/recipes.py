@@ -1,7 +1,7 @@
 """The recipes on torchtitan's Configurable releases, from the settings torchtitan 0.2 reads: the
 shipped TOML files (`train_configs/`) and nanoGPT's `train.py` translated
 (`nanogpt_titan.nanogpt.translation`). One table renames the settings that these releases keep
-elsewhere, and the release's trainer counts the batch its way (windows on 0.3.0, tokens on
+elsewhere, and the release counts the batch its way (`batch_counts`: windows on 0.3.0, tokens on
 main); each setting is then placed in the release's Config (`trainer_config`) or on its command
 line (`cli_arguments`). One recipe, every host; a setting these releases cannot express is
 refused by name."""
@@ -65,10 +65,11 @@ def toml_settings(name: str) -> dict[str, object]:
 
 
 def release_settings(
-    settings: dict[str, object], trainer: type, recipe: dict[str, object] | None = None
+    settings: dict[str, object], batch_counts: type, recipe: dict[str, object] | None = None
 ) -> dict[str, object]:
-    """torchtitan 0.2's settings under the names of `trainer`'s release; a batch setting among
-    them is counted with the others of `recipe`'s (the settings they override)."""
+    """torchtitan 0.2's settings under the names of a Configurable release, which counts a batch
+    by `batch_counts`; a batch setting among them is counted with the others of `recipe`'s (the
+    settings they override)."""
     settings = {name: value for name, value in settings.items() if name not in HOST_SETTINGS}
     if "optimizer.name" in settings:
         settings["optimizer.name"] = str(settings["optimizer.name"]).removeprefix("NanoGPT")
@@ -76,7 +77,7 @@ def release_settings(
         given = {**(recipe or {}), **settings}
         batches = BatchSettings(*(given.get(name, default) for name, default in BATCH.items()))
         settings = {name: value for name, value in settings.items() if name not in BATCH}
-        settings |= {f"training.{key}": value for key, value in trainer.Config.training_settings(batches).items()}
+        settings |= {f"training.{key}": value for key, value in batch_counts.training_settings(batches).items()}
     return {RENAMED.get(name, name): value for name, value in settings.items()}
 
 
@@ -85,7 +86,7 @@ def trainer_config(settings: dict[str, object], trainer: type):
     `NanoGPTTrainer`)."""
     from torchtitan.distributed.activation_checkpoint import FullAC, SelectiveAC
 
-    settings = release_settings(settings, trainer)
+    settings = release_settings(settings, trainer.Config.batch_counts)
     top_level = {name: settings.pop(name) for name in TOP_LEVEL if name in settings}
     ac_mode = settings.pop("activation_checkpoint.mode", "none")
     defaults = {field.name: field.default_factory() for field in fields(trainer.Config) if field.name in SECTIONS}
@@ -105,8 +106,11 @@ def trainer_config(settings: dict[str, object], trainer: type):
     )
 
 
-def cli_arguments(settings: dict[str, object], trainer: type, recipe: dict[str, object] | None = None) -> list[str]:
-    """torchtitan 0.2's settings as overrides of `recipe` (a config of `trainer`'s release) on its command line."""
-    settings = release_settings(settings, trainer, recipe)
+def cli_arguments(
+    settings: dict[str, object], batch_counts: type, recipe: dict[str, object] | None = None
+) -> list[str]:
+    """torchtitan 0.2's settings as overrides of `recipe` (a config of a release that counts a
+    batch by `batch_counts`) on its command line."""
+    settings = release_settings(settings, batch_counts, recipe)
     ac_mode = settings.pop("activation_checkpoint.mode", None)
     return flags(settings) + ([f"activation-checkpoint:{ac_mode}"] if ac_mode else [])

@@ -9,8 +9,7 @@ command line; `--flavor` names it). The Trainer makes the run's shared parts onc
 rank's generators with its own state, taken when the checkpoint is saved.
 
 A release subclasses it with its dataloader and how its TrainingConfig counts a batch
-(`batch_settings_of` and back, `training_settings`; the context named in messages by
-`SEQ_LEN_SETTING`).
+(`batch_counts`, from `nanogpt_titan.hosts.configurable.batch_counts`).
 """
 
 import functools
@@ -18,10 +17,11 @@ from dataclasses import dataclass, field
 from typing import ClassVar, Literal
 
 import torch
-from torchtitan.config import ParallelismConfig, TrainingConfig
+from torchtitan.config import ParallelismConfig
 from torchtitan.trainer import Trainer
 
-from nanogpt_titan.data.datasets import BatchSettings, BatchShape
+from nanogpt_titan.data.datasets import BatchShape
+from nanogpt_titan.hosts.configurable.batch_counts import TokenCounts, WindowCounts
 from nanogpt_titan.hosts.configurable.data import NanoGPTTokenizer
 from nanogpt_titan.hosts.configurable.loss import NanoGPTLoss
 from nanogpt_titan.hosts.configurable.metrics import NanoGPTMetricsProcessor
@@ -47,7 +47,7 @@ SECTION = "dataloader"  # where the Configurable releases keep dataset and datas
 class NanoGPTTrainer(Trainer):
     @dataclass(kw_only=True, slots=True)
     class Config(Trainer.Config):
-        SEQ_LEN_SETTING: ClassVar[str]
+        batch_counts: ClassVar[type[WindowCounts | TokenCounts]]
 
         tokenizer: NanoGPTTokenizer.Config = field(default_factory=NanoGPTTokenizer.Config)
         optimizer: NanoGPTOptimizers.Config = field(default_factory=NanoGPTOptimizers.Config)
@@ -64,21 +64,12 @@ class NanoGPTTrainer(Trainer):
         """The model: a flavor's name, a checkpoint's folder (`nanogpt-titan convert` writes one; a Hugging
         Face GPT-2 folder), or the args themselves (n_layer=6,n_head=6,n_embd=384,block_size=256,dropout=0.2,bias=False)."""
 
-        @staticmethod
-        def batch_settings_of(training: TrainingConfig) -> BatchSettings:
-            """The release's batch settings, in windows."""
-            raise NotImplementedError
-
-        @staticmethod
-        def training_settings(batches: BatchSettings) -> dict[str, int]:
-            """`batches` as the release's TrainingConfig fields (`batch_settings_of` read back)."""
-            raise NotImplementedError
-
         def __post_init__(self):
             if self.model_spec is None or self.model_spec.flavor != self.flavor:
                 # The model tree is no setting on these releases; the flavor is.
                 self.model_spec = model_spec(
-                    self.flavor, functools.partial(parallelize_nanogpt, batch_settings=self.batch_settings_of)
+                    self.flavor,
+                    functools.partial(parallelize_nanogpt, batch_settings=self.batch_counts.batch_settings_of),
                 )
             Trainer.Config.__post_init__(self)
             self.tokenizer.data = self.dataloader.data = self.validator.data = self.metrics.data = self.data_plan()
@@ -86,13 +77,13 @@ class NanoGPTTrainer(Trainer):
             self.metrics.model_args = self.model_spec.model.args
 
         def data_plan(self) -> DataPlan:
-            batches, validator = self.batch_settings_of(self.training), self.validator
+            batches, validator = self.batch_counts.batch_settings_of(self.training), self.validator
             return DataPlan(
                 dataset=self.dataloader.dataset,
                 dataset_path=self.dataloader.dataset_path,
                 section=SECTION,
                 batches=batches,
-                seq_len_setting=self.SEQ_LEN_SETTING,
+                seq_len_setting=self.batch_counts.SEQ_LEN_SETTING,
                 evaluations=Evaluations(validator.enable, validator.freq, validator.steps),
                 validation_shape=BatchShape(
                     validator.batch_size or batches.local_batch_size, validator.context or batches.seq_len
@@ -114,7 +105,7 @@ class NanoGPTTrainer(Trainer):
 
         def contexts(self) -> dict[str, int]:
             """The contexts the run's windows have, by the settings that give them."""
-            contexts = {self.SEQ_LEN_SETTING: self.batch_settings_of(self.training).seq_len}
+            contexts = {self.batch_counts.SEQ_LEN_SETTING: self.batch_counts.batch_settings_of(self.training).seq_len}
             if self.validator.enable and self.validator.context:
                 contexts["validator.context"] = self.validator.context
             return contexts
