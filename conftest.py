@@ -9,8 +9,6 @@ import gc
 import math
 import os
 import sys
-import time
-from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
@@ -67,9 +65,18 @@ if "NANOGPT_TITAN_DATA" not in os.environ and SHARED_SHAKESPEARE is not None:
     os.environ["NANOGPT_TITAN_DATA"] = str(SHARED_SHAKESPEARE)
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--processes-at",
+        choices=("start", "end"),
+        help="run the tests marked `processes` first or last (CI gives its side-by-side suites different ends)",
+    )
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """A test marked `hosts("v0_2", ...)` covers what only those hosts have: on another it is
-    deselected (and reported so), never run as a pass."""
+    deselected (and reported so), never run as a pass. `--processes-at` moves the tests marked
+    `processes`, in their order."""
     from nanogpt_titan.hosts import installed_host
 
     host = installed_host()
@@ -77,38 +84,23 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if elsewhere:
         config.hook.pytest_deselected(items=elsewhere)
         items[:] = [item for item in items if item not in elsewhere]
+    if at := config.getoption("processes_at"):
+        several = [item for item in items if item.get_closest_marker("processes")]
+        others = [item for item in items if not item.get_closest_marker("processes")]
+        items[:] = several + others if at == "start" else others + several
 
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None):
-    """Where NANOGPT_TITAN_CORES names a folder (CI's, whose suites run side by side), each test
-    runs (fixtures included) holding one of the machine's cores, a test marked `processes` (several
-    training processes, with collectives between them) every core: the suites then keep every
-    core busy without crowding them. A core is a lock file of that folder; a waiting test queues
-    behind the `admission` lock, so that one waiting for every core is not passed over."""
-    folder = os.environ.get("NANOGPT_TITAN_CORES")
-    if folder is None:
+    """A test marked `processes` (several training processes, with collectives between them)
+    holds the lock file NANOGPT_TITAN_PROCESSES_LOCK names, where one is named: suites run side
+    by side (CI's) then start such jobs one at a time instead of crowding the cores with them."""
+    lock = os.environ.get("NANOGPT_TITAN_PROCESSES_LOCK")
+    if lock is None or item.get_closest_marker("processes") is None:
         return (yield)
-    with ExitStack() as held:
-        admission = held.enter_context(open(Path(folder) / "admission", "a"))
-        fcntl.flock(admission, fcntl.LOCK_EX)
-        cores = [held.enter_context(open(Path(folder) / f"core-{n}", "a")) for n in range(os.cpu_count() or 1)]
-        if item.get_closest_marker("processes"):
-            for core in cores:
-                fcntl.flock(core, fcntl.LOCK_EX)
-        else:
-            while not any(_locked_now(core) for core in cores):
-                time.sleep(0.02)
-        fcntl.flock(admission, fcntl.LOCK_UN)
-        return (yield)  # closing the files, at the stack's end, frees the cores
-
-
-def _locked_now(file) -> bool:
-    try:
-        fcntl.flock(file, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return False
-    return True
+    with open(lock, "a") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        return (yield)
 
 
 def pytest_configure(config: pytest.Config) -> None:
