@@ -1,13 +1,16 @@
 """A training process's manners, whatever its host: what ends a run is said in one line (a user
 error, with the value and the fix; an interruption, with where the run stopped and how to
-resume; a collective that another rank never joined), and two messages that are no news do not
-greet every run (torchdata's deprecation of a call torchtitan's dataloader makes; torchtitan's
-notice that it replaces torchrun's default `TORCH_NCCL_ASYNC_ERROR_HANDLING=1`, while a value the
-user set is still reported). Anything else keeps its traceback: it is a bug."""
+resume; a collective that another rank never joined), a Ctrl-C is never lost, and two messages
+that are no news do not greet every run (torchdata's deprecation of a call torchtitan's
+dataloader makes; torchtitan's notice that it replaces torchrun's default
+`TORCH_NCCL_ASYNC_ERROR_HANDLING=1`, while a value the user set is still reported). Anything else
+keeps its traceback: it is a bug."""
 
 import functools
 import os
+import signal
 import sys
+import threading
 import warnings
 from collections.abc import Callable
 
@@ -48,6 +51,20 @@ def _is_interruption(error: BaseException) -> bool:
     return isinstance(error, KeyboardInterrupt)
 
 
+def interrupt_again_if_dropped(unraisable) -> None:
+    """`sys.unraisablehook`: Python drops an exception raised inside a finalizer (a `__del__` that
+    the garbage collector runs; torchtitan collects garbage after each checkpoint), so a Ctrl-C
+    landing there would leave the run training on. Such a KeyboardInterrupt is sent again, a moment
+    later from another thread, to land where it ends the run (if it lands in a finalizer again,
+    again); anything else is reported as Python does."""
+    if not isinstance(unraisable.exc_value, KeyboardInterrupt):
+        sys.__unraisablehook__(unraisable)
+        return
+    again = threading.Timer(0.05, os.kill, (os.getpid(), signal.SIGINT))
+    again.daemon = True
+    again.start()
+
+
 def report_in_one_line(error_type, error, traceback, interruption: Callable[[], str] | None = None) -> None:
     """`sys.excepthook`: `one_line`, else the traceback. The line goes to the process's own
     stderr, past the rank prefix torch's process group puts on every line of a traceback."""
@@ -67,6 +84,7 @@ def resume_command() -> str:
 def mind_the_process(interruption: Callable[[], str] | None = None) -> None:
     """Install the manners; a started run hands `interruption`, which says where it stopped."""
     sys.excepthook = functools.partial(report_in_one_line, interruption=interruption)
+    sys.unraisablehook = interrupt_again_if_dropped
     warnings.filterwarnings("ignore", message="'set_vital' is deprecated", category=UserWarning)
     if os.environ.get(TORCHRUN_NCCL_DEFAULT[0]) == TORCHRUN_NCCL_DEFAULT[1]:
         del os.environ[TORCHRUN_NCCL_DEFAULT[0]]  # torchtitan sets its own value when it starts the process group

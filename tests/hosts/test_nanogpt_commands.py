@@ -184,13 +184,16 @@ def test_an_interrupted_run_says_where_it_stopped_and_how_to_resume(nanogpt_dir)
         "--lr_decay_iters=100000",
         "--eval_interval=5",
     ]
-    run = subprocess.Popen([*COMMAND, *nanogpt], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     checkpoints = nanogpt_dir / "out-shakespeare-char" / "checkpoint"
-    deadline = time.monotonic() + 240
-    while not any(checkpoints.glob("step-*/.metadata")) and run.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.1)
-    run.send_signal(signal.SIGINT)
-    _, err = run.communicate(timeout=120)
+    with subprocess.Popen([*COMMAND, *nanogpt], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as run:
+        deadline = time.monotonic() + 240
+        while not any(checkpoints.glob("step-*/.metadata")) and run.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.1)
+        run.send_signal(signal.SIGINT)  # just after a save: torchtitan collects garbage then
+        try:
+            _, err = run.communicate(timeout=120)
+        finally:
+            run.kill()  # a run the signal did not stop trains no further
     last = err.strip().splitlines()[-1]
     assert run.returncode != 0 and "Traceback" not in err
     match = re.fullmatch(

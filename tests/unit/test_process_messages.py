@@ -1,10 +1,15 @@
 """What ends a training process is said in one line, except a bug."""
 
+import subprocess
+import sys
+import time
+from types import SimpleNamespace
+
 import pytest
 from torch.distributed.checkpoint.api import CheckpointException, _wrap_exception
 
 from nanogpt_titan.errors import NanoGPTTitanError
-from nanogpt_titan.process_messages import one_line
+from nanogpt_titan.process_messages import interrupt_again_if_dropped, one_line
 
 
 def _raised(error: BaseException) -> BaseException:
@@ -48,3 +53,37 @@ def test_a_collective_another_rank_left_is_one_line_pointing_at_the_others(monke
 )
 def test_a_bug_keeps_its_traceback(error):
     assert one_line(error, None) is None
+
+
+def test_a_ctrl_c_that_lands_in_a_finalizer_still_ends_the_run():
+    """Python drops an exception raised inside a finalizer (`Exception ignored in ...`); torchtitan
+    collects garbage after each checkpoint, so a Ctrl-C landing there used to leave the run training
+    on. Here it lands in a `__del__` that is running when the signal comes: the run still stops,
+    in one line, long before its loop would end."""
+    code = """
+import os, signal, threading, time
+from nanogpt_titan.process_messages import mind_the_process
+mind_the_process(lambda: "interrupted at the loop")
+class Finalized:
+    def __del__(self):
+        threading.Timer(0.05, os.kill, (os.getpid(), signal.SIGINT)).start()
+        deadline = time.monotonic() + 0.3
+        while time.monotonic() < deadline:  # Python code, where the signal's handler runs
+            pass
+Finalized()
+print("the finalizer let the run go on", flush=True)
+time.sleep(20)
+"""
+    started = time.monotonic()
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert time.monotonic() - started < 15, result.stdout + result.stderr
+    assert result.returncode != 0
+    assert result.stderr.strip().splitlines()[-1] == "nanogpt_titan: interrupted at the loop"
+
+
+def test_another_exception_a_finalizer_drops_is_reported_as_python_does(monkeypatch):
+    reported = []
+    monkeypatch.setattr(sys, "__unraisablehook__", reported.append)
+    unraisable = SimpleNamespace(exc_value=ValueError("in __del__"))
+    interrupt_again_if_dropped(unraisable)
+    assert reported == [unraisable]
