@@ -8,6 +8,7 @@ import fcntl
 import gc
 import math
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -104,8 +105,14 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None):
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """Under NANOGPT_TITAN_MUTANT=<name>, this process runs against that named mutant of the
+    """Ctrl-C reaches the runs the tests start and interrupt, as from a terminal: a suite that a
+    script starts in the background (CI's side by side) inherits SIGINT ignored from its shell,
+    and would hand that on to every process it starts.
+
+    Under NANOGPT_TITAN_MUTANT=<name>, this process runs against that named mutant of the
     library (tests/hosts/v0_2/test_mutants.py), applied before any test module is imported."""
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     name = os.environ.get("NANOGPT_TITAN_MUTANT")
     if not name:
         return
