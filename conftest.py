@@ -10,6 +10,7 @@ import math
 import os
 import signal
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -95,13 +96,17 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None):
     """A test marked `processes` (several training processes, with collectives between them)
     holds the lock file NANOGPT_TITAN_PROCESSES_LOCK names, where one is named: suites run side
-    by side (CI's) then start such jobs one at a time instead of crowding the cores with them."""
+    by side (CI's) then start such jobs one at a time instead of crowding the cores with them,
+    taking turns."""
     lock = os.environ.get("NANOGPT_TITAN_PROCESSES_LOCK")
     if lock is None or item.get_closest_marker("processes") is None:
         return (yield)
-    with open(lock, "a") as held:
-        fcntl.flock(held, fcntl.LOCK_EX)
-        return (yield)
+    try:
+        with open(lock, "a") as held:
+            fcntl.flock(held, fcntl.LOCK_EX)
+            return (yield)
+    finally:
+        time.sleep(1)  # a suite waiting for the lock takes it before this one takes it again
 
 
 def pytest_configure(config: pytest.Config) -> None:
